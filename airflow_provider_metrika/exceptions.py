@@ -1,0 +1,146 @@
+"""Exceptions raised by the Metrika provider; callers act on their types, never on message text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+
+class MetrikaError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class MetrikaInvalidArgumentError(MetrikaError, ValueError):
+    """An argument or connection setting is wrong; raised before any request is sent."""
+
+
+class MetrikaFileTooLargeError(MetrikaInvalidArgumentError):
+    """The file is over Metrika's 1 GB limit for one upload."""
+
+
+class MetrikaConnectionError(MetrikaError):
+    """
+    The API could not be reached, or the connection broke before an answer came.
+
+    :param message: what failed, without request headers.
+    :param request_sent: False when the request surely never reached the server (connect failed).
+    """
+
+    def __init__(self, message: str, request_sent: bool = True) -> None:
+        self.request_sent = request_sent
+        super().__init__(message)
+
+
+class MetrikaUploadUncertainError(MetrikaError):
+    """
+    The upload request was sent but no answer came back: Metrika may or may not have stored it.
+
+    :param message: what happened and how to check.
+    """
+
+
+class MetrikaApiError(MetrikaError):
+    """
+    Metrika answered with an HTTP error.
+
+    :param status_code: the HTTP status (kept as ``http_status``).
+    :param error_type: Metrika's ``error_type`` of the first error (``unauthorized``, ``not_found`` ...).
+    :param message: Metrika's message.
+    :param errors: every entry of Metrika's ``errors`` list.
+    :param retry_after: seconds the server asked to wait, when it sent ``Retry-After``.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        error_type: str | None,
+        message: str,
+        errors: list[dict[str, Any]] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.http_status = status_code
+        self.error_type = error_type
+        self.message = message
+        self.errors = errors or []
+        self.retry_after = retry_after
+        kind = f" {error_type}" if error_type else ""
+        super().__init__(f"Metrika API error {status_code}{kind}: {message}")
+
+
+class MetrikaBadRequestError(MetrikaApiError):
+    """HTTP 400: a parameter or the uploaded file is invalid; re-sending the same request cannot help."""
+
+
+class MetrikaAuthenticationError(MetrikaApiError):
+    """HTTP 401: the OAuth token is missing or invalid."""
+
+
+class MetrikaAccessDeniedError(MetrikaApiError):
+    """HTTP 403: the token's owner has no access to the counter, or the token lacks Metrika scopes."""
+
+
+class MetrikaNotFoundError(MetrikaApiError):
+    """HTTP 404: the counter (or path) does not exist."""
+
+
+class MetrikaQuotaExceededError(MetrikaApiError):
+    """HTTP 420 or 429: a request quota is exhausted; retry after a pause."""
+
+
+class MetrikaServerError(MetrikaApiError):
+    """HTTP 5xx: Metrika failed or timed out."""
+
+
+class MetrikaUploadingFailedError(MetrikaError):
+    """Metrika checked an uploading and reported ``api_validation_status`` FAILED."""
+
+
+class MetrikaUploadingTimeoutError(MetrikaError):
+    """An uploading was still not PASSED or FAILED when the wait's deadline passed."""
+
+
+_ERROR_CLASSES: Mapping[int, type[MetrikaApiError]] = {
+    400: MetrikaBadRequestError,
+    401: MetrikaAuthenticationError,
+    403: MetrikaAccessDeniedError,
+    404: MetrikaNotFoundError,
+    420: MetrikaQuotaExceededError,
+    429: MetrikaQuotaExceededError,
+}
+
+
+def api_error_from_response(
+    status_code: int, body: str | bytes, retry_after: float | None = None
+) -> MetrikaApiError:
+    """
+    Build the typed exception for an HTTP error answer, parsing Metrika's error body.
+
+    :param status_code: the HTTP status of the answer.
+    :param body: the answer's body; Metrika sends ``{"errors": [...], "code": ..., "message": ...}``.
+    :param retry_after: seconds from a ``Retry-After`` header, if any.
+    """
+    errors: list[dict[str, Any]] = []
+    message = ""
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        raw_errors = parsed.get("errors")
+        if isinstance(raw_errors, list):
+            errors = [e for e in raw_errors if isinstance(e, dict)]
+        message = str(parsed.get("message") or "")
+    if not message and errors:
+        message = str(errors[0].get("message") or "")
+    if not message:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        message = text.strip()[:300] or "no error message in the answer"
+    error_type = str(errors[0]["error_type"]) if errors and errors[0].get("error_type") else None
+    if status_code >= 500:
+        cls: type[MetrikaApiError] = MetrikaServerError
+    else:
+        cls = _ERROR_CLASSES.get(status_code, MetrikaApiError)
+    return cls(status_code, error_type, message, errors, retry_after)

@@ -1,0 +1,691 @@
+"""Hook for Yandex Metrika's CDP API: the simplified orders upload and its read-back."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import aiohttp
+import requests
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.common.compat.sdk import mask_secret
+from airflow.providers.http.hooks.http import HttpHook
+from requests_toolbelt import MultipartEncoder
+from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
+from urllib3 import PoolManager
+
+from airflow_provider_metrika import __version__
+from airflow_provider_metrika.constants import (
+    CONN_TYPE,
+    DEFAULT_API_URL,
+    DEFAULT_CONN_ID,
+    DELIMITER_TYPES,
+    MAX_LIST_LIMIT,
+    MAX_UPLOAD_BYTES,
+    MERGE_MODES,
+    counter_endpoint,
+    last_uploadings_endpoint,
+    simple_orders_endpoint,
+)
+from airflow_provider_metrika.exceptions import (
+    MetrikaAccessDeniedError,
+    MetrikaApiError,
+    MetrikaAuthenticationError,
+    MetrikaConnectionError,
+    MetrikaError,
+    MetrikaFileTooLargeError,
+    MetrikaInvalidArgumentError,
+    MetrikaNotFoundError,
+    MetrikaUploadUncertainError,
+    api_error_from_response,
+)
+from airflow_provider_metrika.hooks.retries import (
+    RetryPolicy,
+    is_refused,
+    is_retryable,
+    parse_retry_after,
+)
+from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from airflow.providers.common.compat.sdk import Connection
+
+USER_AGENT = f"airflow-provider-metrika/{__version__}"
+#: Bytes read from the body per socket write: urllib3's default (16 KiB) caps uploads near 150 MB/s.
+UPLOAD_BLOCK_SIZE = 1 << 20
+_MAX_COUNTER_ID = 2**31 - 1
+_READ_TIMEOUT = 60.0
+
+
+def check_counter_id(counter_id: Any, parameter: str = "counter_id") -> int:
+    """
+    Return a counter id as an int, or raise a clear error before any request.
+
+    :param counter_id: an int or a string of digits (templated values arrive as strings).
+    :param parameter: the argument's name, for the message.
+    """
+    value: int | None = None
+    if isinstance(counter_id, int) and not isinstance(counter_id, bool):
+        value = counter_id
+    elif isinstance(counter_id, str) and counter_id.strip().isdigit():
+        value = int(counter_id.strip())
+    if value is None or not 0 < value <= _MAX_COUNTER_ID:
+        raise MetrikaInvalidArgumentError(
+            f"{parameter} must be a positive integer (the number in the Metrika counter's URL), "
+            f"got {counter_id!r}"
+        )
+    return value
+
+
+def check_choice(parameter: str, value: Any, allowed: Sequence[str]) -> str:
+    """
+    Return ``value`` upper-cased when it is one of ``allowed``, or raise a clear error.
+
+    :param parameter: the argument's name, for the message.
+    :param value: the value given.
+    :param allowed: the accepted values.
+    """
+    if isinstance(value, str) and value.strip().upper() in allowed:
+        return value.strip().upper()
+    raise MetrikaInvalidArgumentError(f"{parameter} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+class _UploadFile:
+    """A CSV to upload: a path or a seekable binary file object, re-readable for each try."""
+
+    def __init__(self, file: str | os.PathLike[str] | IO[bytes], filename: str | None) -> None:
+        if isinstance(file, (str, os.PathLike)):
+            path = Path(file)
+            if not path.is_file():
+                raise MetrikaInvalidArgumentError(f"file {str(path)!r} does not exist or is not a file")
+            self.path: Path | None = path
+            self.stream: IO[bytes] | None = None
+            self.size = path.stat().st_size
+            self.name = filename or path.name
+            self.start = 0
+        else:
+            if not hasattr(file, "read") or not hasattr(file, "seek") or not file.seekable():
+                raise MetrikaInvalidArgumentError(
+                    "file must be a path or a seekable binary file object (open(path, 'rb'))"
+                )
+            self.path = None
+            self.stream = file
+            self.start = file.tell()
+            self.size = file.seek(0, os.SEEK_END) - self.start
+            file.seek(self.start)
+            self.name = filename or Path(str(getattr(file, "name", "") or "data.csv")).name
+        if self.size > MAX_UPLOAD_BYTES:
+            raise MetrikaFileTooLargeError(
+                f"{self.name} is {self.size:,} bytes; Metrika accepts at most {MAX_UPLOAD_BYTES:,} bytes "
+                "per upload. Split it into parts (prepare_simple_orders does this with max_part_bytes)."
+            )
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        """Yield the file positioned at its start, for one try."""
+        if self.path is not None:
+            with self.path.open("rb") as stream:
+                yield stream
+        else:
+            assert self.stream is not None
+            self.stream.seek(self.start)
+            yield self.stream
+
+
+class _KeepAliveLargeBlockAdapter(TCPKeepAliveAdapter):
+    """TCP keep-alive (long uploads pass idle NATs) with large socket writes (fast uploads)."""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
+        self.poolmanager = PoolManager(
+            num_pools=connections,
+            maxsize=maxsize,
+            block=block,
+            socket_options=self.socket_options,
+            blocksize=UPLOAD_BLOCK_SIZE,
+        )
+
+
+class MetrikaHook(HttpHook):
+    """
+    Talk to Yandex Metrika's CDP API with an OAuth token from an Airflow connection.
+
+    The connection (type ``metrika``) keeps the token in its password field, the API base URL in
+    Host (empty means ``https://api-metrika.yandex.net``) and, in extras, an optional default
+    ``counter_id`` and the retry settings ``retry_limit``, ``retry_delay``, ``max_retry_delay``
+    and ``timeout``.
+
+    :param metrika_conn_id: the Airflow connection to use.
+    :param timeout: seconds to wait for an answer to an upload (Metrika validates the file first).
+    :param connect_timeout: seconds to wait for a TCP connection.
+    :param retry_limit: retries after the first try of a request (default: connection extra, else 5).
+    :param retry_delay: first backoff in seconds, doubled on each retry (default: extra, else 1).
+    :param max_retry_delay: longest wait between tries, ``Retry-After`` included (default: extra, else 60).
+    """
+
+    conn_name_attr = "metrika_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Yandex Metrika"
+    default_host = DEFAULT_API_URL
+
+    def __init__(
+        self,
+        metrika_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        timeout: float | None = None,
+        connect_timeout: float = 10.0,
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+        max_retry_delay: float | None = None,
+    ) -> None:
+        super().__init__(
+            method="GET",
+            http_conn_id=metrika_conn_id,
+            adapter=_KeepAliveLargeBlockAdapter(idle=120, count=20, interval=30),
+        )
+        self.metrika_conn_id = metrika_conn_id
+        self._timeout_arg = timeout
+        self.connect_timeout = connect_timeout
+        self._retry_args = {
+            "retry_limit": retry_limit,
+            "retry_delay": retry_delay,
+            "max_retry_delay": max_retry_delay,
+        }
+        self._connection: Connection | None = None
+        self._session: requests.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"MetrikaHook(metrika_conn_id={self.metrika_conn_id!r})"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the connection form layout for Airflow versions that read it from the hook (< 3.2)."""
+        return {
+            "hidden_fields": ["schema", "login", "port"],
+            "relabeling": {"host": "API base URL", "password": "OAuth token"},
+            "placeholders": {"host": DEFAULT_API_URL},
+        }
+
+    # -- connection --------------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        """The Airflow connection, loaded once per hook."""
+        if self._connection is None:
+            self._connection = self.get_connection(self.metrika_conn_id)
+        return self._connection
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        """The connection's extras, with form-prefixed keys (``extra__metrika__x``) folded in."""
+        return _normalise_extras(self.connection.extra_dejson)
+
+    @property
+    def default_counter_id(self) -> int | None:
+        """The counter id set on the connection, if any."""
+        value = self.extras.get("counter_id")
+        if value in (None, ""):
+            return None
+        return check_counter_id(value, f"connection {self.metrika_conn_id!r} extra counter_id")
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """Retry settings from hook arguments, else connection extras, else defaults."""
+        return _retry_policy(self._retry_args, self.extras)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for an upload's answer."""
+        return float(self._timeout_arg or self.extras.get("timeout") or 300.0)
+
+    def resolve_counter_id(self, counter_id: int | str | None) -> int:
+        """
+        Return ``counter_id`` checked, or the connection's default counter when it is None.
+
+        :param counter_id: the counter asked for, or None.
+        """
+        if counter_id is None:
+            default = self.default_counter_id
+            if default is None:
+                raise MetrikaInvalidArgumentError(
+                    "counter_id is required: pass it, or set 'Default counter ID' on connection "
+                    f"{self.metrika_conn_id!r}"
+                )
+            return default
+        return check_counter_id(counter_id)
+
+    def _set_base_url(self, connection: Any) -> None:
+        self.base_url = base_url_from_connection(connection)
+        self._base_url_initialized = True
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """
+        Return a requests session that sends the OAuth token, reused across calls of this hook.
+
+        Unlike ``HttpHook``, connection extras are settings here, never sent as headers.
+
+        :param headers: extra headers for the session.
+        :param extra_options: unused; kept for ``HttpHook`` compatibility.
+        """
+        if self._session is None:
+            connection = self.connection
+            token = token_from_connection(connection)
+            self._set_base_url(connection)
+            session = requests.Session()
+            session.headers.update(
+                {"Authorization": f"OAuth {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+            )
+            self._session = self._configure_session_from_mount_adapters(session)
+        if headers:
+            self._session.headers.update(headers)
+        return self._session
+
+    def close(self) -> None:
+        """Close the HTTP session, if one was opened."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- sync requests -----------------------------------------------------------------------------
+
+    def _send(self, method: str, endpoint: str, *, timeout: float, **kwargs: Any) -> Any:
+        session = self.get_conn()
+        url = self.url_from_endpoint(endpoint)
+        try:
+            response = session.request(method, url, timeout=(self.connect_timeout, timeout), **kwargs)
+        except requests.exceptions.ConnectionError as exc:
+            # ConnectTimeout is a ConnectionError too: in both, nothing reached the server.
+            sent = not isinstance(exc, requests.exceptions.ConnectTimeout) and not _is_connect_failure(exc)
+            raise MetrikaConnectionError(
+                f"{method} {url}: {_connection_failure(exc)}", request_sent=sent
+            ) from None
+        except requests.exceptions.Timeout:
+            raise MetrikaConnectionError(f"{method} {url}: no answer within {timeout:.0f} s") from None
+        if response.status_code >= 400:
+            raise api_error_from_response(
+                response.status_code, response.content, parse_retry_after(response.headers.get("Retry-After"))
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise MetrikaError(f"{method} {url}: the answer is not JSON: {response.text[:200]!r}") from None
+
+    def _get(self, endpoint: str, params: dict[str, Any] | None = None) -> Any:
+        for attempt in self.retry_policy.retrying(is_retryable, self.log, f"GET {endpoint}"):
+            with attempt:
+                return self._send("GET", endpoint, params=params, timeout=_READ_TIMEOUT)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    def upload_simple_orders(
+        self,
+        counter_id: int | str | None,
+        file: str | os.PathLike[str] | IO[bytes],
+        merge_mode: str = "SAVE",
+        delimiter_type: str = "COMMA",
+        *,
+        filename: str | None = None,
+    ) -> dict[str, Any]:
+        """
+        Upload one simplified-orders CSV, streamed from disk, and return Metrika's ``uploading``.
+
+        Re-sent automatically only when Metrika refused the request (420 / 429 / 503, or the
+        connection could not be opened), since then nothing was stored. When the request went out
+        and no answer came back, :class:`MetrikaUploadUncertainError` is raised instead.
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        :param file: a path, or a seekable binary file object, of a UTF-8 CSV of at most 1 GB.
+        :param merge_mode: ``SAVE`` (replace each order), ``UPDATE`` (change the fields sent) or
+            ``APPEND`` (add list values).
+        :param delimiter_type: ``COMMA`` or ``SEMICOLON``, the file's delimiter.
+        :param filename: the file name sent in the multipart part (default: the file's own name).
+        :return: the ``uploading`` object: ``uploading_id``, ``api_validation_status``, ...
+        """
+        counter = self.resolve_counter_id(counter_id)
+        params = {
+            "merge_mode": check_choice("merge_mode", merge_mode, MERGE_MODES),
+            "delimiter_type": check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
+        }
+        upload = _UploadFile(file, filename)
+        endpoint = simple_orders_endpoint(counter)
+        self.log.info(
+            "Uploading %s (%s bytes) to counter %s with merge_mode=%s",
+            upload.name,
+            f"{upload.size:,}",
+            counter,
+            params["merge_mode"],
+        )
+        for attempt in self.retry_policy.retrying(is_refused, self.log, f"POST {endpoint}"):
+            with attempt:
+                answer = self._post_file(endpoint, params, upload, counter)
+        return _uploading_from_answer(answer)
+
+    def _post_file(self, endpoint: str, params: dict[str, str], upload: _UploadFile, counter: int) -> Any:
+        with upload.open() as stream:
+            body = MultipartEncoder(fields={"file": (upload.name, stream, "text/csv")})
+            try:
+                return self._send(
+                    "POST",
+                    endpoint,
+                    params=params,
+                    data=body,
+                    headers={"Content-Type": body.content_type},
+                    timeout=self.timeout,
+                )
+            except (MetrikaConnectionError, MetrikaApiError) as exc:
+                if is_refused(exc) or not _is_ambiguous(exc):
+                    raise
+                raise MetrikaUploadUncertainError(
+                    f"{upload.name} was sent to counter {counter} but no answer came back ({exc}). "
+                    "Metrika may have stored it: check the counter's recent uploadings "
+                    "(MetrikaHook.list_uploadings) before sending it again."
+                ) from None
+
+    def list_uploadings(
+        self,
+        counter_id: int | str | None,
+        limit: int = 100,
+        datetime_offset: str | datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """
+        Return the counter's recent uploadings, newest first.
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        :param limit: how many, 1 to 1000.
+        :param datetime_offset: only uploadings strictly older than this (UTC), for paging back.
+        """
+        counter = self.resolve_counter_id(counter_id)
+        params = _list_params(limit, datetime_offset)
+        answer = self._get(last_uploadings_endpoint(counter), params)
+        return _uploadings_from_answer(answer)
+
+    def find_uploadings(
+        self,
+        counter_id: int | str | None,
+        uploading_ids: Sequence[str],
+        *,
+        not_before: str | datetime | None = None,
+        page_size: int = 100,
+        max_pages: int = 10,
+    ) -> dict[str, dict[str, Any]]:
+        """
+        Find several uploadings in one walk back through ``last_uploadings``.
+
+        Metrika has no per-id status call: this pages back, newest first, until every id is
+        found, the list passes ``not_before``, the list ends, or ``max_pages`` pages were read.
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        :param uploading_ids: the ids to look for.
+        :param not_before: stop paging once uploadings are older than this (UTC).
+        :param page_size: uploadings per request (1 to 1000).
+        :param max_pages: the most requests to make.
+        :return: the uploadings found, by id; ids not listed (yet) are absent.
+        """
+        counter = self.resolve_counter_id(counter_id)
+        search = UploadingsSearch(
+            uploading_ids, not_before=not_before, page_size=page_size, max_pages=max_pages
+        )
+        while (params := search.next_params()) is not None:
+            search.feed(self.list_uploadings(counter, **params))
+        return search.found
+
+    def get_uploading(
+        self, counter_id: int | str | None, uploading_id: str, *, max_pages: int = 10
+    ) -> dict[str, Any] | None:
+        """
+        Return one uploading by id, or None when it is not (yet) listed.
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        :param uploading_id: the ``uploading_id`` an upload returned.
+        :param max_pages: the most ``last_uploadings`` pages (100 each) to read.
+        """
+        return self.find_uploadings(counter_id, [uploading_id], max_pages=max_pages).get(uploading_id)
+
+    def get_counter(self, counter_id: int | str | None) -> dict[str, Any]:
+        """
+        Return the counter's settings (``time_zone_name`` among them) from the management API.
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        """
+        counter = self.resolve_counter_id(counter_id)
+        answer = self._get(counter_endpoint(counter))
+        if not isinstance(answer, dict) or not isinstance(answer.get("counter"), dict):
+            raise MetrikaError(f"counter {counter}: the answer has no 'counter' object")
+        return answer["counter"]
+
+    def get_counter_timezone(self, counter_id: int | str | None) -> str:
+        """Return the IANA time zone in which Metrika reads the counter's order dates."""
+        return str(self.get_counter(counter_id).get("time_zone_name") or "Europe/Moscow")
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the token and counter access, with a message that says what to do when it fails."""
+        try:
+            counter = self.default_counter_id
+            token_from_connection(self.connection)
+            base_url = base_url_from_connection(self.connection)
+        except MetrikaError as exc:
+            return False, str(exc)
+        if counter is None:
+            return False, (
+                "The connection has a token, but no 'Default counter ID': add one so the test can "
+                "check that the token reaches a counter."
+            )
+        self._retry_args["retry_limit"] = 0
+        try:
+            info = self.get_counter(counter)
+        except MetrikaAuthenticationError:
+            return False, (
+                "Metrika rejected the OAuth token (401). Issue a new token with the "
+                "metrika:offline_data or metrika:write scope and paste it into 'OAuth token'."
+            )
+        except MetrikaAccessDeniedError:
+            return False, (
+                f"The token's owner has no access to counter {counter} (403), or the token lacks the "
+                "metrika:offline_data / metrika:write scope. Ask the counter's owner for access."
+            )
+        except MetrikaNotFoundError:
+            return False, (
+                f"Counter {counter} was not found (404) at {base_url}. Check 'Default counter ID', and "
+                f"that 'API base URL' is Metrika's API (empty means {DEFAULT_API_URL})."
+            )
+        except MetrikaConnectionError:
+            return False, (
+                f"Could not reach {base_url}. Check 'API base URL' (empty means {DEFAULT_API_URL}) "
+                "and the network."
+            )
+        except MetrikaError as exc:
+            return False, str(exc)
+        return True, (
+            f"Connected: counter {counter} ({info.get('name') or info.get('site') or 'no name'}), "
+            f"time zone {info.get('time_zone_name')}."
+        )
+
+    # -- async twins for triggers ------------------------------------------------------------------
+
+    async def _aget(self, endpoint: str, params: dict[str, Any] | None = None) -> Any:
+        connection = await get_async_connection(self.metrika_conn_id, hook=self)
+        token = token_from_connection(connection)
+        url = f"{base_url_from_connection(connection)}/{endpoint}"
+        policy = _retry_policy(self._retry_args, _normalise_extras(await get_async_extra_dejson(connection)))
+        headers = {"Authorization": f"OAuth {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        timeout = aiohttp.ClientTimeout(total=_READ_TIMEOUT, connect=self.connect_timeout)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+            async for attempt in policy.async_retrying(is_retryable, self.log, f"GET {endpoint}"):
+                with attempt:
+                    return await _aget_json(session, url, params)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    async def alist_uploadings(
+        self,
+        counter_id: int | str | None,
+        limit: int = 100,
+        datetime_offset: str | datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Asynchronous twin of :meth:`list_uploadings`."""
+        counter = check_counter_id(counter_id)
+        answer = await self._aget(last_uploadings_endpoint(counter), _list_params(limit, datetime_offset))
+        return _uploadings_from_answer(answer)
+
+    async def afind_uploadings(
+        self,
+        counter_id: int | str | None,
+        uploading_ids: Sequence[str],
+        *,
+        not_before: str | datetime | None = None,
+        page_size: int = 100,
+        max_pages: int = 10,
+    ) -> dict[str, dict[str, Any]]:
+        """Asynchronous twin of :meth:`find_uploadings`."""
+        counter = check_counter_id(counter_id)
+        search = UploadingsSearch(
+            uploading_ids, not_before=not_before, page_size=page_size, max_pages=max_pages
+        )
+        while (params := search.next_params()) is not None:
+            search.feed(await self.alist_uploadings(counter, **params))
+        return search.found
+
+    async def aget_uploading(
+        self, counter_id: int | str | None, uploading_id: str, *, max_pages: int = 10
+    ) -> dict[str, Any] | None:
+        """Asynchronous twin of :meth:`get_uploading`."""
+        found = await self.afind_uploadings(counter_id, [uploading_id], max_pages=max_pages)
+        return found.get(uploading_id)
+
+    async def aget_counter(self, counter_id: int | str | None) -> dict[str, Any]:
+        """Asynchronous twin of :meth:`get_counter`."""
+        counter = check_counter_id(counter_id)
+        answer = await self._aget(counter_endpoint(counter))
+        if not isinstance(answer, dict) or not isinstance(answer.get("counter"), dict):
+            raise MetrikaError(f"counter {counter}: the answer has no 'counter' object")
+        return answer["counter"]
+
+
+def token_from_connection(connection: Connection) -> str:
+    """
+    Return the OAuth token kept in the connection's password field, registered for log masking.
+
+    :param connection: the Airflow connection.
+    """
+    token = (connection.password or "").strip()
+    if not token:
+        raise MetrikaInvalidArgumentError(
+            f"Connection {connection.conn_id!r} has no OAuth token: put the token in its "
+            "'OAuth token' (password) field"
+        )
+    mask_secret(token)
+    return token
+
+
+def base_url_from_connection(connection: Connection) -> str:
+    """
+    Return the API base URL from the connection's Host (and Port, Schema), without a trailing slash.
+
+    :param connection: the Airflow connection; an empty Host means Metrika's public API.
+    """
+    host = (connection.host or "").strip()
+    if not host:
+        return DEFAULT_API_URL
+    if "://" not in host:
+        host = f"{connection.schema or 'https'}://{host}"
+    if connection.port and not urlparse(host).port:
+        host = f"{host.rstrip('/')}:{connection.port}"
+    parsed = urlparse(host)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise MetrikaInvalidArgumentError(
+            f"Connection {connection.conn_id!r}: 'API base URL' must look like {DEFAULT_API_URL} "
+            f"(or http://127.0.0.1:8765 for the emulator); got {connection.host!r}"
+        )
+    return host.rstrip("/")
+
+
+def _normalise_extras(extras: dict[str, Any]) -> dict[str, Any]:
+    prefix = f"extra__{CONN_TYPE}__"
+    folded = {key.removeprefix(prefix): value for key, value in extras.items() if key.startswith(prefix)}
+    return {**folded, **{k: v for k, v in extras.items() if not k.startswith(prefix)}}
+
+
+def _retry_policy(arguments: dict[str, Any], extras: dict[str, Any]) -> RetryPolicy:
+    settings: dict[str, Any] = {}
+    for name, convert in (("retry_limit", int), ("retry_delay", float), ("max_retry_delay", float)):
+        value = arguments.get(name)
+        if value is None:
+            value = extras.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            settings[name] = convert(value)
+        except (TypeError, ValueError):
+            raise MetrikaInvalidArgumentError(f"{name} must be a number; got {value!r}") from None
+    try:
+        return RetryPolicy(**settings)
+    except ValueError as exc:
+        raise MetrikaInvalidArgumentError(str(exc)) from None
+
+
+def _list_params(limit: int, datetime_offset: str | datetime | None) -> dict[str, Any]:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise MetrikaInvalidArgumentError(
+            f"limit must be an integer from 1 to {MAX_LIST_LIMIT}; got {limit!r}"
+        )
+    params: dict[str, Any] = {"limit": limit, "source": "API"}
+    if datetime_offset is not None:
+        params["datetime_offset"] = UploadingsSearch.format_datetime(datetime_offset)
+    return params
+
+
+def _uploading_from_answer(answer: Any) -> dict[str, Any]:
+    uploading = answer.get("uploading") if isinstance(answer, dict) else None
+    if not isinstance(uploading, dict) or "uploading_id" not in uploading:
+        raise MetrikaError(f"Metrika's answer to the upload has no 'uploading' object: {str(answer)[:200]}")
+    return uploading
+
+
+def _uploadings_from_answer(answer: Any) -> list[dict[str, Any]]:
+    uploadings = answer.get("uploadings") if isinstance(answer, dict) else None
+    if not isinstance(uploadings, list):
+        raise MetrikaError(f"Metrika's answer has no 'uploadings' list: {str(answer)[:200]}")
+    return [u for u in uploadings if isinstance(u, dict)]
+
+
+def _is_ambiguous(exc: Exception) -> bool:
+    """Tell whether an upload's failure leaves open whether Metrika stored the file."""
+    if isinstance(exc, MetrikaConnectionError):
+        return exc.request_sent
+    return isinstance(exc, MetrikaApiError) and exc.http_status >= 500
+
+
+def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
+    reason = exc.args[0] if exc.args else None
+    inner = getattr(reason, "reason", reason)
+    name = type(inner).__name__
+    return name in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError")
+
+
+def _connection_failure(exc: requests.exceptions.RequestException) -> str:
+    reason = exc.args[0] if exc.args else exc
+    inner = getattr(reason, "reason", reason)
+    return f"connection failed ({type(inner).__name__})"
+
+
+async def _aget_json(session: aiohttp.ClientSession, url: str, params: dict[str, Any] | None) -> Any:
+    try:
+        async with session.get(url, params=params) as response:
+            body = await response.read()
+            if response.status >= 400:
+                raise api_error_from_response(
+                    response.status, body, parse_retry_after(response.headers.get("Retry-After"))
+                )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise MetrikaConnectionError(f"GET {url}: connection failed ({type(exc).__name__})") from None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise MetrikaError(f"GET {url}: the answer is not JSON: {body[:200]!r}") from None

@@ -1,0 +1,106 @@
+"""Paging back through ``last_uploadings`` to find uploadings by id (Metrika has no per-id call)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_WIRE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class UploadingsSearch:
+    """
+    The state of one walk back through a counter's uploadings, shared by sync and async callers.
+
+    Call :meth:`next_params` for the next request's ``limit`` / ``datetime_offset`` (None when
+    done) and :meth:`feed` with the page it returned.
+
+    Metrika's ``datetime`` has second precision and ``datetime_offset`` means "strictly older",
+    so the next page starts one second after the oldest uploading seen: uploadings of that same
+    second are listed again and de-duplicated by id, never skipped.
+
+    :param uploading_ids: the ids looked for.
+    :param not_before: stop once the list is older than this (UTC); None pages until ``max_pages``.
+    :param page_size: uploadings per request.
+    :param max_pages: the most requests.
+    """
+
+    def __init__(
+        self,
+        uploading_ids: Iterable[str],
+        *,
+        not_before: str | datetime | None = None,
+        page_size: int = 100,
+        max_pages: int = 10,
+    ) -> None:
+        self.wanted = {str(i) for i in uploading_ids}
+        self.found: dict[str, dict[str, Any]] = {}
+        self.not_before = self.parse_datetime(not_before) if not_before is not None else None
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.pages = 0
+        self._seen: set[str] = set()
+        self._offset: datetime | None = None
+        self._done = not self.wanted
+
+    @staticmethod
+    def parse_datetime(value: str | datetime) -> datetime:
+        """Read a Metrika ``datetime`` (``2022-12-29T18:02:01Z``) or a datetime, as aware UTC."""
+        if isinstance(value, datetime):
+            parsed = value
+        else:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+    @classmethod
+    def format_datetime(cls, value: str | datetime) -> str:
+        """Write a datetime the way ``datetime_offset`` takes it (UTC, seconds, ``Z``)."""
+        return cls.parse_datetime(value).strftime(_WIRE_FORMAT)
+
+    def next_params(self) -> dict[str, Any] | None:
+        """Return the keyword arguments of the next ``list_uploadings`` call, or None when done."""
+        if self._done or self.pages >= self.max_pages:
+            return None
+        params: dict[str, Any] = {"limit": self.page_size}
+        if self._offset is not None:
+            params["datetime_offset"] = self._offset.strftime(_WIRE_FORMAT)
+        return params
+
+    def feed(self, page: list[dict[str, Any]]) -> None:
+        """
+        Take one page of uploadings, newest first.
+
+        :param page: what ``list_uploadings`` returned for :meth:`next_params`.
+        """
+        self.pages += 1
+        new = [u for u in page if str(u.get("uploading_id")) not in self._seen]
+        for uploading in new:
+            uploading_id = str(uploading.get("uploading_id"))
+            self._seen.add(uploading_id)
+            if uploading_id in self.wanted:
+                self.found[uploading_id] = uploading
+        oldest = self._oldest(page)
+        if (
+            len(page) < self.page_size
+            or not new
+            or oldest is None
+            or self.wanted <= self.found.keys()
+            or (self.not_before is not None and oldest < self.not_before)
+        ):
+            self._done = True
+            return
+        overlapping = oldest + timedelta(seconds=1)
+        # A page entirely within one second makes no progress with the overlap: step strictly past it.
+        self._offset = oldest if self._offset is not None and overlapping >= self._offset else overlapping
+
+    def _oldest(self, page: list[dict[str, Any]]) -> datetime | None:
+        stamps = []
+        for uploading in page:
+            try:
+                stamps.append(self.parse_datetime(str(uploading["datetime"])))
+            except (KeyError, ValueError):
+                continue
+        return min(stamps) if stamps else None
