@@ -97,6 +97,27 @@ def check_choice(parameter: str, value: Any, allowed: Sequence[str]) -> str:
     raise MetrikaInvalidArgumentError(f"{parameter} must be one of {', '.join(allowed)}; got {value!r}")
 
 
+class _BoundedReader:
+    """
+    Read at most ``size`` bytes of a stream, from where it stands.
+
+    ``MultipartEncoder`` copies any object with ``getvalue()`` (``BytesIO``) into memory and sends
+    a file from its start; this wrapper has neither trait, so the body streams from the position.
+    """
+
+    def __init__(self, stream: IO[bytes], size: int) -> None:
+        self._stream = stream
+        self.len = size
+
+    def read(self, length: int = -1) -> bytes:
+        """Read up to ``length`` bytes (all that remain when negative)."""
+        if length < 0 or length > self.len:
+            length = self.len
+        data = self._stream.read(length)
+        self.len -= len(data)
+        return data
+
+
 class _UploadFile:
     """A CSV to upload: a path or a seekable binary file object, re-readable for each try."""
 
@@ -128,15 +149,15 @@ class _UploadFile:
             )
 
     @contextmanager
-    def open(self) -> Iterator[IO[bytes]]:
-        """Yield the file positioned at its start, for one try."""
+    def open(self) -> Iterator[_BoundedReader]:
+        """Yield a reader of the file's bytes from its start, for one try."""
         if self.path is not None:
             with self.path.open("rb") as stream:
-                yield stream
+                yield _BoundedReader(stream, self.size)
         else:
             assert self.stream is not None
             self.stream.seek(self.start)
-            yield self.stream
+            yield _BoundedReader(self.stream, self.size)
 
 
 class _KeepAliveLargeBlockAdapter(TCPKeepAliveAdapter):

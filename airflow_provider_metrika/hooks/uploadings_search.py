@@ -85,7 +85,6 @@ class UploadingsSearch:
         oldest = self._oldest(page)
         if (
             len(page) < self.page_size
-            or not new
             or oldest is None
             or self.wanted <= self.found.keys()
             or (self.not_before is not None and oldest < self.not_before)
@@ -93,8 +92,13 @@ class UploadingsSearch:
             self._done = True
             return
         overlapping = oldest + timedelta(seconds=1)
-        # A page entirely within one second makes no progress with the overlap: step strictly past it.
-        self._offset = oldest if self._offset is not None and overlapping >= self._offset else overlapping
+        if new and overlapping != self._offset:
+            self._offset = overlapping
+        elif self._offset != oldest:
+            # The overlap brought nothing new (a full page within one second): step strictly past it.
+            self._offset = oldest
+        else:
+            self._done = True
 
     def _oldest(self, page: list[dict[str, Any]]) -> datetime | None:
         stamps = []

@@ -1,0 +1,78 @@
+"""Shared fixtures: a throw-away AIRFLOW_HOME, one emulator per test session, Metrika connections."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+# Airflow reads its home at import time: point it at a temporary folder before anything imports it.
+AIRFLOW_HOME = tempfile.mkdtemp(prefix="metrika-tests-airflow-home-")
+os.environ["AIRFLOW_HOME"] = AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
+from airflow_provider_metrika.emulator.testing import EmulatorClient, run_emulator  # noqa: E402
+
+TOKEN = "tok-SECRET-1b2c3d4e5f"
+OTHER_TOKEN = "tok-OTHER-9z8y7x"
+COUNTER = 12345
+OTHER_COUNTER = 67890
+COUNTER_TIMEZONE = "Europe/Moscow"
+SAMPLE_CSV = (
+    b"id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency\n"
+    b's_ord1,10.01.2024 11:56,s_user1,,"mail@example.com,mail2@example.com",,PAID,200,150,'
+    b'"oplata_cash:200,filial_1",\n'
+    b"s_ord2,20.01.2024 11:59,,12345,mail3@example.com,,,200,150,,EUR\n"
+    b",12.02.2024,,34456,,79876543210,SPAM,,,plohoy_lead,\n"
+)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the temporary AIRFLOW_HOME."""
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def metrika_emulator() -> Iterator[EmulatorClient]:
+    """Run one emulator for the whole session: two counters, a token for both, one for the second only."""
+    with run_emulator(
+        tokens={TOKEN: None, OTHER_TOKEN: [OTHER_COUNTER]},
+        counters={COUNTER: COUNTER_TIMEZONE, OTHER_COUNTER: "Asia/Yekaterinburg"},
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def metrika(metrika_emulator: EmulatorClient) -> EmulatorClient:
+    """Return the emulator, emptied of orders, uploadings, logged requests and faults."""
+    metrika_emulator.reset()
+    metrika_emulator.configure(listing_delay=0.0, status_delay=0.0, parallel_limit=None)
+    return metrika_emulator
+
+
+def connection_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
+    """Return an ``AIRFLOW_CONN_...`` value in JSON form for a Metrika connection."""
+    return json.dumps({"conn_type": "metrika", "host": base_url, "password": token, "extra": extra})
+
+
+@pytest.fixture
+def metrika_conn(metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Define ``metrika_default`` (pointing at the emulator, quick retries) and return its conn id."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_METRIKA_DEFAULT",
+        connection_json(metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5),
+    )
+    return "metrika_default"
+
+
+@pytest.fixture
+def sample_csv(tmp_path: os.PathLike[str]) -> str:
+    """Write the official sample file and return its path."""
+    path = os.path.join(tmp_path, "sample.csv")
+    with open(path, "wb") as out:
+        out.write(SAMPLE_CSV)
+    return path
