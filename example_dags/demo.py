@@ -38,9 +38,8 @@ def main() -> None:
         status = listed["api_validation_status"] if listed else "not listed yet"
         print(f"last_uploadings says:  {status}")
         stored = emulator.orders(DEMO_COUNTER)
-        print(
-            f"orders stored in the emulator: {sorted(stored['orders'])} + {len(stored['orders_without_id'])} without id"
-        )
+        without_id = len(stored["orders_without_id"])
+        print(f"orders stored in the emulator: {sorted(stored['orders'])} + {without_id} without id")
     print("emulator stopped")
 
 
