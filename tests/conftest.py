@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ os.environ["AIRFLOW_HOME"] = AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient, run_emulator  # noqa: E402
+from tests.airflow_cli import airflow_env, run_airflow  # noqa: E402
 
 TOKEN = "tok-SECRET-1b2c3d4e5f"
 OTHER_TOKEN = "tok-OTHER-9z8y7x"
@@ -76,3 +78,23 @@ def sample_csv(tmp_path: os.PathLike[str]) -> str:
     with open(path, "wb") as out:
         out.write(SAMPLE_CSV)
     return path
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an Airflow home with a migrated SQLite metadata DB, shared by the session's DAG runs."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    result = run_airflow(["db", "migrate"], airflow_env(home), timeout=300)
+    assert result.returncode == 0, result.output
+    return home
+
+
+@pytest.fixture
+def dag_env(airflow_home: Path, metrika: EmulatorClient) -> dict[str, str]:
+    """Return the environment of an ``airflow dags test`` call whose metrika_default is the emulator."""
+    return airflow_env(
+        airflow_home,
+        AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
+            metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
+        ),
+    )
