@@ -1,0 +1,115 @@
+"""Command line: ``metrika-emulator`` / ``python -m airflow_provider_metrika.emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from airflow_provider_metrika.emulator.constants import (
+    DEFAULT_COUNTER_ID,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_TIME_ZONE,
+    DEFAULT_TOKEN,
+)
+from airflow_provider_metrika.emulator.server import run
+from airflow_provider_metrika.emulator.state import EmulatorSettings, parse_counter_id
+
+
+def _token(text: str) -> tuple[str, frozenset[int] | None]:
+    token, _, counters = text.partition("=")
+    if not token:
+        raise argparse.ArgumentTypeError("a token must not be empty")
+    try:
+        allowed = frozenset(parse_counter_id(c) for c in counters.split(",")) if counters else None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return token, allowed
+
+
+def _counter(text: str) -> tuple[int, str]:
+    counter_id, _, time_zone = text.partition(":")
+    try:
+        return parse_counter_id(counter_id), time_zone or DEFAULT_TIME_ZONE
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command line."""
+    parser = argparse.ArgumentParser(
+        prog="metrika-emulator",
+        description="Local emulator of the Yandex Metrika CDP simplified orders API, for tests.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--token",
+        action="append",
+        type=_token,
+        default=[],
+        metavar="TOKEN[=ID,ID...]",
+        help=f"accepted OAuth token, optionally limited to counters (repeatable; default {DEFAULT_TOKEN})",
+    )
+    parser.add_argument(
+        "--counter",
+        action="append",
+        type=_counter,
+        default=[],
+        metavar="ID[:TIME_ZONE]",
+        help=f"existing counter (repeatable; default {DEFAULT_COUNTER_ID}:{DEFAULT_TIME_ZONE})",
+    )
+    parser.add_argument("--listing-delay", type=float, default=0.0, help="seconds before an upload is listed")
+    parser.add_argument(
+        "--status-delay", type=float, default=0.0, help="seconds a listed upload reads IN_PROGRESS"
+    )
+    parser.add_argument("--parallel-limit", type=int, default=None, help="parallel API requests per token")
+    parser.add_argument(
+        "--no-store-orders", action="store_true", help="validate uploads but keep no orders (huge files)"
+    )
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
+    """Turn parsed arguments into settings, applying the defaults for tokens and counters.
+
+    :param args: the parsed command line.
+    """
+    settings = EmulatorSettings(
+        listing_delay=args.listing_delay,
+        status_delay=args.status_delay,
+        parallel_limit=args.parallel_limit,
+        store_orders=not args.no_store_orders,
+    )
+    if args.token:
+        settings.tokens = dict(args.token)
+    if args.counter:
+        settings.counters = dict(args.counter)
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator until SIGTERM or SIGINT.
+
+    :param argv: arguments without the program name; ``sys.argv`` when omitted.
+    """
+    args = build_parser().parse_args(argv)
+    if args.listing_delay < 0 or args.status_delay < 0:
+        build_parser().error("delays must not be negative")
+    if args.parallel_limit is not None and args.parallel_limit < 1:
+        build_parser().error("--parallel-limit must be at least 1")
+    # Logs go to stderr: stdout carries only the "listening" line a parent process waits for.
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        run(settings_from_args(args), args.host, args.port)
+    except OSError as exc:
+        # Typically the port is taken; one line is clearer to a parent process than a traceback.
+        print(f"metrika-emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Fixed values of the Metrika emulator: defaults, limits, paths and the file format vocabulary."""
+
+from __future__ import annotations
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_TOKEN = "emulator-token"
+DEFAULT_COUNTER_ID = 12345
+DEFAULT_TIME_ZONE = "Europe/Moscow"
+
+#: Metrika accepts at most 1 GB per simplified orders file.
+MAX_FILE_BYTES = 1_000_000_000
+#: Room for multipart headers and boundaries when judging ``Content-Length`` before reading the body.
+MULTIPART_OVERHEAD_BYTES = 1_048_576
+MAX_VALIDATION_ERRORS = 100
+READ_CHUNK_BYTES = 1_048_576
+
+DEFAULT_LAST_UPLOADINGS_LIMIT = 10
+MAX_LAST_UPLOADINGS_LIMIT = 1000
+
+API_PREFIX = "/cdp/api/v1/counter/{counter_id}"
+UPLOAD_PATH = API_PREFIX + "/data/simple_orders"
+LAST_UPLOADINGS_PATH = API_PREFIX + "/last_uploadings"
+COUNTER_PATH = "/management/v1/counter/{counter_id}"
+CONTROL_PREFIX = "/_emulator"
+
+#: Fault targets; route names of the API handlers use the same strings.
+TARGET_UPLOAD = "upload"
+TARGET_LAST_UPLOADINGS = "last_uploadings"
+TARGET_COUNTER = "counter"
+TARGET_ANY = "any"
+FAULT_TARGETS = (TARGET_UPLOAD, TARGET_LAST_UPLOADINGS, TARGET_COUNTER, TARGET_ANY)
+DROP_BEFORE = "before"
+DROP_AFTER = "after"
+
+MERGE_MODES = ("SAVE", "UPDATE", "APPEND")
+DELIMITERS = {"COMMA": ",", "SEMICOLON": ";"}
+DEFAULT_DELIMITER_TYPE = "COMMA"
+UPLOAD_PART_NAME = "file"
+
+STATUS_PASSED = "PASSED"
+STATUS_FAILED = "FAILED"
+STATUS_IN_PROGRESS = "IN_PROGRESS"
+
+ID_COLUMN = "id"
+CREATE_DATE_TIME_COLUMN = "create_date_time"
+IDENTIFIER_COLUMNS = ("client_ids", "emails", "phones", "emails_md5", "phones_md5")
+#: Columns whose cells hold several comma-joined values; APPEND adds to these.
+LIST_COLUMNS = (*IDENTIFIER_COLUMNS, "goals")
+ORDER_COLUMNS = (
+    ID_COLUMN,
+    CREATE_DATE_TIME_COLUMN,
+    "client_uniq_id",
+    "client_ids",
+    "emails",
+    "phones",
+    "emails_md5",
+    "phones_md5",
+    "order_status",
+    "revenue",
+    "cost",
+    "goals",
+    "currency",
+)
+ORDER_STATUSES = ("PAID", "IN_PROGRESS", "CANCELLED", "SPAM")
+
+#: Error types a fault answers with when it names none.
+DEFAULT_FAULT_ERROR_TYPES = {
+    420: "quota_requests_by_uid",
+    429: "quota_requests_by_uid",
+    503: "backend_error",
+    504: "timeout",
+}
+DEFAULT_FAULT_ERROR_TYPE = "backend_error"

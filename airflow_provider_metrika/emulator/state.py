@@ -1,0 +1,208 @@
+"""Everything the emulator remembers: settings, orders, uploadings, the request log and waiting faults."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+
+from airflow_provider_metrika.emulator.constants import (
+    DEFAULT_COUNTER_ID,
+    DEFAULT_TIME_ZONE,
+    DEFAULT_TOKEN,
+    MAX_FILE_BYTES,
+)
+from airflow_provider_metrika.emulator.faults import FaultQueue
+from airflow_provider_metrika.emulator.orders import OrderStore
+from airflow_provider_metrika.emulator.uploadings import Uploading
+
+_INT32_MAX = 2**31 - 1
+#: Settings that ``reset`` puts back to their startup values; tokens and counters are kept.
+_KNOBS = ("listing_delay", "status_delay", "parallel_limit", "max_file_bytes", "store_orders")
+
+
+def parse_counter_id(value: object) -> int:
+    """Read a counter id the way Metrika's int32 path parameter does.
+
+    :param value: text or int.
+    :raises ValueError: when it is not a positive int32.
+    """
+    text = str(value)
+    if not text.isdigit() or not 0 < int(text) <= _INT32_MAX:
+        raise ValueError(f"counter id must be a positive 32-bit integer, got {text!r}")
+    return int(text)
+
+
+def _non_negative(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number")
+    return float(value)
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer")
+    return value
+
+
+@dataclass
+class EmulatorSettings:
+    """Who may call the emulator, which counters exist, and how it paces its answers.
+
+    :param tokens: OAuth token to the counters it may use; ``None`` grants every counter.
+    :param counters: counter id to its time zone name.
+    :param listing_delay: seconds after creation before an uploading appears in ``last_uploadings``.
+    :param status_delay: seconds after being listed during which an uploading reads ``IN_PROGRESS``.
+    :param parallel_limit: most API requests one token may have in flight; ``None`` for no limit.
+    :param max_file_bytes: largest accepted file part; Metrika's limit is 1 GB.
+    :param store_orders: keep applied orders; turn off to push huge files through without holding
+        their rows in memory (uploadings are still recorded).
+    """
+
+    tokens: dict[str, frozenset[int] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})
+    counters: dict[int, str] = field(default_factory=lambda: {DEFAULT_COUNTER_ID: DEFAULT_TIME_ZONE})
+    listing_delay: float = 0.0
+    status_delay: float = 0.0
+    parallel_limit: int | None = None
+    max_file_bytes: int = MAX_FILE_BYTES
+    store_orders: bool = True
+
+    def updated(self, data: Mapping[str, object]) -> EmulatorSettings:
+        """Return a copy with the given JSON settings applied; ``tokens`` and ``counters`` are replaced whole.
+
+        :param data: any of the dataclass fields, in their JSON form.
+        :raises ValueError: on unknown keys or bad values.
+        """
+        unknown = sorted(set(data) - {f.name for f in fields(self)})
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(unknown)}")
+        changes: dict[str, object] = {}
+        if "tokens" in data:
+            changes["tokens"] = _parse_tokens(data["tokens"])
+        if "counters" in data:
+            changes["counters"] = _parse_counters(data["counters"])
+        for name in ("listing_delay", "status_delay"):
+            if name in data:
+                changes[name] = _non_negative(name, data[name])
+        if "parallel_limit" in data:
+            limit = data["parallel_limit"]
+            changes["parallel_limit"] = None if limit is None else _positive_int("parallel_limit", limit)
+        if "max_file_bytes" in data:
+            changes["max_file_bytes"] = _positive_int("max_file_bytes", data["max_file_bytes"])
+        if "store_orders" in data:
+            if not isinstance(data["store_orders"], bool):
+                raise ValueError("store_orders must be a boolean")
+            changes["store_orders"] = data["store_orders"]
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, object]:
+        """Render the settings as JSON (counter ids become string keys)."""
+        return {
+            "tokens": {
+                token: None if counters is None else sorted(counters)
+                for token, counters in self.tokens.items()
+            },
+            "counters": {str(counter_id): zone for counter_id, zone in self.counters.items()},
+            **{name: getattr(self, name) for name in _KNOBS},
+        }
+
+
+def _parse_tokens(value: object) -> dict[str, frozenset[int] | None]:
+    if not isinstance(value, Mapping):
+        raise ValueError("tokens must be an object of token to a list of counter ids or null")
+    tokens: dict[str, frozenset[int] | None] = {}
+    for token, counters in value.items():
+        if not isinstance(token, str) or not token:
+            raise ValueError("tokens must be non-empty strings")
+        if counters is not None and not isinstance(counters, Iterable):
+            raise ValueError(f"counters of a token must be a list or null, got {counters!r}")
+        tokens[token] = None if counters is None else frozenset(parse_counter_id(c) for c in counters)
+    return tokens
+
+
+def _parse_counters(value: object) -> dict[int, str]:
+    if not isinstance(value, Mapping):
+        raise ValueError("counters must be an object of counter id to time zone name")
+    counters = {}
+    for counter_id, zone in value.items():
+        if not isinstance(zone, str) or not zone:
+            raise ValueError(f"time zone of counter {counter_id} must be a non-empty string")
+        counters[parse_counter_id(counter_id)] = zone
+    return counters
+
+
+class EmulatorState:
+    """The mutable memory of one emulator.
+
+    Handlers run on the event loop; only the apply step of an upload runs in a worker thread, and it
+    holds :attr:`lock` while it changes an order store, as do readers of the stores.
+
+    :param settings: the startup settings; ``reset`` returns the pacing knobs to these.
+    """
+
+    def __init__(self, settings: EmulatorSettings) -> None:
+        self.settings = settings
+        self._startup = settings
+        self.lock = threading.Lock()
+        self.faults = FaultQueue()
+        self.request_log: list[dict[str, object]] = []
+        self.in_flight: dict[str, int] = {}
+        self._stores: dict[int, OrderStore] = {}
+        self._uploadings: dict[int, list[Uploading]] = {}
+        self._sequence = itertools.count(1)
+
+    def reset(self) -> None:
+        """Forget orders, uploadings, the request log and faults; restore the startup pacing knobs."""
+        with self.lock:
+            self._stores.clear()
+        self._uploadings.clear()
+        self.request_log.clear()
+        self.faults.clear()
+        self.settings = replace(self.settings, **{name: getattr(self._startup, name) for name in _KNOBS})
+
+    def order_store(self, counter_id: int) -> OrderStore:
+        """Return the counter's order store, creating it empty; call it holding :attr:`lock`.
+
+        :param counter_id: the counter.
+        """
+        return self._stores.setdefault(counter_id, OrderStore())
+
+    def uploadings(self, counter_id: int) -> list[Uploading]:
+        """Return the counter's uploadings, oldest first.
+
+        :param counter_id: the counter.
+        """
+        return list(self._uploadings.get(counter_id, []))
+
+    def add_uploading(
+        self,
+        counter_id: int,
+        *,
+        status: str,
+        elements_count: int,
+        title: str,
+        errors: list[str],
+        details: dict[str, object],
+    ) -> Uploading:
+        """Record a finished upload and return it.
+
+        :param counter_id: the counter it went to.
+        :param status: ``PASSED`` or ``FAILED``.
+        :param elements_count: data rows in the file.
+        :param title: the part's file name.
+        :param errors: validation problems.
+        :param details: emulator-only facts shown through the control API.
+        """
+        uploading = Uploading(
+            sequence=next(self._sequence),
+            created_at=datetime.now(UTC),
+            status=status,
+            elements_count=elements_count,
+            title=title,
+            errors=errors,
+            details=details,
+        )
+        self._uploadings.setdefault(counter_id, []).append(uploading)
+        return uploading
