@@ -14,7 +14,17 @@ from airflow_provider_metrika.emulator.constants import (
     TARGET_ANY,
 )
 
-_FIELDS = ("target", "times", "status", "error_type", "retry_after", "after_processing", "drop", "delay")
+_FIELDS = (
+    "target",
+    "times",
+    "skip",
+    "status",
+    "error_type",
+    "retry_after",
+    "after_processing",
+    "drop",
+    "delay",
+)
 
 
 @dataclass
@@ -23,6 +33,7 @@ class Fault:
 
     :param target: ``upload``, ``last_uploadings``, ``counter`` or ``any``.
     :param times: how many matching requests suffer it.
+    :param skip: how many matching requests pass unharmed before it strikes (e.g. "the second upload").
     :param status: answer this HTTP status with a Metrika error body instead of the real answer.
     :param error_type: the body's ``error_type``; defaults follow the status.
     :param retry_after: sent as the ``Retry-After`` header (seconds or an HTTP date).
@@ -34,6 +45,7 @@ class Fault:
 
     target: str = TARGET_ANY
     times: int = 1
+    skip: int = 0
     status: int | None = None
     error_type: str | None = None
     retry_after: str | None = None
@@ -60,6 +72,8 @@ class Fault:
             raise ValueError(f"target must be one of {', '.join(FAULT_TARGETS)}")
         if not isinstance(self.times, int) or isinstance(self.times, bool) or self.times < 1:
             raise ValueError("times must be a positive integer")
+        if not isinstance(self.skip, int) or isinstance(self.skip, bool) or self.skip < 0:
+            raise ValueError("skip must be a non-negative integer")
         if self.status is not None and not (
             isinstance(self.status, int) and not isinstance(self.status, bool) and 400 <= self.status <= 599
         ):
@@ -114,10 +128,14 @@ class FaultQueue:
             return None
         for index, fault in enumerate(self._faults):
             if fault.target in (target, TARGET_ANY):
+                if fault.skip > 0:
+                    # This request passes unharmed, and no later fault may take it either.
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
                 if fault.times == 0:
                     del self._faults[index]
-                return Fault(**{**asdict(fault), "times": 1})
+                return Fault(**{**asdict(fault), "times": 1, "skip": 0})
         return None
 
     def clear(self) -> None:

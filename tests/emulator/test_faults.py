@@ -152,3 +152,14 @@ def test_invalid_fault_is_refused_and_nothing_is_queued(
         emulator.inject_faults({"status": 503}, fault)
     assert raised.value.response.status_code == 400
     assert emulator.faults() == []
+
+
+def test_skip_lets_the_first_matching_requests_pass_before_the_fault_strikes(
+    api: MetrikaApi, emulator: EmulatorClient
+) -> None:
+    emulator.inject_faults({"target": "upload", "status": 400, "skip": 1})
+
+    assert api.upload(SAMPLE_CSV).status_code == 200
+    assert error_of(api.upload(SAMPLE_CSV))[0] == 400
+    assert api.upload(SAMPLE_CSV).status_code == 200
+    assert emulator.faults() == []
