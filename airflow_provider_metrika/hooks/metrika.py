@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -46,6 +47,7 @@ from airflow_provider_metrika.exceptions import (
 )
 from airflow_provider_metrika.hooks.retries import (
     RetryPolicy,
+    describe_failure,
     is_refused,
     is_retryable,
     parse_retry_after,
@@ -53,14 +55,16 @@ from airflow_provider_metrika.hooks.retries import (
 from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from airflow.providers.common.compat.sdk import Connection
 
 USER_AGENT = f"airflow-provider-metrika/{__version__}"
 #: Bytes read from the body per socket write: urllib3's default (16 KiB) caps uploads near 150 MB/s.
 UPLOAD_BLOCK_SIZE = 1 << 20
 _MAX_COUNTER_ID = 2**31 - 1
+#: Merge modes in which applying the same file twice leaves the same orders.
+IDEMPOTENT_MERGE_MODES = ("SAVE", "UPDATE")
+#: How far Metrika's clock may lag ours when looking for an uploading after a lost answer.
+UPLOAD_CLOCK_SKEW = timedelta(minutes=2)
 _READ_TIMEOUT = 60.0
 
 
@@ -120,6 +124,9 @@ class _BoundedReader:
 
 class _UploadFile:
     """A CSV to upload: a path or a seekable binary file object, re-readable for each try."""
+
+    expected_rows: int | None = None
+    resend_safe: bool = False
 
     def __init__(self, file: str | os.PathLike[str] | IO[bytes], filename: str | None) -> None:
         if isinstance(file, (str, os.PathLike)):
@@ -354,13 +361,20 @@ class MetrikaHook(HttpHook):
         delimiter_type: str = "COMMA",
         *,
         filename: str | None = None,
+        expected_rows: int | None = None,
+        all_rows_have_ids: bool = False,
     ) -> dict[str, Any]:
         """
         Upload one simplified-orders CSV, streamed from disk, and return Metrika's ``uploading``.
 
-        Re-sent automatically only when Metrika refused the request (420 / 429 / 503, or the
-        connection could not be opened), since then nothing was stored. When the request went out
-        and no answer came back, :class:`MetrikaUploadUncertainError` is raised instead.
+        The re-send rule: an answer 420 / 429 / 503, or a connection that could not be opened,
+        means Metrika refused the request, so it is sent again after a backoff. A connection lost
+        after the body went out, a read timeout, or 500 / 502 / 504 leave it open whether Metrika
+        stored the file: the hook then looks in ``last_uploadings`` for an uploading made since the
+        send with this file's name and row count, and returns it if found. If none is listed, the
+        file is sent again only when that is idempotent (every row has an order ``id`` and
+        ``merge_mode`` is SAVE or UPDATE); otherwise :class:`MetrikaUploadUncertainError` says what
+        may have been stored and how to check.
 
         :param counter_id: the counter, or None for the connection's default counter.
         :param file: a path, or a seekable binary file object, of a UTF-8 CSV of at most 1 GB.
@@ -368,6 +382,8 @@ class MetrikaHook(HttpHook):
             ``APPEND`` (add list values).
         :param delimiter_type: ``COMMA`` or ``SEMICOLON``, the file's delimiter.
         :param filename: the file name sent in the multipart part (default: the file's own name).
+        :param expected_rows: the file's data rows, to recognise its uploading after a lost answer.
+        :param all_rows_have_ids: every row has an order id (re-sending with SAVE / UPDATE is safe).
         :return: the ``uploading`` object: ``uploading_id``, ``api_validation_status``, ...
         """
         counter = self.resolve_counter_id(counter_id)
@@ -376,6 +392,8 @@ class MetrikaHook(HttpHook):
             "delimiter_type": check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
         }
         upload = _UploadFile(file, filename)
+        upload.expected_rows = expected_rows
+        upload.resend_safe = all_rows_have_ids and params["merge_mode"] in IDEMPOTENT_MERGE_MODES
         endpoint = simple_orders_endpoint(counter)
         self.log.info(
             "Uploading %s (%s bytes) to counter %s with merge_mode=%s",
@@ -384,12 +402,13 @@ class MetrikaHook(HttpHook):
             counter,
             params["merge_mode"],
         )
-        for attempt in self.retry_policy.retrying(is_refused, self.log, f"POST {endpoint}"):
+        for attempt in self.retry_policy.retrying(_may_resend, self.log, f"POST {endpoint}"):
             with attempt:
                 answer = self._post_file(endpoint, params, upload, counter)
         return _uploading_from_answer(answer)
 
     def _post_file(self, endpoint: str, params: dict[str, str], upload: _UploadFile, counter: int) -> Any:
+        sent_at = datetime.now(UTC)
         with upload.open() as stream:
             body = MultipartEncoder(fields={"file": (upload.name, stream, "text/csv")})
             try:
@@ -404,11 +423,49 @@ class MetrikaHook(HttpHook):
             except (MetrikaConnectionError, MetrikaApiError) as exc:
                 if is_refused(exc) or not _is_ambiguous(exc):
                     raise
-                raise MetrikaUploadUncertainError(
-                    f"{upload.name} was sent to counter {counter} but no answer came back ({exc}). "
-                    "Metrika may have stored it: check the counter's recent uploadings "
-                    "(MetrikaHook.list_uploadings) before sending it again."
-                ) from None
+                failure = exc
+        found = self._uploading_sent_since(counter, upload, sent_at)
+        if found is not None:
+            self.log.warning(
+                "The answer to %s was lost (%s), but Metrika lists uploading %s for it: not sending it again",
+                upload.name,
+                describe_failure(failure),
+                found.get("uploading_id"),
+            )
+            return {"uploading": found}
+        if upload.resend_safe:
+            raise _ResendableUploadError(
+                f"{upload.name}: the answer was lost ({failure}) and no uploading is listed for it yet; "
+                "re-sending is safe (every row has an id, merge_mode SAVE/UPDATE)"
+            )
+        raise MetrikaUploadUncertainError(
+            f"{upload.name} ({upload.expected_rows if upload.expected_rows is not None else 'unknown'} rows) "
+            f"was sent to counter {counter} at {sent_at:%Y-%m-%d %H:%M:%S} UTC, but no answer came back "
+            f"({failure}) and no matching uploading is listed yet, so Metrika may or may not have stored it. "
+            "It was not sent again: with rows lacking an order id, or merge_mode APPEND, a second copy "
+            "would add to the first. Check the counter's uploadings (MetrikaHook.list_uploadings, or "
+            "Metrika's CRM data page) in a few minutes; re-run the task if the file is not there."
+        )
+
+    def _uploading_sent_since(
+        self, counter: int, upload: _UploadFile, sent_at: datetime
+    ) -> dict[str, Any] | None:
+        """Return an uploading listed since ``sent_at`` that matches the file's name and rows, if any."""
+        since = sent_at - UPLOAD_CLOCK_SKEW
+        for uploading in self.list_uploadings(counter, limit=100):
+            try:
+                created = UploadingsSearch.parse_datetime(str(uploading.get("datetime")))
+            except ValueError:
+                continue
+            if created < since:
+                break
+            title = uploading.get("uploading_title")
+            rows = uploading.get("elements_count")
+            if (title in (None, upload.name)) and (
+                upload.expected_rows is None or rows == upload.expected_rows
+            ):
+                return uploading
+        return None
 
     def list_uploadings(
         self,
@@ -674,6 +731,14 @@ def _uploadings_from_answer(answer: Any) -> list[dict[str, Any]]:
     if not isinstance(uploadings, list):
         raise MetrikaError(f"Metrika's answer has no 'uploadings' list: {str(answer)[:200]}")
     return [u for u in uploadings if isinstance(u, dict)]
+
+
+class _ResendableUploadError(MetrikaUploadUncertainError):
+    """An upload's answer was lost, none is listed, and sending the file again is idempotent."""
+
+
+def _may_resend(exc: BaseException) -> bool:
+    return is_refused(exc) or isinstance(exc, _ResendableUploadError)
 
 
 def _is_ambiguous(exc: Exception) -> bool:

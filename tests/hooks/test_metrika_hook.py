@@ -221,16 +221,59 @@ def test_retries_stop_at_the_retry_limit_with_the_last_error(
     assert len(metrika.api_requests()) == 3
 
 
-def test_upload_answered_504_after_storing_is_reported_uncertain_not_resent(
+def test_lost_answer_to_a_stored_upload_is_recovered_from_last_uploadings_not_resent(
     metrika: EmulatorClient, metrika_conn: str, sample_csv: str
 ) -> None:
     metrika.inject_faults({"target": "upload", "status": 504, "after_processing": True})
 
-    with pytest.raises(MetrikaUploadUncertainError, match="may have stored it"):
-        MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv)
+    uploading = MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv, expected_rows=3)
 
+    assert uploading["uploading_id"] == metrika.uploadings(COUNTER)[0]["uploading_id"]
     assert len(metrika.api_requests(path_contains="simple_orders")) == 1
     assert metrika.orders(COUNTER)["applied_counts"] == {"s_ord1": 1, "s_ord2": 1}
+
+
+def test_lost_answer_not_yet_listed_is_uncertain_when_rows_lack_ids(
+    metrika: EmulatorClient, metrika_conn: str, sample_csv: str
+) -> None:
+    metrika.configure(listing_delay=30.0)
+    metrika.inject_faults({"target": "upload", "status": 504, "after_processing": True})
+
+    with pytest.raises(MetrikaUploadUncertainError, match="may or may not have stored it") as caught:
+        MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv, expected_rows=3)
+
+    assert "sample.csv (3 rows) was sent to counter 12345" in str(caught.value)
+    assert "list_uploadings" in str(caught.value)
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 1
+
+
+def test_lost_answer_not_yet_listed_is_resent_when_idempotent(
+    metrika: EmulatorClient, metrika_conn: str
+) -> None:
+    metrika.configure(listing_delay=30.0)
+    metrika.inject_faults({"target": "upload", "drop": "after"})
+    with_ids = b"id,create_date_time,emails\na-1,2024-01-09,a@example.com\na-2,2024-01-09,b@example.com\n"
+
+    uploading = MetrikaHook(metrika_conn).upload_simple_orders(
+        COUNTER, io.BytesIO(with_ids), merge_mode="UPDATE", expected_rows=2, all_rows_have_ids=True
+    )
+
+    assert uploading["api_validation_status"] == "PASSED"
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 2
+    assert set(metrika.orders(COUNTER)["orders"]) == {"a-1", "a-2"}
+
+
+def test_append_is_never_resent_after_a_lost_answer(metrika: EmulatorClient, metrika_conn: str) -> None:
+    metrika.configure(listing_delay=30.0)
+    metrika.inject_faults({"target": "upload", "drop": "before"})
+    with_ids = b"id,create_date_time,emails\na-1,2024-01-09,a@example.com\n"
+
+    with pytest.raises(MetrikaUploadUncertainError):
+        MetrikaHook(metrika_conn).upload_simple_orders(
+            COUNTER, io.BytesIO(with_ids), merge_mode="APPEND", expected_rows=1, all_rows_have_ids=True
+        )
+
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 1
 
 
 def test_read_calls_retry_a_dropped_connection(metrika: EmulatorClient, metrika_conn: str) -> None:
