@@ -28,6 +28,25 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": INTEGRATION, "python-modules": ["airflow_provider_metrika.hooks.metrika"]}
         ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_metrika.operators.simple_orders"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_metrika.sensors.uploading"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_metrika.triggers.uploading"],
+            }
+        ],
+        "extra-links": ["airflow_provider_metrika.links.MetrikaCounterLink"],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -1,0 +1,74 @@
+"""What the upload task writes to its log: rate-limited progress and the closing summary table."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_metrika.simple_orders import PreparedOrders
+
+#: Least seconds between two progress lines.
+PROGRESS_EVERY_SECONDS = 5.0
+
+
+class ProgressLog:
+    """
+    A progress callback that logs the count done and the rate, at most every few seconds.
+
+    :param log: the task's logger.
+    :param verb: what is being counted, e.g. ``prepared``.
+    :param unit: the unit, e.g. ``rows``.
+    :param every: least seconds between two lines.
+    """
+
+    def __init__(self, log: Any, verb: str, unit: str, every: float = PROGRESS_EVERY_SECONDS) -> None:
+        self.log = log
+        self.verb = verb
+        self.unit = unit
+        self.every = every
+        self.started = time.monotonic()
+        self._last = self.started
+
+    def __call__(self, done: int) -> None:
+        """Log ``done`` so far, unless a line was logged less than ``every`` seconds ago."""
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        rate = done / max(now - self.started, 1e-9)
+        self.log.info(
+            "%s %s %s so far (%s %s/s)", self.verb, f"{done:,}", self.unit, f"{rate:,.0f}", self.unit
+        )
+
+
+def upload_summary(
+    prepared: PreparedOrders, uploadings: list[dict[str, Any]], *, seconds: float, counter_id: int
+) -> str:
+    """
+    Return the closing summary: counts, parts and their uploadings, aligned as plain text.
+
+    :param prepared: what the orders core prepared.
+    :param uploadings: Metrika's uploading object of each part, in part order.
+    :param seconds: the task's time from start to the last upload.
+    :param counter_id: the counter uploaded to.
+    """
+    report = prepared.report
+    sent_bytes = sum(part.bytes for part in prepared.parts)
+    lines = [
+        f"Metrika upload summary (counter {counter_id})",
+        f"  rows read      {report.rows_read:>12,}",
+        f"  rows written   {report.rows_written:>12,}",
+        f"  rows rejected  {report.rows_rejected:>12,}",
+        f"  parts          {len(prepared.parts):>12,}",
+        f"  bytes          {sent_bytes:>12,}",
+        f"  time           {seconds:>11.1f}s",
+        "",
+        f"  {'part':<6}{'orders':>10}{'bytes':>14}  {'uploading_id':<38}status",
+    ]
+    for number, (part, uploading) in enumerate(zip(prepared.parts, uploadings, strict=False), start=1):
+        lines.append(
+            f"  {number:<6}{part.rows:>10,}{part.bytes:>14,}  {uploading.get('uploading_id', ''):<38}"
+            f"{uploading.get('api_validation_status', '')}"
+        )
+    return "\n".join(lines)

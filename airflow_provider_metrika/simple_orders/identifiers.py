@@ -1,0 +1,144 @@
+"""Normalise and validate customer identifiers: emails, phones, ClientIDs and MD5 hashes."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_provider_metrika.simple_orders.bytes_ops import (
+    from_buffers,
+    has_non_ascii,
+    has_non_digits,
+    lengths,
+    remove_bytes,
+)
+from airflow_provider_metrika.simple_orders.problems import BatchProblems
+from airflow_provider_metrika.simple_orders.text import MultiValues, split_values
+
+# Besides @ and a dotted domain, refuse characters that would need CSV quoting inside one value.
+EMAIL_PATTERN = r'^[^@\s",;]+@[^@\s",;.]+(?:\.[^@\s",;.]+)+$'
+# \pZ catches no-break and other Unicode spaces that spreadsheets put into phone numbers.
+PHONE_NOISE_PATTERN = r"[+()\-.\s\pZ]"
+LEADING_8_PATTERN = r"^8([0-9]{10})$"
+MD5_PATTERN = r"^[0-9a-f]{32}$"
+
+REASON_EMAIL = "is not a valid email (must contain @ and a domain)"
+REASON_PHONE = (
+    "is not a valid phone (after removing +, spaces, brackets, dashes and dots it must be 7 to 15 digits)"
+)
+REASON_CLIENT_ID = "is not a valid ClientID (digits only)"
+REASON_MD5 = "is not an MD5 hash (32 hexadecimal digits)"
+
+_PHONE_NOISE = b"+() -.\t\n\r\f\v"
+
+_EMAIL_RE = re.compile(r'[^@\s",;]+@[^@\s",;.]+(?:\.[^@\s",;.]+)+')
+_PHONE_NOISE_RE = re.compile(r"[+()\-.\s]")
+_PHONE_RE = re.compile(r"[0-9]{7,15}")
+
+
+def normalize_email(value: str) -> str:
+    """Return an email trimmed and lowercased; raise ValueError if it has no ``@`` and dotted domain.
+
+    :param value: the email as entered.
+    """
+    email = value.strip().lower()
+    if not _EMAIL_RE.fullmatch(email):
+        raise ValueError(f"{value!r} {REASON_EMAIL}")
+    return email
+
+
+def normalize_phone(value: str, rewrite_leading_8: bool = False) -> str:
+    """Return a phone as digits only (``+7 (999) 555-11-11`` -> ``79995551111``); raise ValueError if invalid.
+
+    :param value: the phone as entered, with the country code.
+    :param rewrite_leading_8: rewrite Russian 11-digit numbers starting with 8 to start with 7.
+    """
+    phone = _PHONE_NOISE_RE.sub("", value)
+    if not _PHONE_RE.fullmatch(phone):
+        raise ValueError(f"{value!r} {REASON_PHONE}")
+    if rewrite_leading_8 and len(phone) == 11 and phone.startswith("8"):
+        phone = "7" + phone[1:]
+    return phone
+
+
+def _checked(
+    values: MultiValues,
+    normalised: pa.Array,
+    bad: np.ndarray,
+    column: str,
+    reason: str,
+    problems: BatchProblems,
+) -> MultiValues:
+    problems.add(column, reason, values.row_mask(bad))
+    return MultiValues(normalised, values.parents, values.rows, values.single)
+
+
+def _mismatch(values: pa.Array, pattern: str) -> np.ndarray:
+    return pc.invert(pc.match_substring_regex(values, pattern)).to_numpy(zero_copy_only=False)
+
+
+def _phone_digits(values: pa.Array, rewrite_leading_8: bool) -> pa.Array:
+    """Strip phone punctuation byte-wise (far faster than a regex); Unicode spaces go through the regex."""
+    if has_non_ascii(values):
+        digits = pc.replace_substring_regex(values, PHONE_NOISE_PATTERN, "")
+        if rewrite_leading_8:
+            digits = pc.replace_substring_regex(digits, LEADING_8_PATTERN, r"7\1")
+        return digits
+    offsets, data = remove_bytes(values, _PHONE_NOISE)
+    if rewrite_leading_8 and len(data):
+        starts = offsets[:-1]
+        leading_8 = (np.diff(offsets) == 11) & (data[np.minimum(starts, len(data) - 1)] == ord("8"))
+        data[starts[leading_8]] = ord("7")
+    return from_buffers(offsets, data)
+
+
+def normalise_emails(array: pa.Array, problems: BatchProblems, column: str = "emails") -> MultiValues:
+    """Return the emails of each row trimmed and lowercased; record invalid ones.
+
+    :param array: the ``emails`` column.
+    :param problems: where to record rows with an invalid email.
+    :param column: the column name used in problems.
+    """
+    values = split_values(array, column)
+    emails = pc.utf8_lower(values.values)
+    return _checked(values, emails, _mismatch(emails, EMAIL_PATTERN), column, REASON_EMAIL, problems)
+
+
+def normalise_phones(array: pa.Array, problems: BatchProblems, rewrite_leading_8: bool) -> MultiValues:
+    """Return the phones of each row as digits only; record invalid ones.
+
+    :param array: the ``phones`` column (text or integers).
+    :param problems: where to record rows with an invalid phone.
+    :param rewrite_leading_8: rewrite 11-digit numbers starting with 8 to start with 7.
+    """
+    values = split_values(array, "phones")
+    digits = _phone_digits(values.values, rewrite_leading_8)
+    sizes = lengths(digits)
+    bad = has_non_digits(digits) | (sizes < 7) | (sizes > 15)
+    return _checked(values, digits, bad, "phones", REASON_PHONE, problems)
+
+
+def normalise_client_ids(array: pa.Array, problems: BatchProblems) -> MultiValues:
+    """Return the ClientIDs of each row as exact digit strings; record invalid ones.
+
+    :param array: the ``client_ids`` column (text or integers; floats are refused earlier).
+    :param problems: where to record rows with an invalid ClientID.
+    """
+    values = split_values(array, "client_ids")
+    bad = has_non_digits(values.values)
+    return _checked(values, values.values, bad, "client_ids", REASON_CLIENT_ID, problems)
+
+
+def normalise_md5(array: pa.Array, problems: BatchProblems, column: str) -> MultiValues:
+    """Return the hashes of each row lowercased; record values that are not 32 hex digits.
+
+    :param array: an ``emails_md5`` or ``phones_md5`` column.
+    :param problems: where to record rows with an invalid hash.
+    :param column: the column name.
+    """
+    values = split_values(array, column)
+    hashes = pc.ascii_lower(values.values)
+    return _checked(values, hashes, _mismatch(hashes, MD5_PATTERN), column, REASON_MD5, problems)

@@ -1,0 +1,126 @@
+"""Normalise ``revenue``, ``cost`` and ``currency``: plain non-negative decimals and 3-letter codes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_provider_metrika.simple_orders.bytes_ops import has_bytes, string_buffers
+from airflow_provider_metrika.simple_orders.problems import BatchProblems
+from airflow_provider_metrika.simple_orders.text import decode_utf8, to_text
+
+NUMBER_BODY = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+DECIMAL_PATTERN = rf"^\+?{NUMBER_BODY}$"
+NEGATIVE_PATTERN = rf"^-{NUMBER_BODY}$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+REASON_NOT_DECIMAL = (
+    "is not a decimal number (digits with . as the decimal point; no spaces, thousands separators "
+    "or currency signs)"
+)
+REASON_NEGATIVE = "is negative (must be 0 or more)"
+REASON_NOT_FINITE = "is not a finite number"
+REASON_CURRENCY = "is not a 3-letter currency code (e.g. RUB, EUR, USD)"
+
+
+def _expand_exponents(text: pa.Array) -> pa.Array:
+    """Write ``1e-7`` as ``0.0000001``: Metrika's format shows plain decimals only."""
+    has_exponent = pc.match_substring(text, "e", ignore_case=True).fill_null(False)
+    if not pc.any(has_exponent).as_py():
+        return text
+    # Exponents are rare, so Python's exact Decimal formatting is affordable here.
+    plain = [format(Decimal(value), "f") for value in text.filter(has_exponent).to_pylist()]
+    return pc.replace_with_mask(text, has_exponent, pa.array(plain, pa.string()))
+
+
+def _needs_rewriting(text: pa.Array) -> np.ndarray:
+    """Flag values that may not be plain yet: a sign, a leading dot or zero, trailing zeros, an exponent."""
+    offsets, data = string_buffers(text)
+    sizes = np.diff(offsets)
+    if len(data) == 0:
+        return np.zeros(len(text), dtype=bool)
+    first = np.where(sizes > 0, data[np.minimum(offsets[:-1], len(data) - 1)], 0)
+    last = np.where(sizes > 0, data[np.maximum(offsets[1:] - 1, 0)], 0)
+    leading = (first == ord("+")) | (first == ord(".")) | ((first == ord("0")) & (sizes > 1))
+    trailing = has_bytes(text, b".") & ((last == ord("0")) | (last == ord(".")))
+    return leading | trailing | has_bytes(text, b"eE")
+
+
+def plain_decimal_text(text: pa.Array) -> pa.Array:
+    """Return decimals without exponent, sign, leading or trailing zeros (``01200.50`` -> ``1200.5``).
+
+    :param text: strings matching :data:`DECIMAL_PATTERN`, or ``""``.
+    """
+    text = text.cast(pa.string())
+    needs = _needs_rewriting(text)
+    if not needs.any():
+        return text
+    mask = pa.array(needs)
+    return pc.replace_with_mask(text, mask, _rewrite_plain(text.filter(mask)))
+
+
+def _rewrite_plain(text: pa.Array) -> pa.Array:
+    text = _expand_exponents(pc.replace_substring_regex(text, r"^\+", ""))
+    text = pc.replace_substring_regex(text, r"^\.", "0.")
+    text = pc.replace_substring_regex(text, r"^0+([0-9])", r"\1")
+    text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
+    return pc.replace_substring_regex(text, r"\.$", "")
+
+
+def _from_floats(array: pa.Array, column: str, problems: BatchProblems) -> pa.Array:
+    values = array.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN: empty cells
+    nan = np.isnan(values)
+    problems.add(column, REASON_NOT_FINITE, np.isinf(values))
+    problems.add(column, REASON_NEGATIVE, values < 0)
+    present = np.isfinite(values)
+    # abs() keeps -0.0 from being written as "-0"; shortest round-trip text keeps every digit stored.
+    magnitude = np.abs(np.where(present, values, 0.0))
+    text = pa.array(magnitude).cast(pa.string())
+    # Arrow writes very large and very small numbers with an exponent: only those need rewriting.
+    maybe_exponent = (magnitude >= 1e9) | ((magnitude < 1e-4) & (magnitude > 0))
+    if maybe_exponent.any():
+        mask = pa.array(maybe_exponent)
+        text = pc.replace_with_mask(text, mask, _expand_exponents(text.filter(mask)))
+    return pc.if_else(pa.array(nan | ~present), "", text)
+
+
+def _from_text(text: pa.Array, column: str, problems: BatchProblems) -> pa.Array:
+    text = pc.utf8_trim_whitespace(text)
+    number = pc.match_substring_regex(text, DECIMAL_PATTERN)
+    negative = pc.match_substring_regex(text, NEGATIVE_PATTERN)
+    empty = pc.equal(text, "")
+    problems.add(column, REASON_NEGATIVE, negative)
+    problems.add(column, REASON_NOT_DECIMAL, pc.invert(pc.or_(pc.or_(number, negative), empty)))
+    return plain_decimal_text(pc.if_else(number, text, ""))
+
+
+def normalise_amounts(array: pa.Array, column: str, problems: BatchProblems) -> pa.Array:
+    """Return ``revenue`` or ``cost`` as plain decimal text, ``""`` when missing; record invalid values.
+
+    :param array: the column: floats, integers, decimals or text.
+    :param column: ``revenue`` or ``cost``.
+    :param problems: where to record negative, non-finite or non-numeric values.
+    """
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        return normalise_amounts(array.dictionary_decode(), column, problems)
+    if pa.types.is_floating(kind):
+        return _from_floats(array, column, problems)
+    if pa.types.is_binary(kind):
+        array = decode_utf8(array)[0]
+    return _from_text(to_text(array, column), column, problems)
+
+
+def normalise_currency(array: pa.Array, problems: BatchProblems) -> pa.Array:
+    """Return currency codes upper-cased, ``""`` when missing (roubles); record codes that are not 3 letters.
+
+    :param array: the ``currency`` column.
+    :param problems: where to record invalid codes.
+    """
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(to_text(array, "currency")))
+    valid = pc.or_(pc.match_substring_regex(text, CURRENCY_PATTERN), pc.equal(text, ""))
+    problems.add("currency", REASON_CURRENCY, pc.invert(valid))
+    return pc.if_else(valid, text, "")

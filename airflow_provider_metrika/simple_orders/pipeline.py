@@ -1,0 +1,224 @@
+"""Run batches through normalisation, validation, duplicate tracking and the part writer."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from airflow_provider_metrika.simple_orders.assemble import OutputRows, assemble_rows
+from airflow_provider_metrika.simple_orders.columns import ID_COLUMN, REJECTS_NAME
+from airflow_provider_metrika.simple_orders.csv_text import header_line
+from airflow_provider_metrika.simple_orders.duplicates import DuplicateFindings, IdLedger
+from airflow_provider_metrika.simple_orders.errors import OrdersInputError
+from airflow_provider_metrika.simple_orders.failures import (
+    duplicates_error,
+    invalid_rows_error,
+    too_many_rejects_error,
+)
+from airflow_provider_metrika.simple_orders.normalise import normalise_batch
+from airflow_provider_metrika.simple_orders.options import PrepareOptions
+from airflow_provider_metrika.simple_orders.parts import PartWriter
+from airflow_provider_metrika.simple_orders.problems import BatchProblems, ProblemLog, cell_text
+from airflow_provider_metrika.simple_orders.rejects import RejectsWriter
+from airflow_provider_metrika.simple_orders.report import OrdersReport, PreparedOrders
+from airflow_provider_metrika.simple_orders.schema import ColumnPlan
+from airflow_provider_metrika.simple_orders.sinks import DirectSink, SpillSink
+from airflow_provider_metrika.simple_orders.stats import OrderStats
+from airflow_provider_metrika.simple_orders.text import decode_utf8
+
+REASON_UTF8 = "is not valid UTF-8 text"
+#: Threads normalising batches while this thread reads and writes. Each holds a batch, so more than two
+#: add memory for little gain: the work is memory-bound and the target workers have two cores.
+WORKERS = min(2, os.cpu_count() or 1)
+
+
+@dataclass
+class _Computed:
+    """One batch after normalisation and rendering, waiting to be written."""
+
+    batch: pa.RecordBatch
+    columns: dict[str, pa.Array]
+    problems: BatchProblems
+    invalid: np.ndarray
+    rows: np.ndarray
+    out: OutputRows
+
+
+class OrdersPipeline:
+    """One preparation run over a stream of batches.
+
+    :param options: validated options.
+    :param plan: the column plan.
+    :param names: the input column names.
+    :param directory: the output directory.
+    :param from_csv: whether batches hold raw CSV bytes.
+    """
+
+    def __init__(
+        self, options: PrepareOptions, plan: ColumnPlan, names: list[str], directory: Path, from_csv: bool
+    ) -> None:
+        self.options = options
+        self.plan = plan
+        self.names = names
+        self.from_csv = from_csv
+        self.rows_read = 0
+        self.failed = False
+        self.log = ProblemLog()
+        self.stats = OrderStats()
+        self.work_dir = Path(tempfile.mkdtemp(prefix=".simple-orders-", dir=directory))
+        header = header_line(plan.output, options.separator)
+        self.writer = PartWriter(directory, header, options.max_part_bytes)
+        keep_last = options.duplicates == "keep_last"
+        self.sink = (
+            SpillSink(self.writer, self.stats, self.work_dir / "rows.arrow")
+            if keep_last
+            else DirectSink(self.writer, self.stats)
+        )
+        self.ledger = IdLedger(self.work_dir) if ID_COLUMN in plan.sources else None
+        skip = options.on_invalid == "skip"
+        self.rejects = RejectsWriter(directory / REJECTS_NAME, names, options.separator) if skip else None
+
+    def _decode(self, batch: pa.RecordBatch, problems: BatchProblems) -> pa.RecordBatch:
+        """Decode raw CSV bytes, recording cells that are not UTF-8 (in written columns only)."""
+        targets = {source: target for target, source in self.plan.sources.items()}
+        arrays = []
+        for name in self.names:
+            text, bad = decode_utf8(batch.column(name))
+            if bad is not None and name in targets:
+                problems.add(targets[name], REASON_UTF8, bad)
+            arrays.append(text)
+        return pa.RecordBatch.from_arrays(arrays, names=self.names)
+
+    def run(self, batches: Iterator[pa.RecordBatch]) -> PreparedOrders:
+        """Process every batch and return the result.
+
+        Batches are normalised on worker threads (Arrow and numpy release the GIL), while this thread
+        reads the input and writes the results in input order; at most a few batches are in flight.
+
+        :param batches: rows with the input's columns.
+        """
+        pending: deque[Future[_Computed]] = deque()
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="simple-orders") as pool:
+            try:
+                for batch in batches:
+                    if batch.num_rows == 0:
+                        continue
+                    if not self.plan.sources:
+                        raise OrdersInputError("the input has rows but no columns")
+                    pending.append(pool.submit(self._compute, batch, self.rows_read + 1))
+                    self.rows_read += batch.num_rows
+                    if len(pending) > WORKERS:
+                        self._consume(pending.popleft().result())
+                while pending:
+                    self._consume(pending.popleft().result())
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        return self.finish()
+
+    def _compute(self, batch: pa.RecordBatch, first_row: int) -> _Computed:
+        """Normalise and render one batch; touches no shared state, so it runs on a worker thread."""
+        count = batch.num_rows
+        problems = BatchProblems(count)
+        if self.from_csv:
+            batch = self._decode(batch, problems)
+        columns = {target: batch.column(source) for target, source in self.plan.sources.items()}
+        normalised = normalise_batch(columns, self.options, problems)
+        invalid = problems.invalid()
+        rows = np.arange(first_row, first_row + count, dtype=np.int64)
+        out = assemble_rows(
+            normalised,
+            ~invalid,
+            rows,
+            self.plan.output,
+            self.options.separator,
+            self.options.hash_identifiers,
+        )
+        return _Computed(batch, columns, problems, invalid, rows, out)
+
+    def _consume(self, done: _Computed) -> None:
+        """Record problems and write one computed batch, in input order."""
+        self.log.record(
+            done.problems, int(done.rows[0]), lambda column, index: _shown(done.columns, column, index)
+        )
+        if done.invalid.any():
+            self._reject(done.batch, done.problems, done.invalid, done.rows)
+        if not self.failed:
+            out = done.out
+            if self.ledger is not None and out.ids is not None:
+                with_id = ~out.without_id()
+                self.ledger.add(out.ids.filter(pa.array(with_id)), out.rows[with_id])
+            self.sink.write(out)
+        if self.options.progress is not None:
+            self.options.progress(int(done.rows[-1]))
+
+    def _reject(
+        self, batch: pa.RecordBatch, problems: BatchProblems, invalid: np.ndarray, rows: np.ndarray
+    ) -> None:
+        if self.rejects is None:
+            self.failed = True  # keep validating to count every problem, but write nothing more
+            self.writer.discard()
+            return
+        indices = np.flatnonzero(invalid)
+        self.rejects.write(batch.take(pa.array(indices)), rows[indices], problems.reasons_text(indices))
+
+    def _report(self, findings: DuplicateFindings, rejects_path: Path | None) -> OrdersReport:
+        return OrdersReport(
+            rows_read=self.rows_read,
+            rows_written=sum(part.rows for part in self.writer.parts),
+            rows_rejected=self.log.rows_rejected,
+            rejected_by_reason=dict(self.log.by_reason.most_common()),
+            examples=list(self.log.examples),
+            duplicate_ids=findings.duplicate_ids,
+            duplicates_dropped=len(findings.superseded_rows) if self.options.duplicates == "keep_last" else 0,
+            dropped_columns=list(self.plan.dropped),
+            columns=list(self.plan.output),
+            status_counts=self.stats.status_counts(),
+            revenue_by_currency=self.stats.revenue_by_currency(),
+            rejects_path=rejects_path,
+        )
+
+    def finish(self) -> PreparedOrders:
+        """Check repeats and the rejected share, write held-back rows, and return parts and report."""
+        findings = (
+            self.ledger.finish() if self.ledger is not None and not self.failed else DuplicateFindings()
+        )
+        rejects_path = self.rejects.close() if self.rejects is not None else None
+        if self.failed:
+            raise invalid_rows_error(self._report(findings, None))
+        if findings.duplicate_ids and self.options.duplicates == "error":
+            raise duplicates_error(findings, self._report(findings, rejects_path))
+        if self.rows_read and self.log.rows_rejected / self.rows_read > self.options.max_invalid_fraction:
+            raise too_many_rejects_error(
+                self._report(findings, rejects_path), self.options.max_invalid_fraction
+            )
+        self.sink.finish(findings.superseded_rows)
+        parts = self.writer.close()
+        report = self._report(findings, rejects_path)
+        return PreparedOrders(
+            parts, dataclasses.replace(report, rows_written=sum(part.rows for part in parts))
+        )
+
+    def discard(self) -> None:
+        """Delete every part written (the run failed); the rejects file stays for the user to read."""
+        self.writer.discard()
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        """Remove the private work directory."""
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def _shown(columns: dict[str, pa.Array], column: str, index: int) -> str:
+    array = columns.get(column)
+    return "" if array is None else cell_text(array, index)

@@ -1,0 +1,142 @@
+"""What a preparation run produced: the part files and a report for logs and XCom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_metrika.simple_orders.columns import MAX_EXAMPLES
+from airflow_provider_metrika.simple_orders.errors import RowProblem
+
+#: Problems shown per reason in :meth:`OrdersReport.as_text`.
+_TEXT_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class OrdersPart:
+    """One CSV file ready for upload.
+
+    :param path: the file.
+    :param rows: data rows in it (the header not counted).
+    :param bytes: file size, header included.
+    :param sha256: hex SHA-256 of the file.
+    :param rows_without_id: rows with an empty ``id`` (Metrika cannot update those later).
+    """
+
+    path: Path
+    rows: int
+    bytes: int
+    sha256: str
+    rows_without_id: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the part as a JSON-serialisable dict."""
+        return {
+            "path": str(self.path),
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "rows_without_id": self.rows_without_id,
+        }
+
+
+@dataclass(frozen=True)
+class OrdersReport:
+    """Counts and examples of one run: ``rows_read == rows_written + rows_rejected + duplicates_dropped``.
+
+    :param rows_read: data rows in the input.
+    :param rows_written: rows in the parts.
+    :param rows_rejected: rows refused by validation (in ``rejects.csv`` with ``on_invalid="skip"``).
+    :param rejected_by_reason: ``"column: reason"`` -> rows with that problem (a row may have several).
+    :param examples: the first problems, in input order, PII masked.
+    :param duplicate_ids: ids found in more than one valid row.
+    :param duplicates_dropped: earlier rows of a repeated id left out by ``duplicates="keep_last"``.
+    :param dropped_columns: input columns not written (``unknown_columns="drop"``).
+    :param columns: the columns written, in order.
+    :param status_counts: written rows per order status; empty statuses count as ``"PAID (default)"``.
+    :param revenue_by_currency: revenue of written rows per currency (``"RUB"`` for empty), as decimal text.
+    :param rejects_path: the rejects file, if rows were rejected with ``on_invalid="skip"``.
+    """
+
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    examples: list[RowProblem] = field(default_factory=list)
+    duplicate_ids: int = 0
+    duplicates_dropped: int = 0
+    dropped_columns: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)
+    revenue_by_currency: dict[str, str] = field(default_factory=dict)
+    rejects_path: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as a JSON-serialisable dict (for XCom)."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_written": self.rows_written,
+            "rows_rejected": self.rows_rejected,
+            "rejected_by_reason": dict(self.rejected_by_reason),
+            "examples": [problem.to_dict() for problem in self.examples[:MAX_EXAMPLES]],
+            "duplicate_ids": self.duplicate_ids,
+            "duplicates_dropped": self.duplicates_dropped,
+            "dropped_columns": list(self.dropped_columns),
+            "columns": list(self.columns),
+            "status_counts": dict(self.status_counts),
+            "revenue_by_currency": dict(self.revenue_by_currency),
+            "rejects_path": None if self.rejects_path is None else str(self.rejects_path),
+        }
+
+    def as_text(self) -> str:
+        """Return a short aligned summary for a task log; emails and phones in examples are masked."""
+        if self.rows_read == 0:
+            return "Simplified orders: the input has no rows; nothing to upload."
+        counts = [
+            ("rows read", str(self.rows_read)),
+            ("rows written", str(self.rows_written)),
+            ("rows rejected", str(self.rows_rejected)),
+            ("duplicates dropped", str(self.duplicates_dropped)),
+            ("columns", ", ".join(self.columns)),
+            ("order statuses", _pairs(self.status_counts)),
+            ("revenue", _pairs(self.revenue_by_currency)),
+        ]
+        if self.dropped_columns:
+            counts.append(("dropped columns", ", ".join(self.dropped_columns)))
+        if self.rejects_path is not None:
+            counts.append(("rejected rows in", str(self.rejects_path)))
+        width = max(len(label) for label, _ in counts)
+        lines = ["Simplified orders:", *(f"  {label.ljust(width)}  {value}" for label, value in counts)]
+        return "\n".join(lines + _rejections_text(self.rejected_by_reason, self.examples))
+
+
+def _pairs(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in counts.items()) or "-"
+
+
+def _rejections_text(by_reason: dict[str, int], examples: list[RowProblem]) -> list[str]:
+    if not by_reason:
+        return []
+    width = max(len(str(count)) for count in by_reason.values())
+    lines = ["Rejected rows by reason:"]
+    lines += [f"  {str(count).rjust(width)}  {reason}" for reason, count in by_reason.items()]
+    lines.append("First problems:")
+    lines += [f"  {problem.describe()}" for problem in examples[:_TEXT_EXAMPLES]]
+    return lines
+
+
+@dataclass(frozen=True)
+class PreparedOrders:
+    """The part files to upload, in order, and the report of the run.
+
+    :param parts: the CSV files, each at most ``max_part_bytes``.
+    :param report: counts, examples and totals.
+    """
+
+    parts: list[OrdersPart]
+    report: OrdersReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return parts and report as a JSON-serialisable dict (for XCom)."""
+        return {"parts": [part.to_dict() for part in self.parts], "report": self.report.to_dict()}

@@ -1,0 +1,94 @@
+"""Where rendered rows go: straight into parts, or through a spill file when later rows may replace them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from airflow_provider_metrika.simple_orders.assemble import OutputRows
+from airflow_provider_metrika.simple_orders.parts import PartWriter
+from airflow_provider_metrika.simple_orders.stats import OrderStats
+
+_TOTALS = ("order_status", "revenue", "currency")
+
+
+class DirectSink:
+    """Writes rows to the parts as they come and counts them.
+
+    :param writer: the part writer.
+    :param stats: totals of written rows.
+    """
+
+    def __init__(self, writer: PartWriter, stats: OrderStats) -> None:
+        self.writer = writer
+        self.stats = stats
+
+    def _write(
+        self, rows: np.ndarray, lines: pa.Array, without_id: np.ndarray, cells: dict[str, pa.Array]
+    ) -> None:
+        self.writer.write(lines, without_id, rows)
+        self.stats.add(len(rows), cells.get("order_status"), cells.get("revenue"), cells.get("currency"))
+
+    def write(self, out: OutputRows) -> None:
+        """Write one batch of rows.
+
+        :param out: the rendered rows.
+        """
+        self._write(out.rows, out.lines, out.without_id(), out.cells)
+
+    def finish(self, superseded: np.ndarray) -> None:
+        """Nothing is held back here.
+
+        :param superseded: rows to leave out (always empty for this sink).
+        """
+
+
+class SpillSink(DirectSink):
+    """Holds rendered rows in an Arrow IPC file until the rows replaced by later ones are known.
+
+    :param writer: the part writer.
+    :param stats: totals of written rows.
+    :param path: the spill file.
+    """
+
+    def __init__(self, writer: PartWriter, stats: OrderStats, path: Path) -> None:
+        super().__init__(writer, stats)
+        self.path = path
+        self._spill: ipc.RecordBatchStreamWriter | None = None
+
+    def write(self, out: OutputRows) -> None:
+        """Spill one batch of rows.
+
+        :param out: the rendered rows.
+        """
+        columns = {
+            "row": pa.array(out.rows, pa.int64()),
+            "line": out.lines,
+            "without_id": pa.array(out.without_id()),
+            **{name: out.cells[name] for name in _TOTALS if name in out.cells},
+        }
+        batch = pa.record_batch(list(columns.values()), names=list(columns))
+        if self._spill is None:
+            self._spill = ipc.new_stream(str(self.path), batch.schema)
+        self._spill.write_batch(batch)
+
+    def finish(self, superseded: np.ndarray) -> None:
+        """Write the spilled rows except the superseded ones, in input order.
+
+        :param superseded: sorted input row numbers to leave out.
+        """
+        if self._spill is None:
+            return
+        self._spill.close()
+        with ipc.open_stream(str(self.path)) as reader:
+            for batch in reader:
+                rows = batch.column("row").to_numpy()
+                keep = ~np.isin(rows, superseded, assume_unique=True)
+                kept = batch if keep.all() else batch.filter(pa.array(keep))
+                cells = {name: kept.column(name) for name in _TOTALS if name in kept.schema.names}
+                without_id = kept.column("without_id").to_numpy(zero_copy_only=False)
+                self._write(kept.column("row").to_numpy(), kept.column("line"), without_id, cells)
+        self.path.unlink(missing_ok=True)

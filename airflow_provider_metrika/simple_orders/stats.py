@@ -1,0 +1,95 @@
+"""Totals of the written rows: counts per order status and exact revenue per currency."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Context, Decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_provider_metrika.simple_orders.columns import DEFAULT_CURRENCY, DEFAULT_STATUS_LABEL
+from airflow_provider_metrika.simple_orders.text import empty_strings
+
+#: Largest scale summed in Arrow decimals; more fractional digits are summed in Python.
+_MAX_SCALE = 18
+#: Python's default 28 significant digits would round sums of 38-digit decimals.
+_EXACT = Context(prec=120)
+
+
+def _fraction_digits(revenue: pa.Array) -> int:
+    dot = pc.find_substring(revenue, ".").to_numpy()
+    lengths = pc.binary_length(revenue).to_numpy()
+    digits = np.where(dot >= 0, lengths - dot - 1, 0)
+    return int(digits.max()) if len(digits) else 0
+
+
+def _sum_by_currency(revenue: pa.Array, currency: pa.Array) -> dict[str, Decimal]:
+    """Sum plain decimal strings per currency exactly: Arrow decimals, Python for extreme values."""
+    scale = _fraction_digits(revenue)
+    if scale <= _MAX_SCALE:
+        try:
+            amounts = revenue.cast(pa.decimal128(38, scale))
+            table = pa.table({"currency": currency, "amount": amounts})
+            sums = table.group_by("currency").aggregate([("amount", "sum")]).to_pylist()
+            return {row["currency"]: row["amount_sum"] for row in sums}
+        except pa.ArrowInvalid:
+            pass  # more than 38 digits: fall through to Python
+    totals: dict[str, Decimal] = {}
+    for code, amount in zip(currency.to_pylist(), revenue.to_pylist(), strict=True):
+        totals[code] = _EXACT.add(totals.get(code, Decimal(0)), Decimal(amount))
+    return totals
+
+
+def plain_decimal(value: Decimal) -> str:
+    """Return a decimal as plain text without exponent or trailing zeros.
+
+    :param value: the number.
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass
+class OrderStats:
+    """Accumulates status counts and revenue per currency over written rows."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(
+        self, rows: int, status: pa.Array | None, revenue: pa.Array | None, currency: pa.Array | None
+    ) -> None:
+        """Count a batch of written rows.
+
+        :param rows: number of rows.
+        :param status: normalised ``order_status`` (``""`` = PAID by default), or None without the column.
+        :param revenue: normalised ``revenue`` text, or None when absent.
+        :param currency: normalised ``currency`` text (``""`` = roubles), or None when absent.
+        """
+        if rows == 0:
+            return
+        if status is None:
+            self.statuses[DEFAULT_STATUS_LABEL] += rows
+        else:
+            for item in pc.value_counts(status).to_pylist():
+                self.statuses[item["values"] or DEFAULT_STATUS_LABEL] += item["counts"]
+        if revenue is None:
+            return
+        codes = empty_strings(rows) if currency is None else currency
+        present = pc.not_equal(revenue, "")
+        for code, amount in _sum_by_currency(revenue.filter(present), codes.filter(present)).items():
+            key = code or DEFAULT_CURRENCY
+            self.revenue[key] = _EXACT.add(self.revenue.get(key, Decimal(0)), amount)
+
+    def status_counts(self) -> dict[str, int]:
+        """Return counts per status, most frequent first."""
+        return dict(self.statuses.most_common())
+
+    def revenue_by_currency(self) -> dict[str, str]:
+        """Return revenue per currency as plain decimal text, sorted by currency."""
+        return {code: plain_decimal(total) for code, total in sorted(self.revenue.items())}

@@ -1,0 +1,316 @@
+"""
+Waiting on Metrika uploadings without HTTP: which are passed, failed or pending; messages; trigger events.
+
+Shared by :class:`~airflow_provider_metrika.sensors.uploading.MetrikaUploadingSensor`, its trigger
+and the upload operator's ``wait_for_validation`` mode, so that all of them read statuses, word
+their failures and handle trigger events the same way.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from airflow_provider_metrika.constants import UPLOADING_FAILED, UPLOADING_PASSED
+from airflow_provider_metrika.exceptions import (
+    MetrikaError,
+    MetrikaInvalidArgumentError,
+    MetrikaUploadingFailedError,
+    MetrikaUploadingTimeoutError,
+)
+from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
+
+#: ``status`` values of the one event :class:`MetrikaUploadingTrigger` yields.
+EVENT_SUCCESS: Final = "success"
+EVENT_FAILED: Final = "failed"
+EVENT_TIMEOUT: Final = "timeout"
+EVENT_ERROR: Final = "error"
+EVENT_STATUSES: Final = (EVENT_SUCCESS, EVENT_FAILED, EVENT_TIMEOUT, EVENT_ERROR)
+
+#: How a message names an uploading that ``last_uploadings`` does not list yet.
+NOT_LISTED: Final = "not listed yet"
+
+# Metrika's error list has no documented size; a message (and the event stored in the metadata DB)
+# stays readable with this many per uploading.
+_MAX_ERRORS_SHOWN = 10
+_MAX_ERROR_CHARS = 300
+_MAX_IDS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class UploadingTargets:
+    """
+    The uploadings a task waits on, read from its ``uploading_ids`` argument.
+
+    :param ids: the uploading ids, de-duplicated, in the order given.
+    :param not_before: the oldest ``datetime`` among them (``YYYY-MM-DDTHH:MM:SSZ``), or None when
+        any of them came without one: then a search pages back without that bound.
+    """
+
+    ids: tuple[str, ...]
+    not_before: str | None
+
+
+def read_uploading_targets(value: Any, parameter: str = "uploading_ids") -> UploadingTargets:
+    """
+    Read the uploadings to wait on from one id, a list of ids, or uploading objects.
+
+    Accepted: an id string; a list of id strings; an uploading object (a dict with
+    ``uploading_id`` and, ideally, ``datetime``) or a list of them, as the upload operator pushes
+    to XCom; a string holding such a list (a Jinja template rendered without native types).
+
+    :param value: the argument's value, after templating.
+    :param parameter: the argument's name, for messages.
+    :raises MetrikaInvalidArgumentError: when nothing usable is given.
+    """
+    items = _as_items(value, parameter)
+    ids: list[str] = []
+    stamps: dict[str, str | None] = {}
+    for index, item in enumerate(items):
+        uploading_id, stamp = _read_item(item, f"{parameter}[{index}]")
+        if uploading_id not in stamps:
+            ids.append(uploading_id)
+            stamps[uploading_id] = stamp
+        elif stamps[uploading_id] is None:
+            stamps[uploading_id] = stamp
+    if not ids:
+        raise MetrikaInvalidArgumentError(f"{parameter} is empty: give at least one uploading id")
+    known = [stamps[i] for i in ids]
+    not_before = None if None in known else min(s for s in known if s is not None)
+    return UploadingTargets(tuple(ids), not_before)
+
+
+def _as_items(value: Any, parameter: str) -> list[Any]:
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("[", "{"):
+            return _as_items(_parse_literal(text, parameter), parameter)
+        return [text]
+    if isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise MetrikaInvalidArgumentError(
+        f"{parameter} must be an uploading id, a list of ids, or the upload's list of uploading objects; "
+        f"got {type(value).__name__}"
+    )
+
+
+def _parse_literal(text: str, parameter: str) -> Any:
+    # A template rendered without native objects gives the list's Python repr, not JSON.
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise MetrikaInvalidArgumentError(
+            f"{parameter} looks like a list but cannot be read: {text[:100]!r}"
+        ) from None
+
+
+def _read_item(item: Any, where: str) -> tuple[str, str | None]:
+    if isinstance(item, Mapping):
+        uploading_id = item.get("uploading_id")
+        if not isinstance(uploading_id, str) or not uploading_id.strip():
+            raise MetrikaInvalidArgumentError(f"{where} is an object without an 'uploading_id'")
+        return uploading_id.strip(), _read_stamp(item.get("datetime"))
+    if isinstance(item, str) and item.strip():
+        return item.strip(), None
+    raise MetrikaInvalidArgumentError(
+        f"{where} must be a non-empty uploading id or an uploading object; got {item!r}"
+    )
+
+
+def _read_stamp(value: Any) -> str | None:
+    # A missing or unreadable datetime only costs a longer search, never a wrong answer.
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return UploadingsSearch.format_datetime(value)
+    except ValueError:
+        return None
+
+
+def validation_status(uploading: Mapping[str, Any] | None) -> str | None:
+    """Return an uploading's ``api_validation_status`` upper-cased, or None when it is not listed."""
+    if uploading is None:
+        return None
+    return str(uploading.get("api_validation_status") or "").strip().upper() or "UNKNOWN"
+
+
+class UploadingsWait:
+    """
+    What is known, poll after poll, about uploadings being waited on.
+
+    An uploading is done once listed as PASSED or FAILED; not listed yet, or listed with any other
+    status, it is pending. Feed each search's result to :meth:`update`; search for
+    :attr:`pending` only, back to :meth:`not_before`.
+
+    :param counter_id: the counter the uploadings belong to (for messages).
+    :param uploading_ids: the ids waited on.
+    :param not_before: the oldest ``datetime`` among them, when known (see :class:`UploadingTargets`).
+    """
+
+    def __init__(self, counter_id: int, uploading_ids: Iterable[str], not_before: str | None = None) -> None:
+        self.counter_id = counter_id
+        self.ids = tuple(dict.fromkeys(str(i) for i in uploading_ids))
+        self.initial_not_before = not_before
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_targets(cls, counter_id: int, targets: UploadingTargets) -> UploadingsWait:
+        """Start waiting on the uploadings read by :func:`read_uploading_targets`."""
+        return cls(counter_id, targets.ids, targets.not_before)
+
+    def update(self, found: Mapping[str, dict[str, Any]]) -> None:
+        """
+        Record what one search found.
+
+        :param found: uploadings by id, as ``MetrikaHook.find_uploadings`` returns them.
+        """
+        for uploading_id in self.ids:
+            if uploading_id in found:
+                self.seen[uploading_id] = found[uploading_id]
+
+    def status(self, uploading_id: str) -> str | None:
+        """Return the last status seen for an id, or None when it was never listed."""
+        return validation_status(self.seen.get(uploading_id))
+
+    @property
+    def passed(self) -> list[str]:
+        """Ids listed as PASSED."""
+        return [i for i in self.ids if self.status(i) == UPLOADING_PASSED]
+
+    @property
+    def failed(self) -> list[str]:
+        """Ids listed as FAILED."""
+        return [i for i in self.ids if self.status(i) == UPLOADING_FAILED]
+
+    @property
+    def pending(self) -> list[str]:
+        """Ids not listed yet, or listed with a status other than PASSED and FAILED."""
+        return [i for i in self.ids if self.status(i) not in (UPLOADING_PASSED, UPLOADING_FAILED)]
+
+    @property
+    def uploadings(self) -> dict[str, dict[str, Any]]:
+        """The last uploading object seen for each listed id, in the order of the ids."""
+        return {i: self.seen[i] for i in self.ids if i in self.seen}
+
+    def not_before(self) -> str | None:
+        """
+        Return how far back the next search must page for the pending ids.
+
+        An id seen once keeps its ``datetime``, so once every pending id has been listed the
+        search stops at the oldest of them, even when the ids came without datetimes.
+        """
+        stamps = [_read_stamp(self.seen[i].get("datetime")) if i in self.seen else None for i in self.pending]
+        if stamps and None not in stamps:
+            return min(s for s in stamps if s is not None)
+        return self.initial_not_before
+
+    def describe_pending(self) -> str:
+        """Name each pending id with the last status seen, e.g. ``abc (last status IN_PROGRESS)``."""
+        parts = []
+        for uploading_id in self.pending:
+            status = self.status(uploading_id)
+            parts.append(f"{uploading_id} ({NOT_LISTED if status is None else f'last status {status}'})")
+        return _some(parts)
+
+    def success_message(self) -> str:
+        """Say that every uploading passed."""
+        return (
+            f"Metrika validated {_count(self.ids, 'uploading')} on counter {self.counter_id}: "
+            f"all {UPLOADING_PASSED} ({_some(self.ids)})."
+        )
+
+    def failure_message(self) -> str:
+        """Name the FAILED uploadings with Metrika's ``api_validation_errors``."""
+        failed = self.failed
+        details = "; ".join(f"{i}: {_errors_text(self.seen[i])}" for i in failed[:_MAX_IDS_SHOWN])
+        if len(failed) > _MAX_IDS_SHOWN:
+            details += f"; and {len(failed) - _MAX_IDS_SHOWN} more FAILED"
+        return (
+            f"Metrika rejected {len(failed)} of {_count(self.ids, 'uploading')} on counter "
+            f"{self.counter_id} ({UPLOADING_FAILED}: nothing from such a file was loaded). {details}"
+        )
+
+    def timeout_message(self, limit: str, last_error: str | None = None) -> str:
+        """
+        Name the pending ids and the last status seen of each.
+
+        :param limit: how the time ran out, e.g. ``within 600 s`` or ``by 2026-01-01T10:00:00Z``.
+        :param last_error: why the last poll failed, when it did.
+        """
+        message = (
+            f"Metrika had not validated {len(self.pending)} of {_count(self.ids, 'uploading')} on "
+            f"counter {self.counter_id} {limit}; still pending: {self.describe_pending()}."
+        )
+        if last_error:
+            message += f" The last poll failed: {last_error}."
+        return message
+
+    def event(self, status: str, message: str) -> dict[str, Any]:
+        """
+        Build the payload of the trigger's terminal event.
+
+        :param status: one of :data:`EVENT_STATUSES`.
+        :param message: what happened, free of secrets.
+        """
+        return {"status": status, "message": message, "uploadings": self.uploadings, "pending": self.pending}
+
+
+def _count(ids: tuple[str, ...], noun: str) -> str:
+    return f"{len(ids)} {noun}{'' if len(ids) == 1 else 's'}"
+
+
+def _some(items: Iterable[str]) -> str:
+    listed = list(items)
+    shown = ", ".join(listed[:_MAX_IDS_SHOWN])
+    more = len(listed) - _MAX_IDS_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _errors_text(uploading: Mapping[str, Any]) -> str:
+    errors = uploading.get("api_validation_errors")
+    if not isinstance(errors, list) or not errors:
+        return "Metrika gave no api_validation_errors"
+    shown = [str(e)[:_MAX_ERROR_CHARS] for e in errors[:_MAX_ERRORS_SHOWN]]
+    more = len(errors) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def result_from_event(
+    event: Any,
+    *,
+    timeout_error: type[MetrikaUploadingTimeoutError] = MetrikaUploadingTimeoutError,
+) -> dict[str, dict[str, Any]]:
+    """
+    Return the uploadings of a success event from :class:`MetrikaUploadingTrigger`, or raise.
+
+    :param event: the event payload handed to ``execute_complete``.
+    :param timeout_error: the class raised on a timeout event (a sensor raises a subclass that is
+        also an ``AirflowSensorTimeout``, so Airflow does not retry it).
+    :return: the uploadings by id, all PASSED.
+    :raises MetrikaUploadingFailedError: on a ``failed`` event.
+    :raises MetrikaUploadingTimeoutError: (``timeout_error``) on a ``timeout`` event.
+    :raises MetrikaError: on an ``error`` event, or an event that is not one of ours.
+    """
+    if not isinstance(event, Mapping) or event.get("status") not in EVENT_STATUSES:
+        raise MetrikaError(f"Unexpected event from the uploading trigger: {str(event)[:300]}")
+    status = event["status"]
+    message = str(event.get("message") or f"the uploading trigger reported {status}")
+    if status == EVENT_FAILED:
+        raise MetrikaUploadingFailedError(message)
+    if status == EVENT_TIMEOUT:
+        raise timeout_error(message)
+    if status == EVENT_ERROR:
+        raise MetrikaError(f"Waiting for Metrika's validation failed: {message}")
+    uploadings = event.get("uploadings")
+    if not isinstance(uploadings, Mapping) or event.get("pending"):
+        raise MetrikaError(f"Malformed success event from the uploading trigger: {str(event)[:300]}")
+    return dict(uploadings)

@@ -1,0 +1,58 @@
+"""DAGs that only the tests run: retries after a failed part, bad data, an empty input."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+
+with DAG(
+    dag_id="test_metrika_upload_retry",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"orders_uri": Param("", type="string"), "max_part_bytes": Param(2048, type="integer")},
+    render_template_as_native_obj=True,
+):
+    SimpleOrdersUploadOperator(
+        task_id="upload_in_parts",
+        counter_id=12345,
+        path="{{ params.orders_uri }}",
+        max_part_bytes=2048,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG(
+    dag_id="test_metrika_upload_once",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"orders_uri": Param("", type="string")},
+):
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        counter_id="{{ 12340 + 5 }}",
+        path="{{ params.orders_uri }}",
+        merge_mode="{{ 'up' ~ 'date' }}",
+        timezone="Asia/Yekaterinburg",
+    )
+
+with DAG(
+    dag_id="test_metrika_upload_and_wait",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"orders_uri": Param("", type="string")},
+):
+    for deferrable in (False, True):
+        SimpleOrdersUploadOperator(
+            task_id=f"upload_and_wait_{'deferred' if deferrable else 'polling'}",
+            path="{{ params.orders_uri }}",
+            wait_for_validation=True,
+            deferrable=deferrable,
+            poll_interval=0.5,
+            timeout=120,
+        )
