@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +20,7 @@ os.environ["AIRFLOW_HOME"] = AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient, run_emulator  # noqa: E402
-from tests.airflow_cli import airflow_env, run_airflow  # noqa: E402
+from tests.airflow_cli import MetadataDb, airflow_env, run_airflow  # noqa: E402
 
 TOKEN = "tok-SECRET-1b2c3d4e5f"
 OTHER_TOKEN = "tok-OTHER-9z8y7x"
@@ -96,5 +99,110 @@ def dag_env(airflow_home: Path, metrika: EmulatorClient) -> dict[str, str]:
         airflow_home,
         AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
             metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ExampleRun:
+    """One run of an example DAG under ``airflow dags test``, and what the emulator saw of it."""
+
+    dag_id: str
+    run_id: str
+    state: str
+    output: str
+    db: MetadataDb
+    orders: dict[int, dict[str, Any]]
+    requests: list[dict[str, Any]]
+
+    def xcom(self, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+        """Return an XCom value of this run."""
+        return self.db.xcom(self.dag_id, self.run_id, task_id, key, map_index)
+
+    def task_states(self) -> dict[str, str | None]:
+        """Return this run's task states."""
+        return self.db.task_states(self.dag_id, self.run_id)
+
+
+#: Warehouse rows of the SQL example: two inside the run's data interval (2024-01-09), two outside.
+WAREHOUSE_ROWS = [
+    ("o-before", "2024-01-08 23:59:59", "c0", "z@example.com", None, "PAID", 1, "RUB"),
+    (
+        "o-in-1",
+        "2024-01-09 00:00:00",
+        "c1",
+        "Olga.Smirnova@Example.com",
+        "+7 999 555-11-11",
+        "PAID",
+        100.5,
+        "RUB",
+    ),
+    ("o-in-2", "2024-01-09 18:30:00", "c2", None, "79990001122", "CANCELLED", None, None),
+    ("o-after", "2024-01-10 00:00:00", "c3", "d@example.com", None, "PAID", 3, "RUB"),
+]
+
+#: Each example DAG, the extra ``dags test`` arguments, and the emulator settings of its run.
+EXAMPLES: list[tuple[str, list[str], dict[str, Any]]] = [
+    ("example_metrika_dataframe", [], {}),
+    ("example_metrika_object_storage", [], {}),
+    ("example_metrika_sql", ["2024-01-10"], {}),
+    ("example_metrika_many_counters", [], {}),
+    # Listed only after the first poke: the sensor must defer to the (inline) trigger.
+    ("example_metrika_wait_for_validation", [], {"listing_delay": 6.0}),
+]
+
+
+def _make_warehouse(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE orders (order_id TEXT, created_at TEXT, customer_id TEXT, email TEXT, phone TEXT,"
+            " status TEXT, amount NUMERIC, currency TEXT)"
+        )
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)", WAREHOUSE_ROWS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def example_runs(
+    metrika_emulator: EmulatorClient, airflow_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ExampleRun]:
+    """Run every example DAG once for the session (about 2 minutes) and keep what each did."""
+    warehouse = _make_warehouse(tmp_path_factory.mktemp("warehouse") / "orders.db")
+    runs: dict[str, ExampleRun] = {}
+    db = MetadataDb(airflow_home)
+    for dag_id, args, settings in EXAMPLES:
+        metrika_emulator.reset()
+        metrika_emulator.configure(
+            **{"listing_delay": 0.0, "status_delay": 0.0, "parallel_limit": None, **settings}
+        )
+        env = airflow_env(
+            airflow_home,
+            AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
+                metrika_emulator.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
+            ),
+            AIRFLOW_CONN_ORDERS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
+        )
+        result = run_airflow(["dags", "test", dag_id, *args], env)
+        run_id = db.latest_run_id(dag_id)
+        runs[dag_id] = ExampleRun(
+            dag_id=dag_id,
+            run_id=run_id,
+            state=db.run_state(dag_id, run_id),
+            output=result.output,
+            db=db,
+            orders={c: metrika_emulator.orders(c) for c in (COUNTER, OTHER_COUNTER)},
+            requests=metrika_emulator.requests(),
+        )
+    metrika_emulator.reset()
+    return runs
+
+
+@pytest.fixture(scope="module")
+def dag_env_module(airflow_home: Path, metrika_emulator: EmulatorClient) -> dict[str, str]:
+    """Return the ``airflow dags test`` environment for module-scoped runs (see ``dag_env``)."""
+    return airflow_env(
+        airflow_home,
+        AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
+            metrika_emulator.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
         ),
     )

@@ -65,7 +65,6 @@ _MAX_COUNTER_ID = 2**31 - 1
 IDEMPOTENT_MERGE_MODES = ("SAVE", "UPDATE")
 #: How far Metrika's clock may lag ours when looking for an uploading after a lost answer.
 UPLOAD_CLOCK_SKEW = timedelta(minutes=2)
-_READ_TIMEOUT = 60.0
 
 
 def check_counter_id(counter_id: Any, parameter: str = "counter_id") -> int:
@@ -192,6 +191,7 @@ class MetrikaHook(HttpHook):
     :param metrika_conn_id: the Airflow connection to use.
     :param timeout: seconds to wait for an answer to an upload (Metrika validates the file first).
     :param connect_timeout: seconds to wait for a TCP connection.
+    :param read_timeout: seconds to wait for the answer to a read (uploadings list, counter).
     :param retry_limit: retries after the first try of a request (default: connection extra, else 5).
     :param retry_delay: first backoff in seconds, doubled on each retry (default: extra, else 1).
     :param max_retry_delay: longest wait between tries, ``Retry-After`` included (default: extra, else 60).
@@ -209,6 +209,7 @@ class MetrikaHook(HttpHook):
         *,
         timeout: float | None = None,
         connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
         retry_limit: int | None = None,
         retry_delay: float | None = None,
         max_retry_delay: float | None = None,
@@ -221,6 +222,7 @@ class MetrikaHook(HttpHook):
         self.metrika_conn_id = metrika_conn_id
         self._timeout_arg = timeout
         self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self._retry_args = {
             "retry_limit": retry_limit,
             "retry_delay": retry_delay,
@@ -350,7 +352,7 @@ class MetrikaHook(HttpHook):
     def _get(self, endpoint: str, params: dict[str, Any] | None = None) -> Any:
         for attempt in self.retry_policy.retrying(is_retryable, self.log, f"GET {endpoint}"):
             with attempt:
-                return self._send("GET", endpoint, params=params, timeout=_READ_TIMEOUT)
+                return self._send("GET", endpoint, params=params, timeout=self.read_timeout)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     def upload_simple_orders(
@@ -594,7 +596,7 @@ class MetrikaHook(HttpHook):
         url = f"{base_url_from_connection(connection)}/{endpoint}"
         policy = _retry_policy(self._retry_args, _normalise_extras(await get_async_extra_dejson(connection)))
         headers = {"Authorization": f"OAuth {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
-        timeout = aiohttp.ClientTimeout(total=_READ_TIMEOUT, connect=self.connect_timeout)
+        timeout = aiohttp.ClientTimeout(total=self.read_timeout, connect=self.connect_timeout)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
             async for attempt in policy.async_retrying(is_retryable, self.log, f"GET {endpoint}"):
                 with attempt:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,7 +14,7 @@ from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from tests.airflow_cli import REPO, MetadataDb, run_airflow
-from tests.conftest import COUNTER, OTHER_COUNTER, TOKEN
+from tests.conftest import COUNTER, OTHER_COUNTER, TOKEN, ExampleRun
 
 TEST_DAGS = REPO / "tests" / "dags"
 
@@ -85,34 +85,33 @@ def test_a_dataframe_literal_is_accepted() -> None:
 # -- end to end -----------------------------------------------------------------------------------
 
 
-def test_dataframe_from_an_upstream_task_is_uploaded(
-    metrika: EmulatorClient, dag_env: dict[str, str]
-) -> None:
-    db, run_id, output = _dags_test(dag_env, "example_metrika_dataframe")
+def _uploads(run: ExampleRun) -> list[dict[str, Any]]:
+    return [r for r in run.requests if r["path"].endswith("/data/simple_orders")]
 
-    assert db.run_state("example_metrika_dataframe", run_id) == "success", output[-3000:]
-    stored = metrika.orders(COUNTER)["orders"]
+
+def test_dataframe_from_an_upstream_task_is_uploaded(example_runs: dict[str, ExampleRun]) -> None:
+    run = example_runs["example_metrika_dataframe"]
+
+    assert run.state == "success", run.output[-3000:]
+    stored = run.orders[COUNTER]["orders"]
     assert set(stored) == {"web-1001", "web-1002", "web-1003"}
     assert stored["web-1001"]["emails"] == "anna.petrova@example.com"
     assert stored["web-1001"]["phones"] == "79995551111"
     assert stored["web-1001"]["create_date_time"] == "2024-01-09 11:15:00", "UTC converted to Europe/Moscow"
-    uploadings = db.xcom("example_metrika_dataframe", run_id, "upload_orders")
+    uploadings = run.xcom("upload_orders")
     assert [u["api_validation_status"] for u in uploadings] == ["PASSED"]
-    assert db.xcom("example_metrika_dataframe", run_id, "upload_orders", key="uploading_ids") == [
-        uploadings[0]["uploading_id"]
-    ]
-    report = db.xcom("example_metrika_dataframe", run_id, "upload_orders", key="orders_report")
+    assert run.xcom("upload_orders", key="uploading_ids") == [uploadings[0]["uploading_id"]]
+    report = run.xcom("upload_orders", key="orders_report")
     assert report["rows_read"] == report["rows_written"] == 3
-    assert "Metrika upload summary (counter 12345)" in output
+    assert "Metrika upload summary (counter 12345)" in run.output
+    assert run.xcom("upload_orders", key="metrika_counter_id") == COUNTER, "for the extra link"
 
 
-def test_object_storage_file_is_uploaded_with_hashed_identifiers(
-    metrika: EmulatorClient, dag_env: dict[str, str]
-) -> None:
-    db, run_id, output = _dags_test(dag_env, "example_metrika_object_storage")
+def test_object_storage_file_is_uploaded_with_hashed_identifiers(example_runs: dict[str, ExampleRun]) -> None:
+    run = example_runs["example_metrika_object_storage"]
 
-    assert db.run_state("example_metrika_object_storage", run_id) == "success", output[-3000:]
-    stored = metrika.orders(COUNTER)["orders"]
+    assert run.state == "success", run.output[-3000:]
+    stored = run.orders[COUNTER]["orders"]
     assert len(stored) == 10
     first = stored["A-1001"]
     assert first["emails"] == first["phones"] == ""
@@ -121,60 +120,28 @@ def test_object_storage_file_is_uploaded_with_hashed_identifiers(
     assert stored["A-1002"]["phones_md5"] == hashlib.md5(b"79120002233").hexdigest(), "leading 8 rewritten"
     assert stored["A-1002"]["order_status"] == "IN_PROGRESS", "status_map applied"
     assert stored["A-1003"]["order_status"] == "PAID"
-    request = metrika.api_requests(path_contains="simple_orders")[0]
-    assert request["multipart"][0]["filename"] == "orders-00001.csv"
-    assert "anna.petrova" not in json.dumps(metrika.orders(COUNTER)), "no raw email left the worker"
+    assert _uploads(run)[0]["multipart"][0]["filename"] == "orders-00001.csv"
+    assert "anna.petrova" not in json.dumps(run.orders), "no raw email left the worker"
 
 
-def test_sql_query_uses_the_runs_data_interval(
-    metrika: EmulatorClient, dag_env: dict[str, str], tmp_path: Path
-) -> None:
-    warehouse = tmp_path / "warehouse.db"
-    with sqlite3.connect(warehouse) as conn:
-        conn.execute(
-            "CREATE TABLE orders (order_id TEXT, created_at TEXT, customer_id TEXT, email TEXT, phone TEXT,"
-            " status TEXT, amount NUMERIC, currency TEXT)"
-        )
-        conn.executemany(
-            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                ("o-before", "2024-01-08 23:59:59", "c0", "z@example.com", None, "PAID", 1, "RUB"),
-                (
-                    "o-in-1",
-                    "2024-01-09 00:00:00",
-                    "c1",
-                    "A@Example.com",
-                    "+7 999 555-11-11",
-                    "PAID",
-                    100.5,
-                    "RUB",
-                ),
-                ("o-in-2", "2024-01-09 18:30:00", "c2", None, "79990001122", "CANCELLED", None, None),
-                ("o-after", "2024-01-10 00:00:00", "c3", "d@example.com", None, "PAID", 3, "RUB"),
-            ],
-        )
-    env = {
-        **dag_env,
-        "AIRFLOW_CONN_ORDERS_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
-    }
+def test_sql_query_uses_the_runs_data_interval(example_runs: dict[str, ExampleRun]) -> None:
+    run = example_runs["example_metrika_sql"]
 
-    db, run_id, output = _dags_test(env, "example_metrika_sql", "2024-01-10")
-
-    assert db.run_state("example_metrika_sql", run_id) == "success", output[-3000:]
-    stored = metrika.orders(COUNTER)["orders"]
+    assert run.state == "success", run.output[-3000:]
+    stored = run.orders[COUNTER]["orders"]
     assert set(stored) == {"o-in-1", "o-in-2"}
-    assert stored["o-in-1"]["emails"] == "a@example.com"
+    assert stored["o-in-1"]["emails"] == "olga.smirnova@example.com"
     assert stored["o-in-2"]["order_status"] == "CANCELLED"
+    assert "Reading orders from orders_warehouse with a query" in run.output
 
 
-def test_each_mapped_counter_gets_its_own_orders(metrika: EmulatorClient, dag_env: dict[str, str]) -> None:
-    db, run_id, output = _dags_test(dag_env, "example_metrika_many_counters")
+def test_each_mapped_counter_gets_its_own_orders(example_runs: dict[str, ExampleRun]) -> None:
+    run = example_runs["example_metrika_many_counters"]
 
-    assert db.run_state("example_metrika_many_counters", run_id) == "success", output[-3000:]
-    states = db.task_states("example_metrika_many_counters", run_id)
-    assert states == {"upload_orders[0]": "success", "upload_orders[1]": "success"}
-    assert set(metrika.orders(COUNTER)["orders"]) == {"north-1", "north-2"}
-    assert set(metrika.orders(OTHER_COUNTER)["orders"]) == {"south-1"}
+    assert run.state == "success", run.output[-3000:]
+    assert run.task_states() == {"upload_orders[0]": "success", "upload_orders[1]": "success"}
+    assert set(run.orders[COUNTER]["orders"]) == {"north-1", "north-2"}
+    assert set(run.orders[OTHER_COUNTER]["orders"]) == {"south-1"}
 
 
 def test_a_retry_does_not_upload_again_the_parts_accepted_before_the_failure(

@@ -22,7 +22,7 @@ from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor, MetrikaUploadingSensorTimeout
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger
 from tests.airflow_cli import MetadataDb, run_airflow
-from tests.conftest import COUNTER, SAMPLE_CSV, TOKEN
+from tests.conftest import COUNTER, SAMPLE_CSV, TOKEN, ExampleRun
 
 BAD_CSV = b"id,create_date_time,emails\no1,31.02.2024,NOT-AN-EMAIL\n"
 DAGS = Path(__file__).resolve().parent / "dags"
@@ -265,30 +265,21 @@ def _reschedules(home: Path, dag_id: str, run_id: str, task_id: str) -> int:
     return int(count)
 
 
-@pytest.mark.timeout(300)
-def test_example_dag_defers_and_succeeds_under_dags_test(
-    metrika: EmulatorClient, airflow_home: Path, dag_env: dict[str, str]
-) -> None:
-    dag_id = "example_metrika_wait_for_validation"
-    # Longer than the gap between the upload and the first poke: the sensor must defer.
-    metrika.configure(listing_delay=6)
+def test_example_dag_defers_and_succeeds_under_dags_test(example_runs: dict[str, ExampleRun]) -> None:
+    run = example_runs["example_metrika_wait_for_validation"]
 
-    result = run_airflow(["dags", "test", dag_id], dag_env, timeout=240)
-
-    assert result.returncode == 0, result.output[-6000:]
-    assert "running trigger in line" in result.output, "the sensor deferred"
-    db = MetadataDb(airflow_home)
-    run_id = db.latest_run_id(dag_id)
-    assert db.run_state(dag_id, run_id) == "success", result.output[-6000:]
-    assert db.task_states(dag_id, run_id) == {"upload_orders": "success", "wait_for_validation": "success"}
-    [uploaded] = db.xcom(dag_id, run_id, "upload_orders")
-    [validated] = db.xcom(dag_id, run_id, "wait_for_validation")
+    assert run.state == "success", run.output[-6000:]
+    assert "running trigger in line" in run.output, "the sensor deferred"
+    assert run.task_states() == {"upload_orders": "success", "wait_for_validation": "success"}
+    [uploaded] = run.xcom("upload_orders")
+    [validated] = run.xcom("wait_for_validation")
     assert validated["uploading_id"] == uploaded["uploading_id"]
     assert validated["api_validation_status"] == "PASSED"
-    assert len(metrika.api_requests(path_contains="last_uploadings")) >= 2, "a poke, then the trigger"
-    assert any(uploaded["uploading_id"] in row for row in db.trigger_kwargs()), "the trigger was stored"
-    assert TOKEN not in result.output
-    assert not any(TOKEN in value for value in db.all_xcom_values() + db.trigger_kwargs())
+    polls = [r for r in run.requests if r["path"].endswith("/last_uploadings")]
+    assert len(polls) >= 2, "a poke, then the trigger"
+    assert any(uploaded["uploading_id"] in row for row in run.db.trigger_kwargs()), "the trigger was stored"
+    assert TOKEN not in run.output
+    assert not any(TOKEN in value for value in run.db.all_xcom_values() + run.db.trigger_kwargs())
 
 
 @pytest.mark.timeout(300)
