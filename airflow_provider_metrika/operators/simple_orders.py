@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -74,7 +75,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
     only waiting for validation may be.
 
     Returns (XCom) the list of uploading objects, one per part; also pushes ``uploading_ids`` and
-    ``orders_report`` (counts, no order data).
+    ``orders_report`` (counts, and a few rejected-row examples with emails and phones masked).
 
     :param counter_id: the Metrika counter (templated); None uses the connection's default.
     :param dataframe: orders as a pandas DataFrame.
@@ -95,6 +96,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
     :param hash_identifiers: send MD5 hashes of emails and phones instead of the raw values.
     :param on_invalid: ``fail`` (raise, naming the rows) or ``skip`` (write them to a rejects file).
     :param max_invalid_fraction: with ``skip``, the largest share of rejected rows tolerated.
+    :param rejects_path: with ``skip``, where to keep the rejected rows (their original values and
+        the reasons) as CSV: a local path or object-storage URI (templated). Without it they are
+        only summarised in the log.
     :param duplicates: ``error`` or ``keep_last`` for several rows with the same order id.
     :param unknown_columns: ``error`` or ``drop`` for input columns Metrika does not know.
     :param rewrite_leading_8: rewrite Russian phones written 8XXXXXXXXXX to 7XXXXXXXXXX.
@@ -114,6 +118,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         "merge_mode",
         "columns",
         "timezone",
+        "rejects_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "sql": "sql",
@@ -143,6 +148,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         hash_identifiers: bool = False,
         on_invalid: str = "fail",
         max_invalid_fraction: float = 0.0,
+        rejects_path: str | None = None,
         duplicates: str = "error",
         unknown_columns: str = "error",
         rewrite_leading_8: bool = False,
@@ -217,6 +223,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.hash_identifiers = hash_identifiers
         self.on_invalid = on_invalid
         self.max_invalid_fraction = max_invalid_fraction
+        self.rejects_path = rejects_path
         self.duplicates = duplicates
         self.unknown_columns = unknown_columns
         self.rewrite_leading_8 = rewrite_leading_8
@@ -248,6 +255,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 "Orders prepared for counter %s (dates in %s):\n%s", counter, timezone, report.as_text()
             )
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
+            self._keep_rejects(report.rejects_path, report.rows_rejected)
             if not prepared.parts:
                 raise AirflowSkipException(f"No orders to upload: {report.rows_read} rows read, none written")
             uploadings = self._upload_parts(context, hook, counter, merge_mode, prepared)
@@ -277,6 +285,20 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 max_part_bytes=self.max_part_bytes,
                 progress=progress,
             )
+
+    def _keep_rejects(self, rejects: Path | None, count: int) -> None:
+        if rejects is None or not count:
+            return
+        if not self.rejects_path:
+            self.log.warning(
+                "%s rejected rows are summarised above; set rejects_path= to keep them with their reasons",
+                f"{count:,}",
+            )
+            return
+        target = storage_path(self.rejects_path)
+        with rejects.open("rb") as source, target.open("wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+        self.log.info("%s rejected rows, with their reasons, written to %s", f"{count:,}", target)
 
     @contextmanager
     def _orders_input(self, context: Context) -> Iterator[Any]:

@@ -56,3 +56,19 @@ with DAG(
             poll_interval=0.5,
             timeout=120,
         )
+
+with DAG(
+    dag_id="test_metrika_upload_skip_invalid",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"orders_uri": Param("", type="string"), "rejects_uri": Param("", type="string")},
+):
+    SimpleOrdersUploadOperator(
+        task_id="upload_valid_rows",
+        path="{{ params.orders_uri }}",
+        on_invalid="skip",
+        max_invalid_fraction=0.5,
+        rejects_path="{{ params.rejects_uri }}",
+        timezone="Europe/Moscow",
+    )

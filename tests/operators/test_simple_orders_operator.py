@@ -248,3 +248,30 @@ def test_wait_for_validation_polls_or_defers_until_passed(
     assert "Waiting for Metrika:" in output, "the polling task saw the uploading pending first"
     assert len(metrika.api_requests(path_contains="simple_orders")) == 2
     assert TOKEN not in "".join(db.trigger_kwargs())
+
+
+def test_skip_mode_uploads_valid_rows_and_keeps_the_rejected_ones_with_reasons(
+    metrika: EmulatorClient, dag_env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "id,create_date_time,emails\n"
+        "k-1,2024-01-09 10:00:00,one@example.com\n"
+        "k-2,1960-01-01,two@example.com\n"
+        "k-3,2024-01-09 12:00:00,three@example.com\n"
+    )
+    rejects = tmp_path / "kept" / "rejects.csv"
+    rejects.parent.mkdir()
+    env = {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
+    conf = {"orders_uri": f"file://{orders}", "rejects_uri": f"file://{rejects}"}
+
+    db, run_id, output = _dags_test(env, "test_metrika_upload_skip_invalid", "--conf", json.dumps(conf))
+
+    assert db.run_state("test_metrika_upload_skip_invalid", run_id) == "success", output[-3000:]
+    assert set(metrika.orders(COUNTER)["orders"]) == {"k-1", "k-3"}
+    kept = rejects.read_text()
+    assert "k-2" in kept
+    assert "before 1970-01-01" in kept
+    assert f"1 rejected rows, with their reasons, written to file://{rejects}" in output
+    report = db.xcom("test_metrika_upload_skip_invalid", run_id, "upload_valid_rows", key="orders_report")
+    assert (report["rows_read"], report["rows_written"], report["rows_rejected"]) == (3, 2, 1)
