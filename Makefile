@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint format typecheck pytest bench clean
+.PHONY: venv demo test lint format typecheck pytest bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -37,6 +37,14 @@ test: lint typecheck pytest
 
 bench: venv
 	$(BIN)/python bench/upload_memory.py
+	$(BIN)/python bench/prepare_orders.py
+	$(BIN)/python bench/prepare_csv_memory.py
+	$(BIN)/python bench/sql_source_memory.py
+	$(BIN)/python bench/concurrent_uploads.py
+
+screenshots: venv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python playwright
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -47,6 +47,8 @@ CREATE_DATE_TIME_COLUMN = "create_date_time"
 IDENTIFIER_COLUMNS = ("client_ids", "emails", "phones", "emails_md5", "phones_md5")
 #: Columns whose cells hold several comma-joined values; APPEND adds to these.
 LIST_COLUMNS = (*IDENTIFIER_COLUMNS, "goals")
+# Written out here rather than imported from the orders core: the emulator stands for Metrika, and an
+# independent copy of the format lets the tests catch a client that drifts from it.
 ORDER_COLUMNS = (
     ID_COLUMN,
     CREATE_DATE_TIME_COLUMN,

@@ -53,6 +53,7 @@ from airflow_provider_metrika.hooks.retries import (
     parse_retry_after,
 )
 from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
+from airflow_provider_metrika.progress import ProgressLog
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Connection
@@ -108,9 +109,11 @@ class _BoundedReader:
     a file from its start; this wrapper has neither trait, so the body streams from the position.
     """
 
-    def __init__(self, stream: IO[bytes], size: int) -> None:
+    def __init__(self, stream: IO[bytes], size: int, progress: ProgressLog | None = None) -> None:
         self._stream = stream
         self.len = size
+        self._done = 0
+        self._progress = progress
 
     def read(self, length: int = -1) -> bytes:
         """Read up to ``length`` bytes (all that remain when negative)."""
@@ -118,6 +121,9 @@ class _BoundedReader:
             length = self.len
         data = self._stream.read(length)
         self.len -= len(data)
+        self._done += len(data)
+        if self._progress is not None:
+            self._progress(self._done)
         return data
 
 
@@ -155,15 +161,15 @@ class _UploadFile:
             )
 
     @contextmanager
-    def open(self) -> Iterator[_BoundedReader]:
+    def open(self, progress: ProgressLog | None = None) -> Iterator[_BoundedReader]:
         """Yield a reader of the file's bytes from its start, for one try."""
         if self.path is not None:
             with self.path.open("rb") as stream:
-                yield _BoundedReader(stream, self.size)
+                yield _BoundedReader(stream, self.size, progress)
         else:
             assert self.stream is not None
             self.stream.seek(self.start)
-            yield _BoundedReader(self.stream, self.size)
+            yield _BoundedReader(self.stream, self.size, progress)
 
 
 class _KeepAliveLargeBlockAdapter(TCPKeepAliveAdapter):
@@ -411,7 +417,7 @@ class MetrikaHook(HttpHook):
 
     def _post_file(self, endpoint: str, params: dict[str, str], upload: _UploadFile, counter: int) -> Any:
         sent_at = datetime.now(UTC)
-        with upload.open() as stream:
+        with upload.open(ProgressLog(self.log, f"{upload.name}: sent", unit="bytes")) as stream:
             body = MultipartEncoder(fields={"file": (upload.name, stream, "text/csv")})
             try:
                 return self._send(

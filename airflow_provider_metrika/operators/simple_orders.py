@@ -34,7 +34,8 @@ from airflow_provider_metrika.hooks.metrika import (
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
 from airflow_provider_metrika.operators.order_sources import sql_batches, storage_path
 from airflow_provider_metrika.operators.upload_ledger import UploadLedger
-from airflow_provider_metrika.operators.upload_summary import ProgressLog, upload_summary
+from airflow_provider_metrika.operators.upload_summary import upload_summary
+from airflow_provider_metrika.progress import ProgressLog
 from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger
 from airflow_provider_metrika.uploading_status import (

@@ -1,0 +1,108 @@
+"""
+Refresh the README's pictures: the Airflow UI of a real ``airflow standalone`` with the example DAGs.
+
+Starts the Metrika emulator (holding uploadings unlisted, so the sensor stays deferred) and
+``airflow standalone`` on loopback with a throw-away AIRFLOW_HOME, runs
+``example_metrika_wait_for_validation``, and takes screenshots with headless Chromium (Debian's
+``chromium`` package, driven by Playwright) of: the "Yandex Metrika" connection form, the DAG run's
+graph with the upload done and the sensor deferred, and the upload task's log. Then it stops
+everything, process tree and all.
+
+Run: ``make screenshots`` (installs Playwright into the virtual environment; needs
+``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGES = REPO / "docs" / "images"
+DAG_ID = "example_metrika_wait_for_validation"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _shoot(page: object, name: str) -> None:
+    path = IMAGES / name
+    page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    print(f"wrote {path.relative_to(REPO)}")
+
+
+def take(base_url: str, run_id: str) -> None:
+    """Take the three screenshots from a running deployment."""
+    from playwright.sync_api import sync_playwright
+
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+
+        page.goto(f"{base_url}/connections", wait_until="networkidle")
+        page.get_by_role("button", name="Add Connection").click()
+        page.get_by_role("combobox").first.click()
+        page.get_by_text("Yandex Metrika", exact=True).first.click()
+        page.wait_for_timeout(1500)
+        _shoot(page, "connection-form.png")
+
+        page.goto(f"{base_url}/dags/{DAG_ID}/runs/{run_id}?mode=graph", wait_until="networkidle")
+        page.wait_for_timeout(3000)
+        _shoot(page, "dag-run-graph.png")
+
+        page.goto(f"{base_url}/dags/{DAG_ID}/runs/{run_id}/tasks/upload_orders", wait_until="networkidle")
+        page.wait_for_timeout(3000)
+        _shoot(page, "task-log.png")
+        browser.close()
+
+
+def main() -> int:
+    """Run the deployment, take the screenshots, stop everything."""
+    sys.path.insert(0, str(REPO))
+    from airflow_provider_metrika.emulator.testing import run_emulator
+    from tests.standalone import Standalone, free_port, standalone_env
+
+    with (
+        tempfile.TemporaryDirectory(prefix="metrika-screenshots-") as tmp,
+        run_emulator(
+            tokens={"tok-SECRET-1b2c3d4e5f": None},
+            counters={12345: "Europe/Moscow", 67890: "Asia/Yekaterinburg"},
+        ) as emulator,
+    ):
+        emulator.configure(listing_delay=3600)  # the sensor stays deferred while the pictures are taken
+        home = Path(tmp) / "airflow-home"
+        home.mkdir()
+        port = free_port()
+        deployment = Standalone(home, standalone_env(home, port, emulator.base_url), Path(tmp) / "log", port)
+        try:
+            deployment.wait_for("API server", lambda: deployment.api("GET", "/monitor/health").ok, 240)
+            deployment.wait_for("DAG parsed", lambda: deployment.api("GET", f"/dags/{DAG_ID}").ok, 240)
+            deployment.api("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
+            answer = deployment.api("POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None})
+            answer.raise_for_status()
+            run_id = answer.json()["dag_run_id"]
+            deployment.wait_for(
+                "the sensor deferred",
+                lambda: deployment.db.task_states(DAG_ID, run_id).get("wait_for_validation") == "deferred",
+                180,
+            )
+            take(deployment.base_url, run_id)
+        finally:
+            leftovers = deployment.stop()
+    if leftovers:
+        print(f"still running after the stop: {leftovers}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
