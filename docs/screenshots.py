@@ -4,7 +4,8 @@ Refresh the README's pictures: the Airflow UI of a real ``airflow standalone`` w
 Starts the Metrika emulator (holding uploadings unlisted, so the sensor stays deferred) and
 ``airflow standalone`` on loopback with a throw-away AIRFLOW_HOME, runs
 ``example_metrika_wait_for_validation``, and takes screenshots with headless Chromium (Debian's
-``chromium`` package, driven by Playwright) of: the "Yandex Metrika" connection form, the DAG run's
+``chromium`` package, driven by Playwright) of: the "Yandex Metrika" connection form (standard and
+extra fields), the DAG run's
 graph with the upload done and the sensor deferred, and the upload task's log. Then it stops
 everything, process tree and all.
 
@@ -14,6 +15,7 @@ Run: ``make screenshots`` (installs Playwright into the virtual environment; nee
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -52,10 +54,15 @@ def take(base_url: str, run_id: str) -> None:
         page.get_by_role("button", name="Add Connection").click()
         page.get_by_role("combobox").first.click()
         page.get_by_text("Yandex Metrika", exact=True).first.click()
+        page.get_by_role("textbox").first.fill("metrika_default")
         page.wait_for_timeout(1500)
         _shoot(page, "connection-form.png")
+        page.get_by_text("Extra Fields", exact=True).click()
+        page.wait_for_timeout(1500)
+        _shoot(page, "connection-form-extras.png")
 
-        page.goto(f"{base_url}/dags/{DAG_ID}/runs/{run_id}?mode=graph", wait_until="networkidle")
+        page.goto(f"{base_url}/dags/{DAG_ID}/runs/{run_id}", wait_until="networkidle")
+        page.get_by_role("button", name=re.compile("graph", re.IGNORECASE)).first.click()
         page.wait_for_timeout(3000)
         _shoot(page, "dag-run-graph.png")
 
