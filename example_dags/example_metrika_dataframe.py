@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, task
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 
 COUNTER_ID = 12345  # your counter's number, as in https://metrika.yandex.ru/dashboard?id=12345
+#: Downstream DAGs (reports, attribution) can be scheduled on this asset.
+COUNTER_ORDERS = Asset(name="metrika_counter_12345_orders", uri=f"metrika://counter/{COUNTER_ID}/orders")
 
 
 @dag(
@@ -52,6 +54,7 @@ def example_metrika_dataframe() -> None:
         counter_id=COUNTER_ID,
         dataframe=build_orders(),
         merge_mode="SAVE",
+        outlets=[COUNTER_ORDERS],
     )
 
 

@@ -137,6 +137,13 @@ class MetadataDb:
         value = rows[0]["value"]
         return json.loads(value) if isinstance(value, (str, bytes)) else value
 
+    def asset_events(self, uri: str) -> int:
+        """Return how many events an asset has had."""
+        rows = self._query(
+            "SELECT COUNT(*) AS n FROM asset_event e JOIN asset a ON e.asset_id = a.id WHERE a.uri = ?", uri
+        )
+        return int(rows[0]["n"])
+
     def all_xcom_values(self) -> list[str]:
         """Return every stored XCom value as text (for secret-hygiene checks)."""
         return [str(r["value"]) for r in self._query("SELECT value FROM xcom")]

@@ -105,6 +105,7 @@ def test_dataframe_from_an_upstream_task_is_uploaded(example_runs: dict[str, Exa
     assert report["rows_read"] == report["rows_written"] == 3
     assert "Metrika upload summary (counter 12345)" in run.output
     assert run.xcom("upload_orders", key="metrika_counter_id") == COUNTER, "for the extra link"
+    assert run.db.asset_events("metrika://counter/12345/orders") >= 1, "outlets=[Asset(...)] emitted an event"
 
 
 def test_object_storage_file_is_uploaded_with_hashed_identifiers(example_runs: dict[str, ExampleRun]) -> None:
@@ -275,3 +276,27 @@ def test_skip_mode_uploads_valid_rows_and_keeps_the_rejected_ones_with_reasons(
     assert f"1 rejected rows, with their reasons, written to file://{rejects}" in output
     report = db.xcom("test_metrika_upload_skip_invalid", run_id, "upload_valid_rows", key="orders_report")
     assert (report["rows_read"], report["rows_written"], report["rows_rejected"]) == (3, 2, 1)
+
+
+def test_openlineage_facets_name_the_input_read_and_the_counters_orders(
+    metrika: EmulatorClient, metrika_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from_file = SimpleOrdersUploadOperator(
+        task_id="u1", counter_id=COUNTER, path="file:///data/crm/orders.csv"
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": "/data/wh.db"}))
+    from_sql = SimpleOrdersUploadOperator(task_id="u2", sql="SELECT 1", sql_conn_id="warehouse")
+
+    file_lineage = from_file.get_openlineage_facets_on_complete(None)
+    sql_lineage = from_sql.get_openlineage_facets_on_complete(None)
+
+    api = metrika.base_url.removeprefix("http://")
+    assert [(d.namespace, d.name) for d in file_lineage.inputs] == [("file", "/data/crm/orders.csv")]
+    assert [(d.namespace, d.name) for d in file_lineage.outputs] == [
+        (f"metrika://{api}", f"counter/{COUNTER}/simple_orders")
+    ]
+    assert [(d.namespace, d.name) for d in sql_lineage.inputs] == [("sqlite:///data/wh.db", "warehouse")]
+    assert sql_lineage.job_facets["sql"].query == "SELECT 1"
+    assert sql_lineage.outputs[0].name == f"counter/{COUNTER}/simple_orders", (
+        "the connection's default counter"
+    )
