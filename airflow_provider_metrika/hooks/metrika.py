@@ -564,7 +564,8 @@ class MetrikaHook(HttpHook):
                 "The connection has a token, but no 'Default counter ID': add one so the test can "
                 "check that the token reaches a counter."
             )
-        self._retry_args["retry_limit"] = 0
+        # A person is waiting on the form's "Test" button: one try, no backoff.
+        retry_limit, self._retry_args["retry_limit"] = self._retry_args["retry_limit"], 0
         try:
             info = self.get_counter(counter)
         except MetrikaAuthenticationError:
@@ -589,6 +590,8 @@ class MetrikaHook(HttpHook):
             )
         except MetrikaError as exc:
             return False, str(exc)
+        finally:
+            self._retry_args["retry_limit"] = retry_limit
         return True, (
             f"Connected: counter {counter} ({info.get('name') or info.get('site') or 'no name'}), "
             f"time zone {info.get('time_zone_name')}."
