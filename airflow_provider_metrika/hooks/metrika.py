@@ -128,12 +128,24 @@ class _BoundedReader:
 
 
 class _UploadFile:
-    """A CSV to upload: a path or a seekable binary file object, re-readable for each try."""
+    """
+    A CSV to upload: a path or a seekable binary file object, re-readable for each try.
 
-    expected_rows: int | None = None
-    resend_safe: bool = False
+    :param file: the path or file object.
+    :param filename: the name sent in the multipart part (default: the file's own).
+    :param expected_rows: its data rows, to recognise its uploading after a lost answer.
+    :param resend_safe: sending it twice leaves the same orders (ids everywhere, SAVE / UPDATE).
+    """
 
-    def __init__(self, file: str | os.PathLike[str] | IO[bytes], filename: str | None) -> None:
+    def __init__(
+        self,
+        file: str | os.PathLike[str] | IO[bytes],
+        filename: str | None,
+        expected_rows: int | None = None,
+        resend_safe: bool = False,
+    ) -> None:
+        self.expected_rows = expected_rows
+        self.resend_safe = resend_safe
         if isinstance(file, (str, os.PathLike)):
             path = Path(file)
             if not path.is_file():
@@ -399,9 +411,8 @@ class MetrikaHook(HttpHook):
             "merge_mode": check_choice("merge_mode", merge_mode, MERGE_MODES),
             "delimiter_type": check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
         }
-        upload = _UploadFile(file, filename)
-        upload.expected_rows = expected_rows
-        upload.resend_safe = all_rows_have_ids and params["merge_mode"] in IDEMPOTENT_MERGE_MODES
+        resend_safe = all_rows_have_ids and params["merge_mode"] in IDEMPOTENT_MERGE_MODES
+        upload = _UploadFile(file, filename, expected_rows, resend_safe)
         endpoint = simple_orders_endpoint(counter)
         self.log.info(
             "Uploading %s (%s bytes) to counter %s with merge_mode=%s",
