@@ -6,21 +6,14 @@ from typing import Any
 
 import requests
 
+from tests.conftest import SAMPLE_CSV as SAMPLE_CSV  # Metrika's official sample, one copy for all tests
+
 TOKEN = "test-token"
 LIMITED_TOKEN = "limited-token"
 COUNTER = 12345
 OTHER_COUNTER = 67890
 UNKNOWN_COUNTER = 555
 OTHER_TIME_ZONE = "Asia/Yekaterinburg"
-
-#: The official example from Metrika's documentation, byte for byte.
-SAMPLE_CSV = (
-    b"id,create_date_time,client_uniq_id,client_ids,emails,phones,order_status,revenue,cost,goals,currency\n"
-    b's_ord1,10.01.2024 11:56,s_user1,,"mail@example.com,mail2@example.com",,PAID,200,150,'
-    b'"oplata_cash:200,filial_1",\n'
-    b"s_ord2,20.01.2024 11:59,,12345,mail3@example.com,,,200,150,,EUR\n"
-    b",12.02.2024,,34456,,79876543210,SPAM,,,plohoy_lead,\n"
-)
 
 
 def auth(token: str | None = TOKEN) -> dict[str, str]:
