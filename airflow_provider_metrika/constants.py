@@ -14,6 +14,13 @@ DELIMITER_TYPES: Final = ("COMMA", "SEMICOLON")
 #: Metrika refuses a simplified-orders file larger than this many bytes.
 MAX_UPLOAD_BYTES: Final = 1_000_000_000
 
+#: Choices of the orders core's options, shared by ``prepare_simple_orders`` and the operator.
+ON_INVALID: Final = ("fail", "skip")
+DUPLICATES: Final = ("error", "keep_last")
+UNKNOWN_COLUMNS: Final = ("error", "drop")
+#: The smallest part file the orders core writes.
+MIN_PART_BYTES: Final = 64
+
 #: Values of ``api_validation_status`` that end the wait on an uploading.
 UPLOADING_PASSED: Final = "PASSED"
 UPLOADING_FAILED: Final = "FAILED"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
 class MetrikaError(AirflowException):
@@ -34,11 +34,15 @@ class MetrikaConnectionError(MetrikaError):
         super().__init__(message)
 
 
-class MetrikaUploadUncertainError(MetrikaError):
+class MetrikaUploadUncertainError(MetrikaError, AirflowFailException):
     """
-    The upload request was sent but no answer came back: Metrika may or may not have stored it.
+    An upload was sent, its answer was lost, and it is not listed: Metrika may or may not have it.
 
-    :param message: what happened and how to check.
+    Sending it again is not idempotent (rows without an id, or ``APPEND``), so the task fails
+    without retries: a person checks Metrika, then marks the task success or re-sends with
+    ``force_resend=True``.
+
+    :param message: what was sent, when, and how to check.
     """
 
 

@@ -87,7 +87,7 @@ def _as_items(value: Any, parameter: str) -> list[Any]:
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in ("[", "{"):
-            return _as_items(_parse_literal(text, parameter), parameter)
+            return _as_items(parse_literal(text, parameter), parameter)
         return [text]
     if isinstance(value, Mapping):
         return [value]
@@ -99,8 +99,13 @@ def _as_items(value: Any, parameter: str) -> list[Any]:
     )
 
 
-def _parse_literal(text: str, parameter: str) -> Any:
-    # A template rendered without native objects gives the list's Python repr, not JSON.
+def parse_literal(text: str, parameter: str) -> Any:
+    """
+    Read a list or mapping given as text: JSON, or the Python repr a template renders without native objects.
+
+    :param text: the rendered value.
+    :param parameter: the argument's name, for the message.
+    """
     try:
         return json.loads(text)
     except ValueError:
@@ -109,7 +114,7 @@ def _parse_literal(text: str, parameter: str) -> Any:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         raise MetrikaInvalidArgumentError(
-            f"{parameter} looks like a list but cannot be read: {text[:100]!r}"
+            f"{parameter} cannot be read as JSON or a Python literal: {text[:100]!r}"
         ) from None
 
 

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-store-orders", action="store_true", help="validate uploads but keep no orders (huge files)"
     )
+    parser.add_argument(
+        "--no-echo-titles", action="store_true", help="leave uploading_title out of answers and listings"
+    )
     return parser
 
 
@@ -82,6 +85,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         status_delay=args.status_delay,
         parallel_limit=args.parallel_limit,
         store_orders=not args.no_store_orders,
+        echo_titles=not args.no_echo_titles,
     )
     if args.token:
         settings.tokens = dict(args.token)

@@ -125,7 +125,7 @@ async def upload_simple_orders(request: web.Request) -> web.Response:
             "columns": list(result.columns),
         },
     )
-    return web.json_response({"uploading": uploading.to_api()})
+    return web.json_response({"uploading": uploading.to_api(with_title=state.settings.echo_titles)})
 
 
 async def read_upload(request: web.Request, directory: Path, max_bytes: int) -> UploadBody:
@@ -199,6 +199,7 @@ async def last_uploadings(request: web.Request) -> web.Response:
         status_delay=state.settings.status_delay,
         older_than=older_than,
         limit=limit,
+        with_titles=state.settings.echo_titles,
     )
     return web.json_response({"uploadings": shown})
 

@@ -52,7 +52,7 @@ async def set_config(request: web.Request) -> web.Response:
     """Change settings; keys left out keep their values, ``tokens`` and ``counters`` are replaced whole.
 
     :param request: ``POST /_emulator/config`` with any of ``tokens``, ``counters``, ``listing_delay``,
-        ``status_delay``, ``parallel_limit``, ``max_file_bytes``, ``store_orders``.
+        ``status_delay``, ``parallel_limit``, ``max_file_bytes``, ``store_orders``, ``echo_titles``.
     """
     state = request.app[STATE_KEY]
     data = await _json_object(request)

@@ -20,7 +20,7 @@ from airflow_provider_metrika.emulator.uploadings import Uploading
 
 _INT32_MAX = 2**31 - 1
 #: Settings that ``reset`` puts back to their startup values; tokens and counters are kept.
-_KNOBS = ("listing_delay", "status_delay", "parallel_limit", "max_file_bytes", "store_orders")
+_KNOBS = ("listing_delay", "status_delay", "parallel_limit", "max_file_bytes", "store_orders", "echo_titles")
 
 
 def parse_counter_id(value: object) -> int:
@@ -59,6 +59,8 @@ class EmulatorSettings:
     :param max_file_bytes: largest accepted file part; Metrika's limit is 1 GB.
     :param store_orders: keep applied orders; turn off to push huge files through without holding
         their rows in memory (uploadings are still recorded).
+    :param echo_titles: show the uploaded file's name as ``uploading_title``; whether Metrika does
+        is unconfirmed, so clients are tested both ways.
     """
 
     tokens: dict[str, frozenset[int] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})
@@ -68,6 +70,7 @@ class EmulatorSettings:
     parallel_limit: int | None = None
     max_file_bytes: int = MAX_FILE_BYTES
     store_orders: bool = True
+    echo_titles: bool = True
 
     def updated(self, data: Mapping[str, object]) -> EmulatorSettings:
         """Return a copy with the given JSON settings applied; ``tokens`` and ``counters`` are replaced whole.
@@ -91,10 +94,11 @@ class EmulatorSettings:
             changes["parallel_limit"] = None if limit is None else _positive_int("parallel_limit", limit)
         if "max_file_bytes" in data:
             changes["max_file_bytes"] = _positive_int("max_file_bytes", data["max_file_bytes"])
-        if "store_orders" in data:
-            if not isinstance(data["store_orders"], bool):
-                raise ValueError("store_orders must be a boolean")
-            changes["store_orders"] = data["store_orders"]
+        for name in ("store_orders", "echo_titles"):
+            if name in data:
+                if not isinstance(data[name], bool):
+                    raise ValueError(f"{name} must be a boolean")
+                changes[name] = data[name]
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:

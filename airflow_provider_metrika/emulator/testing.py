@@ -85,8 +85,8 @@ class EmulatorClient:
 
         :param settings: any of ``tokens`` (token to a list of counter ids, or ``None`` for all),
             ``counters`` (counter id to time zone), ``listing_delay``, ``status_delay``,
-            ``parallel_limit``, ``max_file_bytes``, ``store_orders``. ``tokens`` and ``counters``
-            replace the current ones whole.
+            ``parallel_limit``, ``max_file_bytes``, ``store_orders``, ``echo_titles``. ``tokens`` and
+            ``counters`` replace the current ones whole.
         """
         payload: dict[str, object] = dict(settings)
         counters = payload.get("counters")

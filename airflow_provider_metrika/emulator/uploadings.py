@@ -62,10 +62,11 @@ class Uploading:
         """Return the creation moment as Metrika shows it."""
         return format_datetime(self.created_at)
 
-    def to_api(self, status: str | None = None) -> dict[str, object]:
+    def to_api(self, status: str | None = None, *, with_title: bool = True) -> dict[str, object]:
         """Render the object the API returns.
 
         :param status: the status to show instead of the final one, e.g. ``IN_PROGRESS``.
+        :param with_title: include ``uploading_title`` (the uploaded file's name).
         """
         shown = status or self.status
         body: dict[str, object] = {
@@ -76,8 +77,9 @@ class Uploading:
             "entity_type": "SYSTEM",
             "uploading_format": "CSV",
             "uploading_source": "API",
-            "uploading_title": self.title,
         }
+        if with_title:
+            body["uploading_title"] = self.title
         if shown == STATUS_FAILED:
             body["api_validation_errors"] = list(self.errors)
         return body
@@ -95,6 +97,7 @@ def list_visible(
     status_delay: float,
     older_than: datetime | None,
     limit: int,
+    with_titles: bool = True,
 ) -> list[dict[str, object]]:
     """Select and render what ``last_uploadings`` answers, newest first.
 
@@ -104,6 +107,7 @@ def list_visible(
     :param status_delay: seconds after being listed during which the status reads ``IN_PROGRESS``.
     :param older_than: keep only uploadings whose shown datetime is strictly older, if given.
     :param limit: at most this many.
+    :param with_titles: include each ``uploading_title``.
     """
     shown: list[dict[str, object]] = []
     for uploading in sorted(uploadings, key=lambda u: u.sequence, reverse=True):
@@ -114,7 +118,7 @@ def list_visible(
         if older_than is not None and uploading.created_at.replace(microsecond=0) >= older_than:
             continue
         status = STATUS_IN_PROGRESS if age < listing_delay + status_delay else None
-        shown.append(uploading.to_api(status))
+        shown.append(uploading.to_api(status, with_title=with_titles))
         if len(shown) >= limit:
             break
     return shown

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -52,6 +54,14 @@ from airflow_provider_metrika.hooks.retries import (
     is_retryable,
     parse_retry_after,
 )
+from airflow_provider_metrika.hooks.upload_journal import (
+    ACCEPTED,
+    MemoryUploadJournal,
+    UploadJournal,
+    UploadRecord,
+    unique_upload_name,
+    upload_key,
+)
 from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
 from airflow_provider_metrika.progress import ProgressLog
 
@@ -66,6 +76,8 @@ _MAX_COUNTER_ID = 2**31 - 1
 IDEMPOTENT_MERGE_MODES = ("SAVE", "UPDATE")
 #: How far Metrika's clock may lag ours when looking for an uploading after a lost answer.
 UPLOAD_CLOCK_SKEW = timedelta(minutes=2)
+#: Seconds between two looks at ``last_uploadings`` while waiting for a lost upload to be listed.
+LOST_ANSWER_POLL = 5.0
 
 
 def check_counter_id(counter_id: Any, parameter: str = "counter_id") -> int:
@@ -133,8 +145,9 @@ class _UploadFile:
 
     :param file: the path or file object.
     :param filename: the name sent in the multipart part (default: the file's own).
-    :param expected_rows: its data rows, to recognise its uploading after a lost answer.
-    :param resend_safe: sending it twice leaves the same orders (ids everywhere, SAVE / UPDATE).
+    :param expected_rows: its data rows, for messages.
+    :param resend_safe: sending it again after a lost answer is allowed (ids everywhere and SAVE /
+        UPDATE, or the caller forces it).
     """
 
     def __init__(
@@ -171,6 +184,14 @@ class _UploadFile:
                 f"{self.name} is {self.size:,} bytes; Metrika accepts at most {MAX_UPLOAD_BYTES:,} bytes "
                 "per upload. Split it into parts (prepare_simple_orders does this with max_part_bytes)."
             )
+
+    def sha256(self) -> str:
+        """Return the hex SHA-256 of the file's bytes, read streamed."""
+        digest = hashlib.sha256()
+        with self.open() as reader:
+            while block := reader.read(UPLOAD_BLOCK_SIZE):
+                digest.update(block)
+        return digest.hexdigest()
 
     @contextmanager
     def open(self, progress: ProgressLog | None = None) -> Iterator[_BoundedReader]:
@@ -213,6 +234,8 @@ class MetrikaHook(HttpHook):
     :param retry_limit: retries after the first try of a request (default: connection extra, else 5).
     :param retry_delay: first backoff in seconds, doubled on each retry (default: extra, else 1).
     :param max_retry_delay: longest wait between tries, ``Retry-After`` included (default: extra, else 60).
+    :param lost_answer_wait: seconds to keep looking for an upload whose answer was lost before
+        failing, when re-sending it is not idempotent (default: extra ``lost_answer_wait``, else 60).
     """
 
     conn_name_attr = "metrika_conn_id"
@@ -231,6 +254,7 @@ class MetrikaHook(HttpHook):
         retry_limit: int | None = None,
         retry_delay: float | None = None,
         max_retry_delay: float | None = None,
+        lost_answer_wait: float | None = None,
     ) -> None:
         super().__init__(
             method="GET",
@@ -246,6 +270,7 @@ class MetrikaHook(HttpHook):
             "retry_delay": retry_delay,
             "max_retry_delay": max_retry_delay,
         }
+        self._lost_answer_wait_arg = lost_answer_wait
         self._connection: Connection | None = None
         self._session: requests.Session | None = None
 
@@ -292,6 +317,33 @@ class MetrikaHook(HttpHook):
     def timeout(self) -> float:
         """Seconds to wait for an upload's answer."""
         return float(self._timeout_arg or self.extras.get("timeout") or 300.0)
+
+    @property
+    def lost_answer_wait(self) -> float:
+        """Seconds to keep looking for an upload whose answer was lost, before failing."""
+        value = self._lost_answer_wait_arg
+        if value is None:
+            value = self.extras.get("lost_answer_wait")
+        try:
+            seconds = float(60.0 if value in (None, "") else value)
+        except (TypeError, ValueError):
+            raise MetrikaInvalidArgumentError(f"lost_answer_wait must be a number; got {value!r}") from None
+        if seconds < 0:
+            raise MetrikaInvalidArgumentError(f"lost_answer_wait must be 0 or more; got {value!r}")
+        return seconds
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """
+        Refuse ``HttpHook.run``: it would bypass the typed errors, the retry rule and the journal.
+
+        Use :meth:`upload_simple_orders`, :meth:`list_uploadings`, :meth:`find_uploadings`,
+        :meth:`get_uploading` or :meth:`get_counter`.
+        """
+        raise MetrikaInvalidArgumentError(
+            "MetrikaHook.run() is not supported: it would skip Metrika's typed errors, retries and the "
+            "upload journal. Call upload_simple_orders(), list_uploadings(), find_uploadings(), "
+            "get_uploading() or get_counter() instead."
+        )
 
     def resolve_counter_id(self, counter_id: int | str | None) -> int:
         """
@@ -383,27 +435,42 @@ class MetrikaHook(HttpHook):
         filename: str | None = None,
         expected_rows: int | None = None,
         all_rows_have_ids: bool = False,
+        journal: UploadJournal | None = None,
+        content_sha256: str | None = None,
+        force_resend: bool = False,
     ) -> dict[str, Any]:
         """
         Upload one simplified-orders CSV, streamed from disk, and return Metrika's ``uploading``.
 
-        The re-send rule: an answer 420 / 429 / 503, or a connection that could not be opened,
-        means Metrika refused the request, so it is sent again after a backoff. A connection lost
-        after the body went out, a read timeout, or 500 / 502 / 504 leave it open whether Metrika
-        stored the file: the hook then looks in ``last_uploadings`` for an uploading made since the
-        send with this file's name and row count, and returns it if found. If none is listed, the
-        file is sent again only when that is idempotent (every row has an order ``id`` and
-        ``merge_mode`` is SAVE or UPDATE); otherwise :class:`MetrikaUploadUncertainError` says what
-        may have been stored and how to check.
+        Metrika has no idempotency key, so every POST goes out under a file name unique to it, and
+        ``journal`` gets a ``sending`` record before it and an ``accepted`` record after it, under
+        a key of the destination and the content (:func:`upload_key`). The rule:
+
+        - the journal already has the upload ``accepted``: it is returned, nothing is sent;
+        - 420 / 429 / 503, or a connection that could not be opened: Metrika refused the request;
+          it is sent again after a backoff;
+        - a lost answer (connection broken after sending, read timeout, 500 / 502 / 504), or a
+          ``sending`` record left by an earlier try: the uploading titled with that POST's unique
+          name is looked for in ``last_uploadings`` and adopted if listed (never one matched by
+          time or row count). If none is listed, the file is sent again only when that is
+          idempotent (every row has an order ``id`` and ``merge_mode`` is SAVE or UPDATE) or
+          ``force_resend`` is set; otherwise :class:`MetrikaUploadUncertainError` (never retried
+          by Airflow) says what may be stored and how to check.
 
         :param counter_id: the counter, or None for the connection's default counter.
         :param file: a path, or a seekable binary file object, of a UTF-8 CSV of at most 1 GB.
         :param merge_mode: ``SAVE`` (replace each order), ``UPDATE`` (change the fields sent) or
             ``APPEND`` (add list values).
         :param delimiter_type: ``COMMA`` or ``SEMICOLON``, the file's delimiter.
-        :param filename: the file name sent in the multipart part (default: the file's own name).
-        :param expected_rows: the file's data rows, to recognise its uploading after a lost answer.
+        :param filename: the stem of the file names sent (default: the file's own name); each POST
+            adds a tag unique to it.
+        :param expected_rows: the file's data rows, for messages.
         :param all_rows_have_ids: every row has an order id (re-sending with SAVE / UPDATE is safe).
+        :param journal: where records are kept; default: in memory, for this call only. Pass a
+            durable one to carry the rule across processes (the operator keeps it in Airflow).
+        :param content_sha256: the file's SHA-256, when the caller knows it (else it is computed).
+        :param force_resend: send again even when an earlier send of this upload is unresolved
+            and re-sending is not idempotent (after checking in Metrika that it was not stored).
         :return: the ``uploading`` object: ``uploading_id``, ``api_validation_status``, ...
         """
         counter = self.resolve_counter_id(counter_id)
@@ -412,7 +479,18 @@ class MetrikaHook(HttpHook):
             "delimiter_type": check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
         }
         resend_safe = all_rows_have_ids and params["merge_mode"] in IDEMPOTENT_MERGE_MODES
-        upload = _UploadFile(file, filename, expected_rows, resend_safe)
+        upload = _UploadFile(file, filename, expected_rows, resend_safe or force_resend)
+        key = upload_key(
+            base_url_from_connection(self.connection),
+            counter,
+            params["merge_mode"],
+            params["delimiter_type"],
+            content_sha256 or upload.sha256(),
+        )
+        journal = journal if journal is not None else MemoryUploadJournal()
+        earlier = self._resolve_earlier_send(journal, key, upload, counter, force_resend)
+        if earlier is not None:
+            return earlier
         endpoint = simple_orders_endpoint(counter)
         self.log.info(
             "Uploading %s (%s bytes) to counter %s with merge_mode=%s",
@@ -423,15 +501,66 @@ class MetrikaHook(HttpHook):
         )
         for attempt in self.retry_policy.retrying(_may_resend, self.log, f"POST {endpoint}"):
             with attempt:
-                answer = self._post_file(endpoint, params, upload, counter)
-        return _uploading_from_answer(answer)
+                uploading = self._post_file(endpoint, params, upload, counter, key, journal)
+        return uploading
 
-    def _post_file(self, endpoint: str, params: dict[str, str], upload: _UploadFile, counter: int) -> Any:
-        sent_at = datetime.now(UTC)
-        with upload.open(ProgressLog(self.log, f"{upload.name}: sent", unit="bytes")) as stream:
-            body = MultipartEncoder(fields={"file": (upload.name, stream, "text/csv")})
+    def _resolve_earlier_send(
+        self, journal: UploadJournal, key: str, upload: _UploadFile, counter: int, force_resend: bool
+    ) -> dict[str, Any] | None:
+        """Return the uploading of an earlier send of this upload, or None when it must be sent."""
+        record = journal.read(key)
+        if record is None:
+            return None
+        if record.state == ACCEPTED and record.uploading is not None:
+            self.log.info(
+                "%s: accepted in an earlier try as uploading %s (sent as %s); not sent again",
+                upload.name,
+                record.uploading.get("uploading_id"),
+                record.name,
+            )
+            return record.uploading
+        found = self._find_titled(counter, record, wait=not upload.resend_safe)
+        if found is not None:
+            self.log.warning(
+                "%s: an earlier try sent it as %s at %s without recording the answer; Metrika lists it as "
+                "uploading %s: not sending it again",
+                upload.name,
+                record.name,
+                record.sent_at,
+                found.get("uploading_id"),
+            )
+            journal.write(key, record.accepted(found))
+            return found
+        if upload.resend_safe:
+            self.log.warning(
+                "%s: an earlier try sent it as %s at %s and no uploading with that name is listed; %s",
+                upload.name,
+                record.name,
+                record.sent_at,
+                "sending it again, as force_resend=True asks"
+                if force_resend
+                else "sending it again is safe (every row has an id, merge_mode SAVE/UPDATE)",
+            )
+            return None
+        raise MetrikaUploadUncertainError(
+            _uncertain_message(upload, record, "an earlier try lost its answer")
+        )
+
+    def _post_file(
+        self,
+        endpoint: str,
+        params: dict[str, str],
+        upload: _UploadFile,
+        counter: int,
+        key: str,
+        journal: UploadJournal,
+    ) -> dict[str, Any]:
+        record = UploadRecord.sending(unique_upload_name(upload.name, key), upload.expected_rows, counter)
+        journal.write(key, record)
+        with upload.open(ProgressLog(self.log, f"{record.name}: sent", unit="bytes")) as stream:
+            body = MultipartEncoder(fields={"file": (record.name, stream, "text/csv")})
             try:
-                return self._send(
+                answer = self._send(
                     "POST",
                     endpoint,
                     params=params,
@@ -441,50 +570,52 @@ class MetrikaHook(HttpHook):
                 )
             except (MetrikaConnectionError, MetrikaApiError) as exc:
                 if is_refused(exc) or not _is_ambiguous(exc):
+                    # Metrika answered, or was never reached: nothing of this POST is stored.
+                    journal.delete(key)
                     raise
                 failure = exc
-        found = self._uploading_sent_since(counter, upload, sent_at)
+            else:
+                uploading = _uploading_from_answer(answer)
+                journal.write(key, record.accepted(uploading))
+                return uploading
+        found = self._find_titled(counter, record, wait=not upload.resend_safe)
         if found is not None:
             self.log.warning(
-                "The answer to %s was lost (%s), but Metrika lists uploading %s for it: not sending it again",
-                upload.name,
+                "The answer to %s was lost (%s), but Metrika lists uploading %s under its name: "
+                "not sending it again",
+                record.name,
                 describe_failure(failure),
                 found.get("uploading_id"),
             )
-            return {"uploading": found}
+            journal.write(key, record.accepted(found))
+            return found
         if upload.resend_safe:
             raise _ResendableUploadError(
-                f"{upload.name}: the answer was lost ({failure}) and no uploading is listed for it yet; "
-                "re-sending is safe (every row has an id, merge_mode SAVE/UPDATE)"
+                f"{record.name}: the answer was lost ({failure}) and no uploading is listed under its "
+                "name; sending it again is safe (every row has an id, merge_mode SAVE/UPDATE)"
             )
         raise MetrikaUploadUncertainError(
-            f"{upload.name} ({upload.expected_rows if upload.expected_rows is not None else 'unknown'} rows) "
-            f"was sent to counter {counter} at {sent_at:%Y-%m-%d %H:%M:%S} UTC, but no answer came back "
-            f"({failure}) and no matching uploading is listed yet, so Metrika may or may not have stored it. "
-            "It was not sent again: with rows lacking an order id, or merge_mode APPEND, a second copy "
-            "would add to the first. Check the counter's uploadings (MetrikaHook.list_uploadings, or "
-            "Metrika's CRM data page) in a few minutes; re-run the task if the file is not there."
+            _uncertain_message(upload, record, f"no answer came back ({failure})")
         )
 
-    def _uploading_sent_since(
-        self, counter: int, upload: _UploadFile, sent_at: datetime
-    ) -> dict[str, Any] | None:
-        """Return an uploading listed since ``sent_at`` that matches the file's name and rows, if any."""
-        since = sent_at - UPLOAD_CLOCK_SKEW
-        for uploading in self.list_uploadings(counter, limit=100):
-            try:
-                created = UploadingsSearch.parse_datetime(str(uploading.get("datetime")))
-            except ValueError:
-                continue
-            if created < since:
-                break
-            title = uploading.get("uploading_title")
-            rows = uploading.get("elements_count")
-            if (title in (None, upload.name)) and (
-                upload.expected_rows is None or rows == upload.expected_rows
-            ):
-                return uploading
-        return None
+    def _find_titled(self, counter: int, record: UploadRecord, *, wait: bool) -> dict[str, Any] | None:
+        """
+        Return the uploading whose title is the record's unique name, looking back to its send.
+
+        An uploading may be listed some time after it was stored (*unconfirmed* delay): when a
+        miss would fail the task (``wait``), the list is read again for up to ``lost_answer_wait``
+        seconds. Whether Metrika echoes the file name as ``uploading_title`` is *unconfirmed*:
+        when it does not, nothing is ever adopted.
+        """
+        since = record.sent_at_datetime - UPLOAD_CLOCK_SKEW
+        deadline = time.monotonic() + (self.lost_answer_wait if wait else 0.0)
+        while True:
+            search = UploadingsSearch([], not_before=since, page_size=100, max_pages=10, title=record.name)
+            while (params := search.next_params()) is not None:
+                search.feed(self.list_uploadings(counter, **params))
+            if search.titled is not None or time.monotonic() >= deadline:
+                return search.titled
+            time.sleep(min(LOST_ANSWER_POLL, max(0.0, deadline - time.monotonic())))
 
     def list_uploadings(
         self,
@@ -755,8 +886,21 @@ def _uploadings_from_answer(answer: Any) -> list[dict[str, Any]]:
     return [u for u in uploadings if isinstance(u, dict)]
 
 
-class _ResendableUploadError(MetrikaUploadUncertainError):
+class _ResendableUploadError(MetrikaError):
     """An upload's answer was lost, none is listed, and sending the file again is idempotent."""
+
+
+def _uncertain_message(upload: _UploadFile, record: UploadRecord, what: str) -> str:
+    rows = f"{record.rows:,} orders" if record.rows is not None else "its orders"
+    return (
+        f"{upload.name} was sent to counter {record.counter_id} as {record.name!r} at {record.sent_at} UTC, "
+        f"but {what} and no uploading with that name is listed, so Metrika may or may not have stored "
+        f"it: up to {rows} may be stored once already. It was not sent again, and the task is not "
+        "retried: with rows lacking an order id, or merge_mode APPEND, a second copy would add to "
+        f"the first. Check the counter's uploadings for {record.name!r} (Metrika's CRM data page, or "
+        "MetrikaHook.list_uploadings). If it is there, mark the task success; if it is not, re-send "
+        "on purpose with force_resend=True (operator or hook argument) and clear the task."
+    )
 
 
 def _may_resend(exc: BaseException) -> bool:

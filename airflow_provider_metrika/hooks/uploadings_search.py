@@ -1,4 +1,4 @@
-"""Paging back through ``last_uploadings`` to find uploadings by id (Metrika has no per-id call)."""
+"""Paging back through ``last_uploadings`` to find uploadings by id or title (Metrika has no per-id call)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ class UploadingsSearch:
     :param not_before: stop once the list is older than this (UTC); None pages until ``max_pages``.
     :param page_size: uploadings per request.
     :param max_pages: the most requests.
+    :param title: also look for the uploading whose ``uploading_title`` is exactly this (a name
+        unique to one upload); found, it is :attr:`titled`.
     """
 
     def __init__(
@@ -33,8 +35,11 @@ class UploadingsSearch:
         not_before: str | datetime | None = None,
         page_size: int = 100,
         max_pages: int = 10,
+        title: str | None = None,
     ) -> None:
         self.wanted = {str(i) for i in uploading_ids}
+        self.title = title
+        self.titled: dict[str, Any] | None = None
         self.found: dict[str, dict[str, Any]] = {}
         self.not_before = self.parse_datetime(not_before) if not_before is not None else None
         self.page_size = page_size
@@ -42,7 +47,7 @@ class UploadingsSearch:
         self.pages = 0
         self._seen: set[str] = set()
         self._offset: datetime | None = None
-        self._done = not self.wanted
+        self._done = not self.wanted and title is None
 
     @staticmethod
     def parse_datetime(value: str | datetime) -> datetime:
@@ -82,11 +87,17 @@ class UploadingsSearch:
             self._seen.add(uploading_id)
             if uploading_id in self.wanted:
                 self.found[uploading_id] = uploading
+            if (
+                self.title is not None
+                and self.titled is None
+                and uploading.get("uploading_title") == self.title
+            ):
+                self.titled = uploading
         oldest = self._oldest(page)
         if (
             len(page) < self.page_size
             or oldest is None
-            or self.wanted <= self.found.keys()
+            or (self.wanted <= self.found.keys() and (self.title is None or self.titled is not None))
             or (self.not_before is not None and oldest < self.not_before)
         ):
             self._done = True

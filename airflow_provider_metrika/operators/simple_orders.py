@@ -16,8 +16,12 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, BaseHook, 
 from airflow_provider_metrika.constants import (
     DEFAULT_CONN_ID,
     DELIMITER_TYPES,
+    DUPLICATES,
     MAX_UPLOAD_BYTES,
     MERGE_MODES,
+    MIN_PART_BYTES,
+    ON_INVALID,
+    UNKNOWN_COLUMNS,
     UPLOADING_FAILED,
 )
 from airflow_provider_metrika.exceptions import (
@@ -33,13 +37,14 @@ from airflow_provider_metrika.hooks.metrika import (
 )
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
 from airflow_provider_metrika.operators.order_sources import sql_batches, storage_path
-from airflow_provider_metrika.operators.upload_ledger import UploadLedger
+from airflow_provider_metrika.operators.task_upload_journal import TaskUploadJournal
 from airflow_provider_metrika.operators.upload_summary import upload_summary
 from airflow_provider_metrika.progress import ProgressLog
 from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
-from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger
+from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
     UploadingsWait,
+    parse_literal,
     read_uploading_targets,
     result_from_event,
 )
@@ -47,9 +52,6 @@ from airflow_provider_metrika.uploading_status import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-ON_INVALID = ("fail", "skip")
-DUPLICATES = ("error", "keep_last")
-UNKNOWN_COLUMNS = ("error", "drop")
 #: XCom key of the uploading ids, pushed before any waiting.
 UPLOADING_IDS_XCOM_KEY = "uploading_ids"
 #: XCom key of the preparation report (counts only, no order data).
@@ -71,9 +73,13 @@ class SimpleOrdersUploadOperator(BaseOperator):
     connection's common.sql hook). Orders are written to parts of at most ``max_part_bytes``,
     uploaded in order, streamed from disk.
 
-    A retry of the task does not send again a part that Metrika accepted in an earlier try (parts
-    are recognised by content hash, kept in the task state store). Uploads are never deferred:
-    only waiting for validation may be.
+    Every order reaches Metrika once across task retries, crashes and concurrent runs: each part
+    is sent under a file name unique to that send, with a durable record before the POST and
+    after Metrika's answer, kept in Airflow (the task state store on Airflow 3.3+, a Variable
+    before) under a key of the destination and the part's content. A retry skips the parts
+    accepted earlier and resolves a send whose answer was lost (see
+    :meth:`MetrikaHook.upload_simple_orders`); the records are dropped when the task succeeds, so
+    a cleared or new run sends again. Uploads are never deferred: only waiting for validation may be.
 
     Returns (XCom) the list of uploading objects, one per part; also pushes ``uploading_ids`` and
     ``orders_report`` (counts, and a few rejected-row examples with emails and phones masked).
@@ -109,6 +115,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
     :param deferrable: wait in the triggerer instead of holding a worker slot.
     :param poll_interval: seconds between two looks at Metrika's uploadings while waiting.
     :param timeout: seconds to wait for validation before failing.
+    :param force_resend: send again a part whose earlier send is unresolved (its answer was lost
+        and it is not listed) even when that is not idempotent: set it only after checking in
+        Metrika that the part was not stored (templated).
     """
 
     template_fields: Sequence[str] = (
@@ -118,12 +127,15 @@ class SimpleOrdersUploadOperator(BaseOperator):
         "sql_parameters",
         "merge_mode",
         "columns",
+        "status_map",
         "timezone",
         "rejects_path",
+        "force_resend",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "sql": "sql",
         "columns": "json",
+        "status_map": "json",
         "sql_parameters": "json",
     }
     template_ext: Sequence[str] = (".sql",)
@@ -158,6 +170,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
         timeout: float = 3600.0,
+        force_resend: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -195,15 +208,15 @@ class SimpleOrdersUploadOperator(BaseOperator):
         _check_number("poll_interval", poll_interval, low=0.0, high=None, open_low=True)
         _check_number("timeout", timeout, low=0.0, high=None, open_low=True)
         _check_number("sql_batch_rows", sql_batch_rows, low=1, high=None, integer=True)
-        _check_number("max_part_bytes", max_part_bytes, low=1024, high=MAX_UPLOAD_BYTES, integer=True)
-        if columns is not None and not isinstance(columns, Mapping) and not _is_template(columns):
-            raise MetrikaInvalidArgumentError(
-                f"columns must be a mapping of input column to Metrika column; got {columns!r}"
-            )
-        if status_map is not None and not isinstance(status_map, Mapping):
-            raise MetrikaInvalidArgumentError(
-                f"status_map must be a mapping of CRM status to Metrika status; got {status_map!r}"
-            )
+        _check_number(
+            "max_part_bytes", max_part_bytes, low=MIN_PART_BYTES, high=MAX_UPLOAD_BYTES, integer=True
+        )
+        if not _is_template(columns):
+            _read_mapping("columns", columns, "input column to Metrika column")
+        if not _is_template(status_map):
+            _read_mapping("status_map", status_map, "CRM status to Metrika status")
+        if not _is_template(force_resend):
+            _read_flag("force_resend", force_resend)
 
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's
@@ -233,6 +246,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.force_resend = force_resend
         self._counter_used: int | None = None
 
     @property
@@ -259,12 +273,15 @@ class SimpleOrdersUploadOperator(BaseOperator):
             self._keep_rejects(report.rejects_path, report.rows_rejected)
             if not prepared.parts:
                 raise AirflowSkipException(f"No orders to upload: {report.rows_read} rows read, none written")
-            uploadings = self._upload_parts(context, hook, counter, merge_mode, prepared)
+            journal = TaskUploadJournal(context)
+            uploadings = self._upload_parts(hook, counter, merge_mode, prepared, journal)
         context["ti"].xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[u["uploading_id"] for u in uploadings])
         summary = upload_summary(prepared, uploadings, seconds=time.monotonic() - started, counter_id=counter)
         self.log.info("%s", summary)
         if self.wait_for_validation:
-            return self._wait(context, counter, uploadings)
+            uploadings = self._wait(context, counter, uploadings)
+        # Done: a cleared or new run of this task sends again, to the destination configured then.
+        journal.clear()
         return uploadings
 
     def _prepare(self, context: Context, workdir: Path, timezone: str) -> PreparedOrders:
@@ -274,8 +291,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 data,
                 workdir,
                 timezone=timezone,
-                columns=dict(self.columns) if self.columns else None,
-                status_map=dict(self.status_map) if self.status_map else None,
+                columns=_read_mapping("columns", self.columns, "input column to Metrika column"),
+                status_map=_read_mapping("status_map", self.status_map, "CRM status to Metrika status"),
                 hash_identifiers=self.hash_identifiers,
                 on_invalid=self.on_invalid,
                 max_invalid_fraction=self.max_invalid_fraction,
@@ -323,20 +340,19 @@ class SimpleOrdersUploadOperator(BaseOperator):
             yield sql_batches(self.sql_conn_id, self.sql, self.sql_parameters, self.sql_batch_rows)
 
     def _upload_parts(
-        self, context: Context, hook: MetrikaHook, counter: int, merge_mode: str, prepared: PreparedOrders
+        self,
+        hook: MetrikaHook,
+        counter: int,
+        merge_mode: str,
+        prepared: PreparedOrders,
+        journal: TaskUploadJournal,
     ) -> list[dict[str, Any]]:
-        ledger = UploadLedger(context)
+        force_resend = _read_flag("force_resend", self.force_resend)
+        self.log.info("Upload records of this task are kept in %s", journal.where)
         uploadings: list[dict[str, Any]] = []
         total = len(prepared.parts)
         for number, part in enumerate(prepared.parts, start=1):
             label = f"part {number} of {total} ({part.rows:,} orders, {part.bytes:,} bytes)"
-            earlier = ledger.accepted(part.sha256)
-            if earlier is not None:
-                self.log.info(
-                    "%s: accepted in an earlier try as %s; not sent again", label, earlier["uploading_id"]
-                )
-                uploadings.append(earlier)
-                continue
             uploading = hook.upload_simple_orders(
                 counter,
                 part.path,
@@ -345,14 +361,15 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 filename=f"orders-{number:05d}.csv",
                 expected_rows=part.rows,
                 all_rows_have_ids=part.rows_without_id == 0,
+                journal=journal,
+                content_sha256=part.sha256,
+                force_resend=force_resend,
             )
             status = uploading.get("api_validation_status")
             self.log.info("%s: uploading %s, status %s", label, uploading["uploading_id"], status)
             if status == UPLOADING_FAILED:
                 raise MetrikaUploadingFailedError(_failed_part_message(label, uploading, uploadings))
-            ledger.record(part.sha256, uploading)
             uploadings.append(uploading)
-        ledger.forget_all()
         return uploadings
 
     def _wait(self, context: Context, counter: int, uploadings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -360,15 +377,17 @@ class SimpleOrdersUploadOperator(BaseOperator):
         if self.deferrable:
             # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
             # restarted triggerer replays polls, never uploads.
+            trigger = MetrikaUploadingTrigger.from_uploadings(
+                counter_id=counter,
+                uploadings=uploadings,
+                poll_interval=self.poll_interval,
+                timeout=self.timeout,
+                metrika_conn_id=self.metrika_conn_id,
+            )
             self.defer(
-                trigger=MetrikaUploadingTrigger.from_uploadings(
-                    counter_id=counter,
-                    uploadings=uploadings,
-                    poll_interval=self.poll_interval,
-                    timeout=self.timeout,
-                    metrika_conn_id=self.metrika_conn_id,
-                ),
+                trigger=trigger,
                 method_name="execute_complete",
+                timeout=deferral_timeout(trigger.deadline, self.poll_interval),
             )
         wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings))
         deadline = time.monotonic() + self.timeout
@@ -389,6 +408,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         """Finish after the trigger: return the PASSED uploadings, or raise on failure or timeout."""
         found = result_from_event(event)
         self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
+        TaskUploadJournal(context).clear()
         return list(found.values())
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -435,6 +455,28 @@ def _failed_part_message(label: str, uploading: dict[str, Any], accepted: list[d
         ids = ", ".join(u["uploading_id"] for u in accepted)
         lines.append(f"Parts before it were accepted and are not sent again on retry: {ids}")
     return "\n".join(lines)
+
+
+def _read_mapping(name: str, value: Any, what: str) -> dict[str, str] | None:
+    """Return a mapping argument as a dict; a rendered template's text (JSON or a Python repr) is read."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip():
+        value = parse_literal(value.strip(), name)
+    if not isinstance(value, Mapping):
+        raise MetrikaInvalidArgumentError(
+            f"{name} must be a mapping of {what}, e.g. {{'order_id': 'id'}}; got {str(value)[:100]!r}"
+        )
+    return dict(value) or None
+
+
+def _read_flag(name: str, value: Any) -> bool:
+    """Return a boolean argument; a rendered template's ``True`` / ``false`` text is read."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise MetrikaInvalidArgumentError(f"{name} must be True or False; got {value!r}")
 
 
 def _check_number(

@@ -22,7 +22,7 @@ from airflow_provider_metrika.exceptions import (
     MetrikaUploadingTimeoutError,
 )
 from airflow_provider_metrika.hooks.metrika import MetrikaHook, check_counter_id
-from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger
+from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
     UploadingsWait,
     read_uploading_targets,
@@ -139,7 +139,9 @@ class MetrikaUploadingSensor(BaseSensorOperator):
                         not_before=wait.initial_not_before,
                     ),
                     method_name="execute_complete",
-                    timeout=self.execution_timeout,
+                    timeout=min(
+                        filter(None, [deferral_timeout(deadline, self.poke_interval), self.execution_timeout])
+                    ),
                 )
             return list(self._waiting().uploadings.values())
         try:

@@ -10,13 +10,10 @@ from typing import cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_metrika.constants import DUPLICATES, MIN_PART_BYTES, ON_INVALID, UNKNOWN_COLUMNS
 from airflow_provider_metrika.simple_orders.columns import MAX_FILE_BYTES, SIMPLE_ORDERS_COLUMNS
 
-ON_INVALID = ("fail", "skip")
-DUPLICATES = ("error", "keep_last")
-UNKNOWN_COLUMNS = ("error", "drop")
 DELIMITERS = {"COMMA": ",", "SEMICOLON": ";"}
-MIN_PART_BYTES = 64
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import redact
@@ -23,6 +23,23 @@ from airflow_provider_metrika.uploading_status import (
     UploadingsWait,
     read_uploading_targets,
 )
+
+#: Seconds past the trigger's own deadline after which the scheduler fails a deferral by itself.
+DEFERRAL_GRACE = 120.0
+
+
+def deferral_timeout(deadline: float, poll_interval: float) -> timedelta:
+    """
+    Return the framework timeout of a deferral whose trigger gives up at ``deadline``.
+
+    The trigger's own timeout event comes first and says which uploadings are pending; this
+    backstop fires only when no triggerer runs the trigger, so the task never stays deferred
+    forever.
+
+    :param deadline: when the trigger gives up, in seconds since the epoch.
+    :param poll_interval: seconds between the trigger's polls (one more poll is allowed for).
+    """
+    return timedelta(seconds=max(0.0, deadline - time.time()) + poll_interval + DEFERRAL_GRACE)
 
 
 class MetrikaUploadingTrigger(BaseTrigger):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import time
 from pathlib import Path
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
@@ -25,6 +27,7 @@ from airflow_provider_metrika.exceptions import (
     MetrikaUploadUncertainError,
 )
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
+from airflow_provider_metrika.hooks.upload_journal import SENDING, MemoryUploadJournal, UploadRecord
 from tests.conftest import COUNTER, OTHER_COUNTER, OTHER_TOKEN, SAMPLE_CSV, TOKEN, connection_json
 
 
@@ -43,7 +46,7 @@ def test_upload_sends_one_multipart_file_part_with_token_and_params(
     assert request["headers"]["content-type"].startswith("multipart/form-data; boundary=")
     [part] = request["multipart"]
     assert part["name"] == "file"
-    assert part["filename"] == "sample.csv"
+    assert re.fullmatch(r"sample-[0-9a-f]{10}-[0-9a-f]{10}\.csv", part["filename"]), "unique to this POST"
     assert part["content_type"] == "text/csv"
     assert part["size"] == len(SAMPLE_CSV)
     assert part["sha256"] == hashlib.sha256(SAMPLE_CSV).hexdigest()
@@ -68,7 +71,7 @@ def test_upload_accepts_a_binary_file_object_from_its_current_position(
 
     assert uploading["api_validation_status"] == "PASSED"
     [part] = metrika.api_requests(path_contains="simple_orders")[0]["multipart"]
-    assert part["filename"] == "data.csv"
+    assert re.fullmatch(r"data-[0-9a-f]{10}-[0-9a-f]{10}\.csv", part["filename"])
     assert part["sha256"] == hashlib.sha256(SAMPLE_CSV).hexdigest()
 
 
@@ -240,11 +243,98 @@ def test_lost_answer_not_yet_listed_is_uncertain_when_rows_lack_ids(
     metrika.inject_faults({"target": "upload", "status": 504, "after_processing": True})
 
     with pytest.raises(MetrikaUploadUncertainError, match="may or may not have stored it") as caught:
-        MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv, expected_rows=3)
+        MetrikaHook(metrika_conn, lost_answer_wait=1.0).upload_simple_orders(
+            COUNTER, sample_csv, expected_rows=3
+        )
 
-    assert "sample.csv (3 rows) was sent to counter 12345" in str(caught.value)
-    assert "list_uploadings" in str(caught.value)
+    sent_name = metrika.api_requests(path_contains="simple_orders")[0]["multipart"][0]["filename"]
+    message = str(caught.value)
+    assert f"sample.csv was sent to counter 12345 as {sent_name!r}" in message
+    assert "up to 3 orders may be stored" in message
+    assert "force_resend=True" in message
+    assert isinstance(caught.value, AirflowFailException), "Airflow must not retry it"
     assert len(metrika.api_requests(path_contains="simple_orders")) == 1
+    assert len(metrika.api_requests(path_contains="last_uploadings")) >= 2, "looked again while waiting"
+
+
+def test_a_lost_answer_is_never_matched_to_another_upload_of_the_same_size(
+    metrika: EmulatorClient, metrika_conn: str
+) -> None:
+    hook = MetrikaHook(metrika_conn, lost_answer_wait=0.5)
+    first = b"create_date_time,emails\n2024-01-09,a@example.com\n2024-01-09,b@example.com\n"
+    second = b"create_date_time,emails\n2024-01-09,c@example.com\n2024-01-09,d@example.com\n"
+    hook.upload_simple_orders(COUNTER, io.BytesIO(first), filename="orders.csv", expected_rows=2)
+    metrika.inject_faults({"target": "upload", "status": 504})
+
+    with pytest.raises(MetrikaUploadUncertainError):
+        hook.upload_simple_orders(COUNTER, io.BytesIO(second), filename="orders.csv", expected_rows=2)
+
+    assert len(metrika.uploadings(COUNTER)) == 1, "the other upload of 2 rows was not adopted"
+
+
+def test_without_titles_in_listings_a_lost_answer_is_never_adopted(
+    metrika: EmulatorClient, metrika_conn: str, sample_csv: str
+) -> None:
+    metrika.configure(echo_titles=False)
+    metrika.inject_faults({"target": "upload", "drop": "after"})
+
+    with pytest.raises(MetrikaUploadUncertainError):
+        MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(COUNTER, sample_csv)
+
+    assert len(metrika.uploadings(COUNTER)) == 1
+
+
+def test_force_resend_sends_again_a_lost_upload_that_is_not_idempotent(
+    metrika: EmulatorClient, metrika_conn: str, sample_csv: str
+) -> None:
+    metrika.configure(listing_delay=30.0)
+    metrika.inject_faults({"target": "upload", "status": 504})
+
+    uploading = MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(
+        COUNTER, sample_csv, force_resend=True
+    )
+
+    assert uploading["api_validation_status"] == "PASSED"
+    names = [r["multipart"][0]["filename"] for r in metrika.api_requests(path_contains="simple_orders")]
+    assert len(names) == 2
+    assert len(set(names)) == 2, "every POST has its own name"
+
+
+def test_a_journal_carries_the_rule_across_calls(
+    metrika: EmulatorClient, metrika_conn: str, sample_csv: str
+) -> None:
+    journal = MemoryUploadJournal()
+    hook = MetrikaHook(metrika_conn)
+
+    first = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
+    again = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
+    elsewhere = hook.upload_simple_orders(COUNTER, sample_csv, merge_mode="UPDATE", journal=journal)
+
+    assert again == first, "accepted before: not sent again"
+    assert elsewhere["uploading_id"] != first["uploading_id"], "another merge mode is another upload"
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 2
+
+
+def test_a_send_left_unanswered_by_a_killed_process_is_adopted_by_its_unique_name(
+    metrika: EmulatorClient, metrika_conn: str, sample_csv: str
+) -> None:
+    journal = MemoryUploadJournal()
+    hook = MetrikaHook(metrika_conn, lost_answer_wait=0.5)
+    hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
+    [(key, accepted)] = journal.items()
+    # As a process killed between the POST and Metrika's answer leaves it: only "sending".
+    journal.write(key, UploadRecord(SENDING, accepted.name, accepted.sent_at, accepted.rows, COUNTER))
+
+    uploading = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
+
+    assert uploading == accepted.uploading
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 1
+    assert journal.read(key) == accepted
+
+
+def test_run_is_refused_with_the_methods_to_call(metrika_conn: str) -> None:
+    with pytest.raises(MetrikaInvalidArgumentError, match=r"run\(\) is not supported.*upload_simple_orders"):
+        MetrikaHook(metrika_conn).run("management/v1/counter/99999")
 
 
 def test_lost_answer_not_yet_listed_is_resent_when_idempotent(
@@ -269,7 +359,7 @@ def test_append_is_never_resent_after_a_lost_answer(metrika: EmulatorClient, met
     with_ids = b"id,create_date_time,emails\na-1,2024-01-09,a@example.com\n"
 
     with pytest.raises(MetrikaUploadUncertainError):
-        MetrikaHook(metrika_conn).upload_simple_orders(
+        MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(
             COUNTER, io.BytesIO(with_ids), merge_mode="APPEND", expected_rows=1, all_rows_have_ids=True
         )
 

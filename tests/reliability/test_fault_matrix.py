@@ -95,7 +95,7 @@ def test_upload_fault_is_recovered_or_clearly_reported_and_nothing_is_duplicated
     if case.settings:
         metrika.configure(**case.settings)
     metrika.inject_faults({"target": "upload", **case.fault})
-    hook = MetrikaHook(metrika_conn, timeout=0.5)
+    hook = MetrikaHook(metrika_conn, timeout=0.5, lost_answer_wait=0.5)
     call: dict[str, Any] = {
         "expected_rows": _rows(case.body),
         "all_rows_have_ids": case.body == WITH_IDS,
