@@ -264,7 +264,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         timezone = self.timezone or hook.get_counter_timezone(counter)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
-            prepared = self._prepare(context, Path(workdir), timezone)
+            prepared = self._prepare_keeping_rejects(context, Path(workdir), timezone)
             report = prepared.report
             self.log.info(
                 "Orders prepared for counter %s (dates in %s):\n%s", counter, timezone, report.as_text()
@@ -304,19 +304,31 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 progress=progress,
             )
 
-    def _keep_rejects(self, rejects: Path | None, count: int) -> None:
-        if rejects is None or not count:
-            return
+    def _prepare_keeping_rejects(self, context: Context, workdir: Path, timezone: str) -> PreparedOrders:
+        """Prepare; when too many rows are rejected, keep them at ``rejects_path`` before failing."""
+        from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError
+
+        try:
+            return self._prepare(context, workdir, timezone)
+        except InvalidOrdersError as exc:
+            kept = self._keep_rejects(exc.report.rejects_path, exc.report.rows_rejected)
+            raise exc.with_rejects_at(kept or "not kept (set rejects_path= to keep them)") from None
+
+    def _keep_rejects(self, rejects: Path | None, count: int) -> str | None:
+        """Copy the rejected rows to ``rejects_path``; return where, or None when not kept."""
+        if rejects is None or not count or not rejects.exists():
+            return None
         if not self.rejects_path:
             self.log.warning(
                 "%s rejected rows are summarised above; set rejects_path= to keep them with their reasons",
                 f"{count:,}",
             )
-            return
+            return None
         target = storage_path(self.rejects_path)
         with rejects.open("rb") as source, target.open("wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
         self.log.info("%s rejected rows, with their reasons, written to %s", f"{count:,}", target)
+        return str(target)
 
     @contextmanager
     def _orders_input(self, context: Context) -> Iterator[Any]:
@@ -461,7 +473,7 @@ def _read_mapping(name: str, value: Any, what: str) -> dict[str, str] | None:
     """Return a mapping argument as a dict; a rendered template's text (JSON or a Python repr) is read."""
     if value is None:
         return None
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and value.strip().startswith("{"):
         value = parse_literal(value.strip(), name)
     if not isinstance(value, Mapping):
         raise MetrikaInvalidArgumentError(

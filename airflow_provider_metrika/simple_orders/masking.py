@@ -1,4 +1,4 @@
-"""Mask personal data (emails, phones) before it reaches a log, an error or XCom."""
+"""Mask customer data (emails, phones, customer ids) before it reaches a log, an error or XCom."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ MAX_SHOWN_CHARS = 80
 
 _EMAIL_COLUMNS = frozenset({"emails"})
 _PHONE_COLUMNS = frozenset({"phones"})
+#: Columns whose values say nothing about a customer; any other column is masked whole.
+_READABLE_COLUMNS = frozenset(
+    {"id", "create_date_time", "order_status", "revenue", "cost", "goals", "currency", "identifiers"}
+)
+_PHONE_PUNCTUATION = frozenset(" +()-.")
 
 
 def mask_email(value: str) -> str:
@@ -31,20 +36,35 @@ def mask_phone(value: str) -> str:
     return text[:2] + "*" * (len(text) - 4) + text[-2:]
 
 
+def _looks_like_phone(value: str) -> bool:
+    # 11+ digits, or 10 behind a "+" or a bracket; a 10-digit Unix timestamp stays readable.
+    text = value.strip()
+    digits = sum(char.isdigit() for char in text)
+    if not all(char.isdigit() or char in _PHONE_PUNCTUATION for char in text) or digits > 15:
+        return False
+    return digits >= 11 or (digits == 10 and any(char in "+(" for char in text))
+
+
+def _mask_part(part: str, column: str) -> str:
+    if column in _EMAIL_COLUMNS or "@" in part:
+        return mask_email(part)
+    if column in _PHONE_COLUMNS or column not in _READABLE_COLUMNS or _looks_like_phone(part):
+        return mask_phone(part)
+    return part
+
+
 def mask_value(value: str, column: str) -> str:
-    """Mask a cell for display: emails and phones per value, anything holding ``@`` as an email.
+    """Mask a cell for display, whatever column it sits in.
+
+    Emails keep their first character and domain, phones and customer identifiers their first and
+    last two characters. Order ids, dates, statuses, amounts, goals and currencies stay readable,
+    unless a value among them looks like an email (holds ``@``) or a phone (11 to 15 digits, or 10
+    behind ``+``).
 
     :param value: the cell as text; several values are comma-joined.
     :param column: the Metrika column the cell belongs to.
     """
-    if column in _PHONE_COLUMNS:
-        shown = ",".join(mask_phone(part) for part in value.split(","))
-    elif column in _EMAIL_COLUMNS or "@" in value:
-        shown = ",".join(
-            mask_email(part) if "@" in part or column in _EMAIL_COLUMNS else part for part in value.split(",")
-        )
-    else:
-        shown = value
+    shown = ",".join(_mask_part(part, column) for part in value.split(","))
     if len(shown) > MAX_SHOWN_CHARS:
         return shown[: MAX_SHOWN_CHARS - 3] + "..."
     return shown

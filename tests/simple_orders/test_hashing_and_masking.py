@@ -88,8 +88,20 @@ def test_masks_hide_personal_data_but_keep_enough_to_find_it() -> None:
     assert mask_value("a@b.ru,c@d.ru", "emails") == "a***@b.ru,c***@d.ru"
     assert mask_value("79995551111,79995552222", "phones") == "79*******11,79*******22"
     assert mask_value("user@example.com", "client_uniq_id") == "u***@example.com"
-    assert mask_value("12345", "client_ids") == "12345"
     assert mask_value("x" * 200, "id") == "x" * 77 + "..."
+
+
+def test_customer_values_are_masked_whatever_column_they_sit_in() -> None:
+    assert mask_value("12345", "client_ids") == "12*45"
+    assert mask_value("79995551111", "client_uniq_id") == "79*******11"
+    assert mask_value("+7 999 555-11-11", "client_uniq_id") == "+7************11"
+    assert mask_value("u@example.com", "client_ids") == "u***@example.com"
+    assert mask_value("89995551111", "revenue") == "89*******11", "a phone in a number column"
+    assert mask_value("+7 (999) 555-11-11", "order_status") == "+7**************11"
+    assert mask_value("a@b.ru", "goals") == "a***@b.ru"
+    assert mask_value("1704880560", "create_date_time") == "1704880560", "a Unix time stays readable"
+    assert mask_value("DONE!", "order_status") == "DONE!"
+    assert mask_value("12 руб", "revenue") == "12 руб"
 
 
 def test_errors_and_reports_show_masked_personal_data_only(tmp_path: Path) -> None:
