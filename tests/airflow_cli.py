@@ -110,13 +110,15 @@ class MetadataDb:
             for r in rows
         }
 
-    def task_tries(self, dag_id: str, run_id: str, task_id: str) -> int:
-        """Return how many tries a task made."""
+    def task_tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> int:
+        """Return how many tries a task (or one mapped instance of it) made."""
         rows = self._query(
-            "SELECT try_number FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?",
+            "SELECT try_number FROM task_instance"
+            " WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = ?",
             dag_id,
             run_id,
             task_id,
+            map_index,
         )
         return int(rows[0]["try_number"])
 

@@ -1,0 +1,86 @@
+"""DAGs of the delivery suite: uploads with Airflow retries, mapped uploads on one counter, a wait."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
+
+PARAMS = {
+    "orders_uri": Param("", type="string"),
+    "merge_mode": Param("SAVE", type="string"),
+    "conn_id": Param("metrika_default", type="string"),
+}
+
+with DAG(
+    dag_id="delivery_upload",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        merge_mode="{{ params.merge_mode }}",
+        timezone="Europe/Moscow",
+        retries=2,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG(
+    dag_id="delivery_upload_on_connection",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    # The connection is read when the task runs: Clear after changing it sends to the new counter.
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        merge_mode="{{ params.merge_mode }}",
+        metrika_conn_id="metrika_delivery",
+        timezone="Europe/Moscow",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG(
+    dag_id="delivery_mapped",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"orders_dir": Param("", type="string")},
+):
+    # Two task instances on one counter, each with its own file (orders-0.csv, orders-1.csv).
+    SimpleOrdersUploadOperator.partial(
+        task_id="upload",
+        path="{{ params.orders_dir }}/orders-{{ ti.map_index }}.csv",
+        timezone="Europe/Moscow",
+        retries=2,
+        retry_delay=timedelta(seconds=0),
+    ).expand(counter_id=[12345, 12345])
+
+with DAG(
+    dag_id="delivery_upload_and_wait",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    upload = SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        timezone="Europe/Moscow",
+    )
+    MetrikaUploadingSensor(
+        task_id="wait_for_validation",
+        uploading_ids=upload.output,
+        deferrable=True,
+        poke_interval=1,
+        timeout=600,
+    )

@@ -1,0 +1,183 @@
+"""
+The delivery suite's scenarios, what each must end in, and the README table rendered from them.
+
+Every test of the suite measures an :class:`Outcome` from what the emulator stored and what
+Airflow recorded, and asserts it equals the scenario's. The README's Reliability table is
+:func:`render_table` of these same outcomes (``python -m tests.delivery.scenarios`` prints it; a
+test checks that the README holds it), so the table says what the suite observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_metrika.emulator.testing import EmulatorClient
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """
+    What a scenario ended in, measured.
+
+    :param orders: what Metrika (the emulator) holds of the input's orders.
+    :param posts: how many upload requests reached it.
+    :param task: the upload task's final state and tries.
+    """
+
+    orders: str
+    posts: int
+    task: str
+
+    def cells(self) -> list[str]:
+        """Return the table cells."""
+        return [self.orders, str(self.posts), self.task]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """
+    One thing Airflow, the network or the worker does to an upload.
+
+    :param key: the test's name for it.
+    :param what: what happens.
+    :param airflow: how Airflow takes part.
+    :param outcome: what the suite observes.
+    """
+
+    key: str
+    what: str
+    airflow: str
+    outcome: Outcome
+
+
+def orders_outcome(
+    metrika: EmulatorClient,
+    counter: int,
+    ids: set[str],
+    without_id: int = 0,
+    *,
+    others: set[str] = frozenset(),
+) -> str:
+    """
+    Describe how the input's orders landed on a counter.
+
+    :param metrika: the emulator.
+    :param counter: the counter.
+    :param ids: the input's order ids.
+    :param without_id: how many input rows have no id.
+    :param others: ids of other runs' orders that may be on the counter too.
+    """
+    stored = metrika.orders(counter)
+    mine = set(stored["orders"]) - set(others)
+    applied = {k: v for k, v in stored["applied_counts"].items() if k in ids}
+    total = len(ids) + without_id
+    if mine != ids:
+        missing = sorted(ids - mine)
+        return f"missing {', '.join(missing) or 'none'}; unexpected {', '.join(sorted(mine - ids)) or 'none'}"
+    if len(stored["orders_without_id"]) > without_id:
+        return f"rows without id stored {len(stored['orders_without_id'])} times for {without_id}"
+    if len(stored["orders_without_id"]) < without_id:
+        return f"{without_id - len(stored['orders_without_id'])} rows without id missing"
+    twice = sum(1 for count in applied.values() if count > 1)
+    if twice:
+        return f"all {total} stored, each once ({twice} applied twice: SAVE replaced them)"
+    return f"all {total} stored, each once"
+
+
+def task_outcome(state: str | None, tries: int, task: str = "") -> str:
+    """Describe a task's end: state and tries (the upload task's unless ``task`` names another)."""
+    return f"{task + ' ' if task else ''}{state} after {tries} {'try' if tries == 1 else 'tries'}"
+
+
+_SAMPLE = "the sample file (2 rows with `id`, 1 without)"
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        "lost_answer_not_listed_rows_without_id",
+        f"Answer lost after Metrika stored the file, not listed yet; {_SAMPLE}",
+        "`retries=2`",
+        Outcome("all 3 stored, each once", 1, "failed after 1 try"),
+    ),
+    Scenario(
+        "lost_answer_listed",
+        f"Answer lost after Metrika stored the file; {_SAMPLE}",
+        "`retries=2`",
+        Outcome("all 3 stored, each once", 1, "success after 1 try"),
+    ),
+    Scenario(
+        "lost_answer_not_listed_every_row_has_id",
+        "Answer lost after Metrika stored the file, not listed yet; `SAVE`, every row has an `id`",
+        "`retries=2`",
+        Outcome("all 2 stored, each once (2 applied twice: SAVE replaced them)", 2, "success after 1 try"),
+    ),
+    Scenario(
+        "other_run_uploaded_as_many_rows",
+        "Another run sent as many rows to the counter a minute before; this run's upload is answered "
+        "504 before Metrika stores it; every row has an `id`",
+        "a second DAG run",
+        Outcome("all 2 stored, each once", 2, "success after 1 try"),
+    ),
+    Scenario(
+        "other_run_uploaded_as_many_rows_rows_without_id",
+        "As above, rows without `id`",
+        "a second DAG run",
+        Outcome("missing o-3, o-4; unexpected none", 1, "failed after 1 try"),
+    ),
+    Scenario(
+        "mapped_tasks_on_one_counter",
+        "Two mapped tasks on one counter, 2 rows each; the first upload is answered 504 before storing",
+        "`.expand(counter_id=[c, c])`",
+        Outcome("all 4 stored, each once", 3, "success after 1 try"),
+    ),
+    Scenario(
+        "task_process_killed_save_with_ids",
+        "Task process SIGKILLed after Metrika stored the file, before the answer; `SAVE`, ids",
+        "scheduler retry (`airflow standalone`)",
+        Outcome("all 2 stored, each once", 1, "success after 2 tries"),
+    ),
+    Scenario(
+        "task_process_killed_append_without_ids",
+        "As above, `APPEND`, rows without `id`",
+        "scheduler retry (`airflow standalone`)",
+        Outcome("all 2 stored, each once", 1, "success after 2 tries"),
+    ),
+    Scenario(
+        "clear_after_success_with_another_counter",
+        "Task succeeded; its connection is then pointed at another counter",
+        "`airflow tasks clear`, scheduler re-run",
+        Outcome("all 2 stored, each once", 2, "success after 2 tries"),
+    ),
+    Scenario(
+        "triggerer_restarted_while_deferred",
+        "The triggerer is killed and a new one started while the sensor is deferred",
+        "deferrable sensor (`airflow standalone`)",
+        Outcome("all 3 stored, each once", 1, "sensor success after 1 try"),
+    ),
+]
+
+BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}
+
+
+def expected(key: str) -> Outcome:
+    """Return the outcome a scenario must end in."""
+    return BY_KEY[key].outcome
+
+
+def render_table() -> str:
+    """Render the README's delivery table, one row per scenario."""
+    lines = [
+        "| what happens | Airflow | orders in Metrika | upload requests | task |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {s.what} | {s.airflow} | {' | '.join(s.outcome.cells())} |" for s in SCENARIOS]
+    return "\n".join(lines)
+
+
+def describe(outcome: Any) -> str:
+    """Return an outcome as one line, for assertion messages."""
+    return " / ".join(outcome.cells())
+
+
+if __name__ == "__main__":
+    print(render_table())
