@@ -125,7 +125,7 @@ def test_a_run_never_takes_another_runs_upload_of_as_many_rows_for_its_own(
     db, run_id, output = _run(env, "delivery_upload", {"orders_uri": str(second)})
 
     if with_ids:
-        orders = orders_outcome(metrika, COUNTER, {"o-3", "o-4"}, others={"o-1", "o-2"})
+        orders = orders_outcome(metrika, COUNTER, {"o-3", "o-4"}, others=frozenset({"o-1", "o-2"}))
         key = "other_run_uploaded_as_many_rows"
     else:
         # Rows without id are kept apart: the second run's must be the 2 rows beyond the first run's.
