@@ -57,7 +57,7 @@ def orders_outcome(
     ids: set[str],
     without_id: int = 0,
     *,
-    others: set[str] = frozenset(),
+    others: frozenset[str] = frozenset(),
 ) -> str:
     """
     Describe how the input's orders landed on a counter.
