@@ -52,6 +52,7 @@ class Standalone:
 
     def __init__(self, home: Path, env: dict[str, str], log_path: Path, port: int) -> None:
         self.home = home
+        self.env = env
         self.log_path = log_path
         self.base_url = f"http://127.0.0.1:{port}"
         self._log: IO[bytes] = log_path.open("wb")
