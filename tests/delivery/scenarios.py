@@ -113,7 +113,7 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "other_run_uploaded_as_many_rows",
-        "Another run sent as many rows to the counter a minute before; this run's upload is answered "
+        "Another run sent as many rows to the counter just before; this run's upload is answered "
         "504 before Metrika stores it; every row has an `id`",
         "a second DAG run",
         Outcome("all 2 stored, each once", 2, "success after 1 try"),
@@ -145,7 +145,7 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "clear_after_success_with_another_counter",
         "Task succeeded; its connection is then pointed at another counter",
-        "`airflow tasks clear`, scheduler re-run",
+        "Clear (REST API, as the UI does), scheduler re-run",
         Outcome("all 2 stored, each once", 2, "success after 2 tries"),
     ),
     Scenario(
