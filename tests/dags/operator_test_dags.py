@@ -72,3 +72,39 @@ with DAG(
         rejects_path="{{ params.rejects_uri }}",
         timezone="Europe/Moscow",
     )
+
+with DAG(
+    dag_id="test_metrika_upload_templated_mappings",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={
+        "orders_uri": Param("", type="string"),
+        "columns": Param({}, type="object"),
+        "status_map": Param({}, type="object"),
+    },
+):
+    # Rendered without native objects: the mappings arrive as their Python repr, and are read back.
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        columns="{{ params.columns }}",
+        status_map="{{ params.status_map | tojson }}",
+        timezone="Europe/Moscow",
+    )
+
+with DAG(
+    dag_id="test_metrika_upload_too_many_rejects",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"orders_uri": Param("", type="string"), "rejects_uri": Param("", type="string")},
+):
+    SimpleOrdersUploadOperator(
+        task_id="upload_valid_rows",
+        path="{{ params.orders_uri }}",
+        on_invalid="skip",
+        max_invalid_fraction=0.1,
+        rejects_path="{{ params.rejects_uri }}",
+        timezone="Europe/Moscow",
+    )

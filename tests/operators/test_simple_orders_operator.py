@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
@@ -303,3 +305,68 @@ def test_openlineage_facets_name_the_input_read_and_the_counters_orders(
     assert sql_lineage.outputs[0].name == f"counter/{COUNTER}/simple_orders", (
         "the connection's default counter"
     )
+
+
+def test_mappings_rendered_as_text_by_templates_are_read_back(
+    metrika: EmulatorClient, dag_env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,created,email,state\nt-1,2024-01-09 10:00:00,a@example.com,оплачен\n")
+    env = {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
+    conf = {
+        "orders_uri": str(orders),
+        "columns": {
+            "order_id": "id",
+            "created": "create_date_time",
+            "email": "emails",
+            "state": "order_status",
+        },
+        "status_map": {"оплачен": "PAID"},
+    }
+
+    db, run_id, output = _dags_test(env, "test_metrika_upload_templated_mappings", "--conf", json.dumps(conf))
+
+    assert db.run_state("test_metrika_upload_templated_mappings", run_id) == "success", output[-3000:]
+    assert metrika.orders(COUNTER)["orders"]["t-1"]["order_status"] == "PAID"
+
+
+def test_too_many_rejected_rows_fail_the_task_and_are_kept_at_rejects_path(
+    metrika: EmulatorClient, dag_env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "id,create_date_time,emails\n"
+        "r-1,2024-01-09 10:00:00,one@example.com\n"
+        "r-2,1960-01-01,two@example.com\n"
+    )
+    rejects = tmp_path / "kept-rejects.csv"
+    env = {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
+    conf = {"orders_uri": str(orders), "rejects_uri": f"file://{rejects}"}
+
+    db, run_id, output = _dags_test(env, "test_metrika_upload_too_many_rejects", "--conf", json.dumps(conf))
+
+    assert db.run_state("test_metrika_upload_too_many_rejects", run_id) == "failed"
+    assert "more than max_invalid_fraction=0.1 allows" in output
+    assert f"Rejected rows with reasons: file://{rejects}" in output, "the kept copy, not a deleted temp file"
+    assert "r-2" in rejects.read_text()
+    assert metrika.api_requests(path_contains="simple_orders") == []
+
+
+def test_a_deferred_wait_carries_its_deadline_and_a_framework_timeout_backstop() -> None:
+    operator = SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="/a.csv",
+        wait_for_validation=True,
+        deferrable=True,
+        timeout=300,
+        poll_interval=5,
+    )
+    uploading = {"uploading_id": "u-1", "datetime": "2024-01-09T10:00:00Z", "api_validation_status": "PASSED"}
+
+    with pytest.raises(TaskDeferred) as caught:
+        operator._wait({}, COUNTER, [uploading])
+
+    deferred = caught.value
+    assert deferred.trigger.deadline == pytest.approx(time.time() + 300, abs=5)
+    assert deferred.timeout is not None
+    assert deferred.timeout.total_seconds() == pytest.approx(300 + 5 + 120, abs=5), "never deferred forever"

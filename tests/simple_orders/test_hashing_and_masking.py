@@ -126,3 +126,20 @@ def test_hash_collisions_never_report_false_duplicates(
 
     assert result.report.duplicate_ids == 0
     assert result.report.rows_written == 3
+
+
+def test_a_phone_or_email_mapped_into_client_ids_is_masked_in_errors_and_reports(tmp_path: Path) -> None:
+    text = (
+        "id,create_date_time,client_ids\n"
+        'm-1,10.01.2024,"+7 (916) 123-45-67"\n'
+        "m-2,10.01.2024,olga.secret@mail.ru\n"
+    )
+
+    with pytest.raises(InvalidOrdersError) as caught:
+        prepare_text(text, tmp_path)
+
+    message = str(caught.value) + caught.value.report.as_text() + str(caught.value.report.to_dict())
+    assert "123-45" not in message
+    assert "olga.secret" not in message
+    assert '"+7**************67"' in message
+    assert '"o***@mail.ru"' in message
