@@ -78,6 +78,25 @@ def connection_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
     return json.dumps({"conn_type": "metrika", "host": base_url, "password": token, "extra": extra})
 
 
+#: A token Metrika no longer accepts (401), next to the scoped ones.
+REVOKED_TOKEN = "tok-REVOKED-2a3b"
+
+
+def scope_connection_name(token: str) -> str:
+    """Return the short name of a scoped token: ``tok-UPLOADONLY-0a1b`` -> ``uploadonly``."""
+    return token.split("-")[1].lower()
+
+
+def scoped_connections_env(base_url: str) -> dict[str, str]:
+    """Return ``AIRFLOW_CONN_METRIKA_SCOPE_<NAME>`` for each scoped token and the revoked one."""
+    return {
+        f"AIRFLOW_CONN_METRIKA_SCOPE_{scope_connection_name(token).upper()}": connection_json(
+            base_url, token=token, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
+        )
+        for token in [*SCOPED_TOKENS, REVOKED_TOKEN]
+    }
+
+
 @pytest.fixture
 def metrika_conn(metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch) -> str:
     """Define ``metrika_default`` (pointing at the emulator, quick retries) and return its conn id."""

@@ -37,6 +37,7 @@ from airflow_provider_metrika.operators.upload_ledger import UploadLedger
 from airflow_provider_metrika.operators.upload_summary import upload_summary
 from airflow_provider_metrika.progress import ProgressLog
 from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
+from airflow_provider_metrika.simple_orders.options import check_timezone
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger
 from airflow_provider_metrika.uploading_status import (
     UploadingsWait,
@@ -90,8 +91,13 @@ class SimpleOrdersUploadOperator(BaseOperator):
         ``APPEND`` (add list values) (templated).
     :param delimiter_type: ``COMMA`` or ``SEMICOLON``: the delimiter of the files sent.
     :param metrika_conn_id: the Metrika connection.
-    :param timezone: IANA time zone in which order dates are written (templated); default: the
-        counter's ``time_zone_name``, read from Metrika.
+    :param timezone: the counter's IANA time zone, in which Metrika reads order dates and in which
+        they are written (templated). Given, the counter is not read, so a token with
+        ``metrika:offline_data`` alone works; default: the counter's ``time_zone_name``, read once
+        per task (needs ``metrika:read``).
+    :param source_timezone: the IANA zone that naive input timestamps are in (templated), e.g.
+        ``UTC`` for a warehouse that stores UTC without an offset; default: the counter's zone.
+        Timestamps with an offset are converted from their own zone whatever this says.
     :param columns: renames of input columns to Metrika's, e.g. ``{"order_id": "id"}`` (templated).
     :param status_map: CRM order statuses to Metrika's, e.g. ``{"shipped": "PAID"}``.
     :param hash_identifiers: send MD5 hashes of emails and phones instead of the raw values.
@@ -119,6 +125,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         "merge_mode",
         "columns",
         "timezone",
+        "source_timezone",
         "rejects_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
@@ -144,6 +151,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         delimiter_type: str = "COMMA",
         metrika_conn_id: str = DEFAULT_CONN_ID,
         timezone: str | None = None,
+        source_timezone: str | None = None,
         columns: Mapping[str, str] | None = None,
         status_map: Mapping[str, str] | None = None,
         hash_identifiers: bool = False,
@@ -200,6 +208,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
             raise MetrikaInvalidArgumentError(
                 f"columns must be a mapping of input column to Metrika column; got {columns!r}"
             )
+        for name, zone in (("timezone", timezone), ("source_timezone", source_timezone)):
+            if zone is not None and not _is_template(zone):
+                _check_zone(name, zone)
         if status_map is not None and not isinstance(status_map, Mapping):
             raise MetrikaInvalidArgumentError(
                 f"status_map must be a mapping of CRM status to Metrika status; got {status_map!r}"
@@ -219,6 +230,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.merge_mode = merge_mode
         self.metrika_conn_id = metrika_conn_id
         self.timezone = timezone
+        self.source_timezone = source_timezone
         self.columns = columns
         self.status_map = status_map
         self.hash_identifiers = hash_identifiers
@@ -247,13 +259,20 @@ class SimpleOrdersUploadOperator(BaseOperator):
         merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
         self._counter_used = counter
         context["ti"].xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
+        # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
         timezone = self.timezone or hook.get_counter_timezone(counter)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
             prepared = self._prepare(context, Path(workdir), timezone)
             report = prepared.report
             self.log.info(
-                "Orders prepared for counter %s (dates in %s):\n%s", counter, timezone, report.as_text()
+                "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
+                "naive input read in %s):\n%s",
+                counter,
+                timezone,
+                "as given by timezone=" if self.timezone else "as read from Metrika",
+                self.source_timezone or timezone,
+                report.as_text(),
             )
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
             self._keep_rejects(report.rejects_path, report.rows_rejected)
@@ -274,6 +293,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 data,
                 workdir,
                 timezone=timezone,
+                source_timezone=self.source_timezone or None,
                 columns=dict(self.columns) if self.columns else None,
                 status_map=dict(self.status_map) if self.status_map else None,
                 hash_identifiers=self.hash_identifiers,
@@ -435,6 +455,13 @@ def _failed_part_message(label: str, uploading: dict[str, Any], accepted: list[d
         ids = ", ".join(u["uploading_id"] for u in accepted)
         lines.append(f"Parts before it were accepted and are not sent again on retry: {ids}")
     return "\n".join(lines)
+
+
+def _check_zone(name: str, zone: Any) -> None:
+    try:
+        check_timezone(zone, name)
+    except ValueError as exc:
+        raise MetrikaInvalidArgumentError(str(exc)) from None
 
 
 def _check_number(
