@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,29 @@ def test_naive_warehouse_utc_is_written_in_the_counters_zone_and_future_rows_are
         "UTC",
         1,
     )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"timezone": "Moscow"}, "timezone 'Moscow' is not a known IANA time zone"),
+        ({"source_timezone": "Mars/Olympus"}, "source_timezone 'Mars/Olympus' is not a known IANA time zone"),
+        ({"source_timezone": ""}, "source_timezone must be an IANA time zone name"),
+    ],
+)
+def test_bad_zones_fail_at_dag_parse_time(kwargs: dict[str, Any], message: str) -> None:
+    from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+    from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+
+    with pytest.raises(MetrikaInvalidArgumentError, match=message):
+        SimpleOrdersUploadOperator(task_id="t", path="/a.csv", **kwargs)
+
+
+def test_templated_zones_are_checked_once_rendered() -> None:
+    from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+
+    task = SimpleOrdersUploadOperator(
+        task_id="t", path="/a.csv", timezone="{{ params.tz }}", source_timezone="{{ params.src }}"
+    )
+
+    assert "source_timezone" in task.template_fields
