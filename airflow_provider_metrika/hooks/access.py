@@ -22,6 +22,8 @@ WRITE_SCOPE = "metrika:write"
 OFFLINE_DATA_SCOPE = "metrika:offline_data"
 #: The token the README recommends: uploads, and the reads that the operator and the sensor make.
 RECOMMENDED_SCOPES = f"{OFFLINE_DATA_SCOPE} and {READ_SCOPE} (or {WRITE_SCOPE} and {READ_SCOPE})"
+#: Metrika's ``error_type`` of a 403 that is about the token itself.
+INVALID_TOKEN = "invalid_token"
 #: The argument that spares the operator its counter read.
 TIMEZONE_HINT = (
     "pass timezone= (the counter's time zone, as shown in its settings) to "
@@ -102,14 +104,19 @@ def unauthorized_advice(who: str) -> str:
     )
 
 
-def access_denied_causes(call: ApiCall | None, counter: str, who: str) -> list[str]:
+def access_denied_causes(
+    call: ApiCall | None, counter: str, who: str, error_type: str | None = None
+) -> list[str]:
     """
     List every cause of a 403 that fits the call, each with its fix.
 
     :param call: the request that was refused, if known.
     :param counter: the counter id, as text (``?`` when unknown).
     :param who: the connection, as named in messages.
+    :param error_type: Metrika's ``error_type``; ``invalid_token`` leaves only the token as cause.
     """
+    if error_type == INVALID_TOKEN:
+        return [f"the token is expired or revoked. Fix: {token_fix(who)}"]
     causes = []
     if call is not None:
         causes.append(call.scope_cause())
@@ -125,9 +132,9 @@ def access_denied_causes(call: ApiCall | None, counter: str, who: str) -> list[s
     return causes
 
 
-def access_denied_advice(call: ApiCall | None, counter: str, who: str) -> str:
+def access_denied_advice(call: ApiCall | None, counter: str, who: str, error_type: str | None = None) -> str:
     """Explain a 403 on ``call``: every cause that fits, numbered, each with its fix."""
-    causes = access_denied_causes(call, counter, who)
+    causes = access_denied_causes(call, counter, who, error_type)
     doing = f" to {call.does}" if call is not None else ""
     lines = [
         f"{who[:1].upper()}{who[1:]}: Metrika refused the request{doing} on counter {counter} (403). "
@@ -153,7 +160,8 @@ def explain_access_error(exc: MetrikaApiError, conn_id: str, method: str, endpoi
         advice = unauthorized_advice(who)
     elif isinstance(exc, MetrikaAccessDeniedError):
         found = _COUNTER_IN_PATH.search(endpoint)
-        advice = access_denied_advice(call_for(method, endpoint), found.group(1) if found else "?", who)
+        counter = found.group(1) if found else "?"
+        advice = access_denied_advice(call_for(method, endpoint), counter, who, exc.error_type)
     else:
         return exc
     return exc.with_advice(advice)

@@ -288,3 +288,18 @@ def test_allow_insecure_http_false_still_refuses(monkeypatch: pytest.MonkeyPatch
 
     with pytest.raises(MetrikaInvalidArgumentError, match="unencrypted"):
         base_url_from_connection(BaseHook.get_connection("metrika_url"))
+
+
+def test_a_403_invalid_token_names_only_the_token_as_cause(
+    metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrika.inject_faults({"target": "counter", "status": 403, "error_type": "invalid_token"})
+    hook = MetrikaHook(_use_token(metrika, monkeypatch, _token_with([OFFLINE, READ])))
+
+    with pytest.raises(MetrikaAccessDeniedError) as caught:
+        hook.get_counter(COUNTER)
+
+    message = str(caught.value)
+    assert "1. the token is expired or revoked" in message
+    assert "metrika:offline_data and metrika:read" in message
+    assert "2." not in message, "Metrika said it is the token: no other cause is listed"
