@@ -213,8 +213,13 @@ class MetrikaHook(HttpHook):
 
     The connection (type ``metrika``) keeps the token in its password field, the API base URL in
     Host (empty means ``https://api-metrika.yandex.net``) and, in extras, an optional default
-    ``counter_id`` and the retry settings ``retry_limit``, ``retry_delay``, ``max_retry_delay``
-    and ``timeout``.
+    ``counter_id``, the retry settings ``retry_limit``, ``retry_delay``, ``max_retry_delay``
+    and ``timeout``, and ``allow_insecure_http`` (plain ``http://`` to a host other than this
+    machine is refused unless it is true).
+
+    Scopes: uploads need ``metrika:offline_data`` or ``metrika:write``; reading the counter needs
+    ``metrika:read``; ``last_uploadings`` is undocumented (probably ``metrika:read``). Every 401 and
+    403 raised names the connection and each cause that fits the call (see :mod:`.access`).
 
     :param metrika_conn_id: the Airflow connection to use.
     :param timeout: seconds to wait for an answer to an upload (Metrika validates the file first).
@@ -570,7 +575,7 @@ class MetrikaHook(HttpHook):
         return answer["counter"]
 
     def get_counter_timezone(self, counter_id: int | str | None) -> str:
-        """Return the IANA time zone in which Metrika reads the counter's order dates."""
+        """Return the IANA zone in which Metrika reads the counter's order dates (needs ``metrika:read``)."""
         return str(self.get_counter(counter_id).get("time_zone_name") or "Europe/Moscow")
 
     def test_connection(self) -> tuple[bool, str]:
