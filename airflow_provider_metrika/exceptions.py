@@ -55,6 +55,7 @@ class MetrikaApiError(MetrikaError):
     :param message: Metrika's message.
     :param errors: every entry of Metrika's ``errors`` list.
     :param retry_after: seconds the server asked to wait, when it sent ``Retry-After``.
+    :param advice: what the error means for the call that got it and how to fix it (401 / 403).
     """
 
     def __init__(
@@ -64,14 +65,23 @@ class MetrikaApiError(MetrikaError):
         message: str,
         errors: list[dict[str, Any]] | None = None,
         retry_after: float | None = None,
+        advice: str | None = None,
     ) -> None:
         self.http_status = status_code
         self.error_type = error_type
         self.message = message
         self.errors = errors or []
         self.retry_after = retry_after
+        self.advice = advice
         kind = f" {error_type}" if error_type else ""
-        super().__init__(f"Metrika API error {status_code}{kind}: {message}")
+        text = f"Metrika API error {status_code}{kind}: {message}"
+        super().__init__(f"{text}\n{advice}" if advice else text)
+
+    def with_advice(self, advice: str) -> MetrikaApiError:
+        """Return a copy of this error, of the same class, whose message ends with ``advice``."""
+        return type(self)(
+            self.http_status, self.error_type, self.message, self.errors, self.retry_after, advice
+        )
 
 
 class MetrikaBadRequestError(MetrikaApiError):
@@ -83,7 +93,10 @@ class MetrikaAuthenticationError(MetrikaApiError):
 
 
 class MetrikaAccessDeniedError(MetrikaApiError):
-    """HTTP 403: the token's owner has no access to the counter, or the token lacks Metrika scopes."""
+    """
+    HTTP 403: the token lacks the scope the call needs, its owner has no access to the counter, or it
+    is expired or revoked (Metrika does not say which; ``advice`` names the causes that fit).
+    """
 
 
 class MetrikaNotFoundError(MetrikaApiError):

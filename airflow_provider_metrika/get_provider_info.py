@@ -57,7 +57,7 @@ def get_provider_info() -> dict[str, Any]:
                     "relabeling": {"host": "API base URL", "password": "OAuth token"},
                     "placeholders": {
                         "host": DEFAULT_API_URL,
-                        "password": "OAuth token with metrika:offline_data or metrika:write",
+                        "password": "OAuth token with metrika:offline_data and metrika:read",
                     },
                 },
                 "conn-fields": {
@@ -82,6 +82,13 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Max retry delay (seconds)",
                         "description": "Longest wait between tries, Retry-After included. Default 60.",
                         "schema": {"type": ["number", "null"], "minimum": 0},
+                    },
+                    "allow_insecure_http": {
+                        "label": "Allow plain http:// to another machine",
+                        "description": "Off: an http:// 'API base URL' is refused unless it is this "
+                        "machine (the emulator), since the token would travel unencrypted. Turn on "
+                        "only for a trusted proxy.",
+                        "schema": {"type": ["boolean", "null"]},
                     },
                 },
             }

@@ -27,6 +27,18 @@ OTHER_TOKEN = "tok-OTHER-9z8y7x"
 COUNTER = 12345
 OTHER_COUNTER = 67890
 COUNTER_TIMEZONE = "Europe/Moscow"
+READ = "metrika:read"
+WRITE = "metrika:write"
+OFFLINE = "metrika:offline_data"
+#: Tokens issued with some scopes only, for every counter: name -> scopes.
+SCOPED_TOKENS: dict[str, list[str]] = {
+    "tok-UPLOADONLY-0a1b": [OFFLINE],
+    "tok-WRITEONLY-2c3d": [WRITE],
+    "tok-READONLY-4e5f": [READ],
+    "tok-UPLOADREAD-6a7b": [OFFLINE, READ],
+    "tok-WRITEREAD-8c9d": [WRITE, READ],
+    "tok-NOSCOPE-0e1f": [],
+}
 #: Metrika's official sample file, byte for byte, as shipped for the demo.
 SAMPLE_CSV = (
     Path(__file__).resolve().parent.parent / "example_dags" / "data" / "sample_orders.csv"
@@ -40,9 +52,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def metrika_emulator() -> Iterator[EmulatorClient]:
-    """Run one emulator for the whole session: two counters, a token for both, one for the second only."""
+    """Run one emulator for the whole session: two counters, and tokens of every kind.
+
+    A token for both counters, one for the second only, and tokens with some scopes only
+    (:data:`SCOPED_TOKENS`).
+    """
+    scoped = {token: {"counters": None, "scopes": scopes} for token, scopes in SCOPED_TOKENS.items()}
     with run_emulator(
-        tokens={TOKEN: None, OTHER_TOKEN: [OTHER_COUNTER]},
+        tokens={TOKEN: None, OTHER_TOKEN: [OTHER_COUNTER], **scoped},
         counters={COUNTER: COUNTER_TIMEZONE, OTHER_COUNTER: "Asia/Yekaterinburg"},
     ) as emulator:
         yield emulator
@@ -59,6 +76,25 @@ def metrika(metrika_emulator: EmulatorClient) -> EmulatorClient:
 def connection_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
     """Return an ``AIRFLOW_CONN_...`` value in JSON form for a Metrika connection."""
     return json.dumps({"conn_type": "metrika", "host": base_url, "password": token, "extra": extra})
+
+
+#: A token Metrika no longer accepts (401), next to the scoped ones.
+REVOKED_TOKEN = "tok-REVOKED-2a3b"
+
+
+def scope_connection_name(token: str) -> str:
+    """Return the short name of a scoped token: ``tok-UPLOADONLY-0a1b`` -> ``uploadonly``."""
+    return token.split("-")[1].lower()
+
+
+def scoped_connections_env(base_url: str) -> dict[str, str]:
+    """Return ``AIRFLOW_CONN_METRIKA_SCOPE_<NAME>`` for each scoped token and the revoked one."""
+    return {
+        f"AIRFLOW_CONN_METRIKA_SCOPE_{scope_connection_name(token).upper()}": connection_json(
+            base_url, token=token, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
+        )
+        for token in [*SCOPED_TOKENS, REVOKED_TOKEN]
+    }
 
 
 @pytest.fixture

@@ -36,7 +36,14 @@ def test_standard_fields_are_relabelled_or_hidden() -> None:
 def test_extra_fields_carry_labels_types_and_no_secret() -> None:
     extra = _metrika_meta().extra_fields
 
-    assert set(extra) == {"counter_id", "retry_limit", "retry_delay", "max_retry_delay"}
+    assert set(extra) == {
+        "counter_id",
+        "retry_limit",
+        "retry_delay",
+        "max_retry_delay",
+        "allow_insecure_http",
+    }
+    assert extra["allow_insecure_http"]["schema"]["type"] == ["boolean", "null"]
     assert extra["counter_id"]["schema"]["title"] == "Default counter ID"
     assert extra["counter_id"]["schema"]["type"] == ["integer", "null"]
     assert extra["retry_delay"]["schema"]["type"] == ["number", "null"]

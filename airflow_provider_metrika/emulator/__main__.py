@@ -14,19 +14,23 @@ from airflow_provider_metrika.emulator.constants import (
     DEFAULT_TIME_ZONE,
     DEFAULT_TOKEN,
 )
+from airflow_provider_metrika.emulator.scopes import parse_scopes
 from airflow_provider_metrika.emulator.server import run
 from airflow_provider_metrika.emulator.state import EmulatorSettings, parse_counter_id
 
 
-def _token(text: str) -> tuple[str, frozenset[int] | None]:
-    token, _, counters = text.partition("=")
+def _token(text: str) -> tuple[str, frozenset[int] | None, frozenset[str] | None]:
+    """Read ``TOKEN[=ID,ID...][:SCOPE,SCOPE...]``; no ``:`` grants every scope, a bare ``:`` none."""
+    grant, colon, scopes = text.partition(":")
+    token, _, counters = grant.partition("=")
     if not token:
         raise argparse.ArgumentTypeError("a token must not be empty")
     try:
         allowed = frozenset(parse_counter_id(c) for c in counters.split(",")) if counters else None
+        granted = parse_scopes(s for s in scopes.split(",") if s) if colon else None
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-    return token, allowed
+    return token, allowed, granted
 
 
 def _counter(text: str) -> tuple[int, str]:
@@ -50,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_token,
         default=[],
-        metavar="TOKEN[=ID,ID...]",
-        help=f"accepted OAuth token, optionally limited to counters (repeatable; default {DEFAULT_TOKEN})",
+        metavar="TOKEN[=ID,ID...][:SCOPE,SCOPE...]",
+        help="accepted OAuth token, optionally limited to counters and to scopes such as "
+        "metrika:offline_data,metrika:read (without ':', every scope) "
+        f"(repeatable; default {DEFAULT_TOKEN})",
     )
     parser.add_argument(
         "--counter",
@@ -66,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--status-delay", type=float, default=0.0, help="seconds a listed upload reads IN_PROGRESS"
     )
     parser.add_argument("--parallel-limit", type=int, default=None, help="parallel API requests per token")
+    parser.add_argument(
+        "--last-uploadings-needs-read",
+        action="store_true",
+        help="answer last_uploadings only to tokens with metrika:read (Metrika's docs do not say)",
+    )
     parser.add_argument(
         "--no-store-orders", action="store_true", help="validate uploads but keep no orders (huge files)"
     )
@@ -86,9 +97,11 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         parallel_limit=args.parallel_limit,
         store_orders=not args.no_store_orders,
         echo_titles=not args.no_echo_titles,
+        last_uploadings_needs_read=args.last_uploadings_needs_read,
     )
     if args.token:
-        settings.tokens = dict(args.token)
+        settings.tokens = {token: counters for token, counters, _ in args.token}
+        settings.token_scopes = {token: scopes for token, _, scopes in args.token if scopes is not None}
     if args.counter:
         settings.counters = dict(args.counter)
     return settings

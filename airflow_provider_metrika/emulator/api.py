@@ -23,6 +23,7 @@ from airflow_provider_metrika.emulator.constants import (
 )
 from airflow_provider_metrika.emulator.errors import ApiError
 from airflow_provider_metrika.emulator.keys import CURRENT_LOG_ENTRY, STATE_KEY
+from airflow_provider_metrika.emulator.scopes import scopes_needed
 from airflow_provider_metrika.emulator.state import EmulatorState, parse_counter_id
 from airflow_provider_metrika.emulator.upload_body import NotMultipartError, UploadBody, read_upload_body
 from airflow_provider_metrika.emulator.uploadings import list_visible, parse_datetime_offset
@@ -40,11 +41,12 @@ def request_token(request: web.Request) -> str | None:
 
 
 def authorize(request: web.Request) -> int:
-    """Check token, counter and access in Metrika's order; return the counter id.
+    """Check token, scopes, counter and access in Metrika's order; return the counter id.
 
     :param request: an API request whose path holds ``counter_id``.
-    :raises ApiError: 401 for a missing or unknown token, 404 for an unknown counter, 403 when the
-        token may not use the counter.
+    :raises ApiError: 401 for a missing or unknown token, 403 when the token lacks the scope the
+        endpoint needs (see :data:`~airflow_provider_metrika.emulator.scopes.SCOPE_RULES`), 404 for
+        an unknown counter, 403 when the token may not use the counter.
     """
     settings = request.app[STATE_KEY].settings
     token = request_token(request)
@@ -52,6 +54,15 @@ def authorize(request: web.Request) -> int:
         raise ApiError(401, "unauthorized", "Authorization header 'OAuth <token>' is missing or malformed")
     if token not in settings.tokens:
         raise ApiError(401, "unauthorized", "Invalid OAuth token")
+    granted = settings.token_scopes.get(token)
+    if granted is not None:
+        route = request.match_info.route.resource
+        needed = scopes_needed(
+            request.method, route.canonical if route else "", settings.last_uploadings_needs_read
+        )
+        if needed and not granted & needed:
+            # Metrika's answer names no cause: the client must work out which scope was missing.
+            raise ApiError(403, "access_denied", "Access is denied")
     try:
         counter_id = parse_counter_id(request.match_info["counter_id"])
     except ValueError as exc:

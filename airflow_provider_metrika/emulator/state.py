@@ -16,11 +16,22 @@ from airflow_provider_metrika.emulator.constants import (
 )
 from airflow_provider_metrika.emulator.faults import FaultQueue
 from airflow_provider_metrika.emulator.orders import OrderStore
+from airflow_provider_metrika.emulator.scopes import parse_scopes
 from airflow_provider_metrika.emulator.uploadings import Uploading
 
 _INT32_MAX = 2**31 - 1
 #: Settings that ``reset`` puts back to their startup values; tokens and counters are kept.
-_KNOBS = ("listing_delay", "status_delay", "parallel_limit", "max_file_bytes", "store_orders", "echo_titles")
+_KNOBS = (
+    "listing_delay",
+    "status_delay",
+    "parallel_limit",
+    "max_file_bytes",
+    "store_orders",
+    "echo_titles",
+    "last_uploadings_needs_read",
+)
+#: Set through ``tokens`` only, never as a key of its own.
+_DERIVED = ("token_scopes",)
 
 
 def parse_counter_id(value: object) -> int:
@@ -52,6 +63,8 @@ class EmulatorSettings:
     """Who may call the emulator, which counters exist, and how it paces its answers.
 
     :param tokens: OAuth token to the counters it may use; ``None`` grants every counter.
+    :param token_scopes: OAuth token to the scopes it was issued with; a token not listed has every
+        scope (the emulator's historical behaviour).
     :param counters: counter id to its time zone name.
     :param listing_delay: seconds after creation before an uploading appears in ``last_uploadings``.
     :param status_delay: seconds after being listed during which an uploading reads ``IN_PROGRESS``.
@@ -61,9 +74,12 @@ class EmulatorSettings:
         their rows in memory (uploadings are still recorded).
     :param echo_titles: show the uploaded file's name as ``uploading_title``; whether Metrika does
         is unconfirmed, so clients are tested both ways.
+    :param last_uploadings_needs_read: answer ``last_uploadings`` only to tokens with ``metrika:read``
+        (Metrika's docs do not say; by default any of read, write or offline_data will do).
     """
 
     tokens: dict[str, frozenset[int] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})
+    token_scopes: dict[str, frozenset[str]] = field(default_factory=dict)
     counters: dict[int, str] = field(default_factory=lambda: {DEFAULT_COUNTER_ID: DEFAULT_TIME_ZONE})
     listing_delay: float = 0.0
     status_delay: float = 0.0
@@ -71,6 +87,7 @@ class EmulatorSettings:
     max_file_bytes: int = MAX_FILE_BYTES
     store_orders: bool = True
     echo_titles: bool = True
+    last_uploadings_needs_read: bool = False
 
     def updated(self, data: Mapping[str, object]) -> EmulatorSettings:
         """Return a copy with the given JSON settings applied; ``tokens`` and ``counters`` are replaced whole.
@@ -78,12 +95,12 @@ class EmulatorSettings:
         :param data: any of the dataclass fields, in their JSON form.
         :raises ValueError: on unknown keys or bad values.
         """
-        unknown = sorted(set(data) - {f.name for f in fields(self)})
+        unknown = sorted(set(data) - {f.name for f in fields(self)} | (set(data) & set(_DERIVED)))
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(unknown)}")
         changes: dict[str, object] = {}
         if "tokens" in data:
-            changes["tokens"] = _parse_tokens(data["tokens"])
+            changes["tokens"], changes["token_scopes"] = _parse_tokens(data["tokens"])
         if "counters" in data:
             changes["counters"] = _parse_counters(data["counters"])
         for name in ("listing_delay", "status_delay"):
@@ -94,7 +111,7 @@ class EmulatorSettings:
             changes["parallel_limit"] = None if limit is None else _positive_int("parallel_limit", limit)
         if "max_file_bytes" in data:
             changes["max_file_bytes"] = _positive_int("max_file_bytes", data["max_file_bytes"])
-        for name in ("store_orders", "echo_titles"):
+        for name in ("store_orders", "echo_titles", "last_uploadings_needs_read"):
             if name in data:
                 if not isinstance(data[name], bool):
                     raise ValueError(f"{name} must be a boolean")
@@ -104,26 +121,49 @@ class EmulatorSettings:
     def to_json(self) -> dict[str, object]:
         """Render the settings as JSON (counter ids become string keys)."""
         return {
-            "tokens": {
-                token: None if counters is None else sorted(counters)
-                for token, counters in self.tokens.items()
-            },
+            "tokens": {token: self._token_json(token) for token in self.tokens},
             "counters": {str(counter_id): zone for counter_id, zone in self.counters.items()},
             **{name: getattr(self, name) for name in _KNOBS},
         }
 
+    def _token_json(self, token: str) -> object:
+        counters = self.tokens[token]
+        shown = None if counters is None else sorted(counters)
+        if token not in self.token_scopes:
+            return shown
+        return {"counters": shown, "scopes": sorted(self.token_scopes[token])}
 
-def _parse_tokens(value: object) -> dict[str, frozenset[int] | None]:
+
+def _parse_counter_list(counters: object) -> frozenset[int] | None:
+    if counters is None:
+        return None
+    if isinstance(counters, str) or not isinstance(counters, Iterable):
+        raise ValueError(f"counters of a token must be a list or null, got {counters!r}")
+    return frozenset(parse_counter_id(c) for c in counters)
+
+
+def _parse_tokens(value: object) -> tuple[dict[str, frozenset[int] | None], dict[str, frozenset[str]]]:
+    """Read ``{token: null | [counter, ...] | {"counters": ..., "scopes": [scope, ...] | null}}``."""
     if not isinstance(value, Mapping):
-        raise ValueError("tokens must be an object of token to a list of counter ids or null")
+        raise ValueError("tokens must be an object of token to a list of counter ids, null, or an object")
     tokens: dict[str, frozenset[int] | None] = {}
-    for token, counters in value.items():
+    scopes: dict[str, frozenset[str]] = {}
+    for token, grant in value.items():
         if not isinstance(token, str) or not token:
             raise ValueError("tokens must be non-empty strings")
-        if counters is not None and not isinstance(counters, Iterable):
-            raise ValueError(f"counters of a token must be a list or null, got {counters!r}")
-        tokens[token] = None if counters is None else frozenset(parse_counter_id(c) for c in counters)
-    return tokens
+        if isinstance(grant, Mapping):
+            extra = sorted(set(grant) - {"counters", "scopes"})
+            if extra:
+                raise ValueError(f"token {token!r}: unknown keys {', '.join(map(str, extra))}")
+            tokens[token] = _parse_counter_list(grant.get("counters"))
+            granted = grant.get("scopes")
+            if granted is not None:
+                if isinstance(granted, str) or not isinstance(granted, Iterable):
+                    raise ValueError(f"scopes of token {token!r} must be a list or null, got {granted!r}")
+                scopes[token] = parse_scopes(granted)
+        else:
+            tokens[token] = _parse_counter_list(grant)
+    return tokens, scopes
 
 
 def _parse_counters(value: object) -> dict[int, str]:

@@ -47,6 +47,35 @@ from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DEFAULT_
 _LISTENING = re.compile(r"Metrika emulator listening on (http://\S+)")
 _POLL_SECONDS = 0.05
 
+#: What a token may do: ``None`` (every counter and scope), its counter ids, or
+#: ``{"counters": [...] | None, "scopes": ["metrika:offline_data", ...] | None}``.
+TokenGrant = Iterable[int] | Mapping[str, Any] | None
+
+
+def _grant_json(grant: TokenGrant) -> object:
+    if grant is None:
+        return None
+    if isinstance(grant, Mapping):
+        counters, scopes = grant.get("counters"), grant.get("scopes")
+        return {
+            **grant,
+            "counters": None if counters is None else list(counters),
+            "scopes": None if scopes is None else list(scopes),
+        }
+    return list(grant)
+
+
+def _grant_argument(token: str, grant: TokenGrant) -> str:
+    """Render a token for ``--token TOKEN[=ID,...][:SCOPE,...]``."""
+    scopes = None
+    counters: Iterable[int] | None = None
+    if isinstance(grant, Mapping):
+        counters, scopes = grant.get("counters"), grant.get("scopes")
+    elif grant is not None:
+        counters = grant
+    text = token if counters is None else f"{token}={','.join(map(str, counters))}"
+    return text if scopes is None else f"{text}:{','.join(scopes)}"
+
 
 class EmulatorStartupError(RuntimeError):
     """The emulator process exited or stayed silent instead of announcing its port."""
@@ -83,9 +112,10 @@ class EmulatorClient:
     def configure(self, **settings: object) -> dict[str, Any]:
         """Change settings and return all of them.
 
-        :param settings: any of ``tokens`` (token to a list of counter ids, or ``None`` for all),
-            ``counters`` (counter id to time zone), ``listing_delay``, ``status_delay``,
-            ``parallel_limit``, ``max_file_bytes``, ``store_orders``, ``echo_titles``. ``tokens`` and
+        :param settings: any of ``tokens`` (token to a list of counter ids, ``None`` for all, or
+            ``{"counters": [...] | None, "scopes": [...] | None}``), ``counters`` (counter id to time
+            zone), ``listing_delay``, ``status_delay``, ``parallel_limit``, ``max_file_bytes``,
+            ``store_orders``, ``echo_titles``, ``last_uploadings_needs_read``. ``tokens`` and
             ``counters`` replace the current ones whole.
         """
         payload: dict[str, object] = dict(settings)
@@ -94,9 +124,7 @@ class EmulatorClient:
             payload["counters"] = {str(counter_id): zone for counter_id, zone in counters.items()}
         tokens = payload.get("tokens")
         if isinstance(tokens, Mapping):
-            payload["tokens"] = {
-                token: None if allowed is None else list(allowed) for token, allowed in tokens.items()
-            }
+            payload["tokens"] = {token: _grant_json(grant) for token, grant in tokens.items()}
         result: dict[str, Any] = self._call("POST", "/config", payload)
         return result
 
@@ -172,13 +200,14 @@ class EmulatorProcess:
 
     :param host: interface to bind.
     :param port: TCP port; 0 picks a free one.
-    :param tokens: token to the counter ids it may use (``None`` for all); the emulator's default
-        token when omitted.
+    :param tokens: token to the counter ids it may use (``None`` for all), or to
+        ``{"counters": [...] | None, "scopes": [...] | None}``; the emulator's default token when omitted.
     :param counters: counter id to time zone; the emulator's default counter when omitted.
     :param listing_delay: seconds before an uploading is listed.
     :param status_delay: seconds a listed uploading reads ``IN_PROGRESS``.
     :param parallel_limit: parallel API requests allowed per token.
     :param store_orders: keep applied orders.
+    :param last_uploadings_needs_read: answer ``last_uploadings`` only to tokens with ``metrika:read``.
     :param startup_timeout: seconds to wait for the "listening" line.
     :param stop_timeout: seconds between SIGTERM and SIGKILL.
 
@@ -190,12 +219,13 @@ class EmulatorProcess:
         *,
         host: str = DEFAULT_HOST,
         port: int = 0,
-        tokens: Mapping[str, Iterable[int] | None] | None = None,
+        tokens: Mapping[str, TokenGrant] | None = None,
         counters: Mapping[int, str] | None = None,
         listing_delay: float = 0.0,
         status_delay: float = 0.0,
         parallel_limit: int | None = None,
         store_orders: bool = True,
+        last_uploadings_needs_read: bool = False,
         startup_timeout: float = 30.0,
         stop_timeout: float = 5.0,
     ) -> None:
@@ -207,6 +237,7 @@ class EmulatorProcess:
         self.status_delay = status_delay
         self.parallel_limit = parallel_limit
         self.store_orders = store_orders
+        self.last_uploadings_needs_read = last_uploadings_needs_read
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -219,8 +250,8 @@ class EmulatorProcess:
         """Return the command line that starts the emulator."""
         command = [sys.executable, "-m", "airflow_provider_metrika.emulator"]
         command += ["--host", self.host, "--port", str(self.port)]
-        for token, allowed in (self.tokens or {}).items():
-            command += ["--token", token if allowed is None else f"{token}={','.join(map(str, allowed))}"]
+        for token, grant in (self.tokens or {}).items():
+            command += ["--token", _grant_argument(token, grant)]
         for counter_id, time_zone in (self.counters or {}).items():
             command += ["--counter", f"{counter_id}:{time_zone}"]
         command += ["--listing-delay", str(self.listing_delay), "--status-delay", str(self.status_delay)]
@@ -228,6 +259,8 @@ class EmulatorProcess:
             command += ["--parallel-limit", str(self.parallel_limit)]
         if not self.store_orders:
             command.append("--no-store-orders")
+        if self.last_uploadings_needs_read:
+            command.append("--last-uploadings-needs-read")
         return command
 
     @property
@@ -347,7 +380,7 @@ class EmulatorProcess:
 @contextmanager
 def run_emulator(
     port: int = 0,
-    tokens: Mapping[str, Iterable[int] | None] | None = None,
+    tokens: Mapping[str, TokenGrant] | None = None,
     counters: Mapping[int, str] | None = None,
     listing_delay: float = 0.0,
     status_delay: float = 0.0,
@@ -355,6 +388,7 @@ def run_emulator(
     *,
     host: str = DEFAULT_HOST,
     store_orders: bool = True,
+    last_uploadings_needs_read: bool = False,
     startup_timeout: float = 30.0,
     stop_timeout: float = 5.0,
 ) -> Iterator[EmulatorClient]:
@@ -364,14 +398,16 @@ def run_emulator(
     ``client.process`` gives its pid and output.
 
     :param port: TCP port; 0 picks a free one.
-    :param tokens: token to the counter ids it may use (``None`` for all); ``emulator-token`` with
-        access to every counter when omitted.
+    :param tokens: token to the counter ids it may use (``None`` for all), or to
+        ``{"counters": [...] | None, "scopes": ["metrika:offline_data", ...] | None}`` (scopes
+        ``None``: every scope); ``emulator-token`` with access to every counter when omitted.
     :param counters: counter id to time zone; counter 12345 in Europe/Moscow when omitted.
     :param listing_delay: seconds before an uploading is listed.
     :param status_delay: seconds a listed uploading reads ``IN_PROGRESS``.
     :param parallel_limit: parallel API requests allowed per token.
     :param host: interface to bind.
     :param store_orders: keep applied orders.
+    :param last_uploadings_needs_read: answer ``last_uploadings`` only to tokens with ``metrika:read``.
     :param startup_timeout: seconds to wait for the emulator to listen.
     :param stop_timeout: seconds between SIGTERM and SIGKILL.
     """
@@ -384,6 +420,7 @@ def run_emulator(
         status_delay=status_delay,
         parallel_limit=parallel_limit,
         store_orders=store_orders,
+        last_uploadings_needs_read=last_uploadings_needs_read,
         startup_timeout=startup_timeout,
         stop_timeout=stop_timeout,
     )

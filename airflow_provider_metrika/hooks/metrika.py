@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import time
@@ -46,6 +47,15 @@ from airflow_provider_metrika.exceptions import (
     MetrikaNotFoundError,
     MetrikaUploadUncertainError,
     api_error_from_response,
+)
+from airflow_provider_metrika.hooks.access import (
+    COUNTER_CALL,
+    RECOMMENDED_SCOPES,
+    TIMEZONE_HINT,
+    UPLOADINGS_CALL,
+    access_denied_causes,
+    explain_access_error,
+    unauthorized_advice,
 )
 from airflow_provider_metrika.hooks.retries import (
     RetryPolicy,
@@ -224,8 +234,13 @@ class MetrikaHook(HttpHook):
 
     The connection (type ``metrika``) keeps the token in its password field, the API base URL in
     Host (empty means ``https://api-metrika.yandex.net``) and, in extras, an optional default
-    ``counter_id`` and the retry settings ``retry_limit``, ``retry_delay``, ``max_retry_delay``
-    and ``timeout``.
+    ``counter_id``, the retry settings ``retry_limit``, ``retry_delay``, ``max_retry_delay``
+    and ``timeout``, and ``allow_insecure_http`` (plain ``http://`` to a host other than this
+    machine is refused unless it is true).
+
+    Scopes: uploads need ``metrika:offline_data`` or ``metrika:write``; reading the counter needs
+    ``metrika:read``; ``last_uploadings`` is undocumented (probably ``metrika:read``). Every 401 and
+    403 raised names the connection and each cause that fits the call (see :mod:`.access`).
 
     :param metrika_conn_id: the Airflow connection to use.
     :param timeout: seconds to wait for an answer to an upload (Metrika validates the file first).
@@ -411,9 +426,10 @@ class MetrikaHook(HttpHook):
         except requests.exceptions.Timeout:
             raise MetrikaConnectionError(f"{method} {url}: no answer within {timeout:.0f} s") from None
         if response.status_code >= 400:
-            raise api_error_from_response(
+            error = api_error_from_response(
                 response.status_code, response.content, parse_retry_after(response.headers.get("Retry-After"))
             )
+            raise explain_access_error(error, self.metrika_conn_id, method, endpoint)
         try:
             return response.json()
         except ValueError:
@@ -690,15 +706,27 @@ class MetrikaHook(HttpHook):
         return answer["counter"]
 
     def get_counter_timezone(self, counter_id: int | str | None) -> str:
-        """Return the IANA time zone in which Metrika reads the counter's order dates."""
+        """Return the IANA zone in which Metrika reads the counter's order dates (needs ``metrika:read``)."""
         return str(self.get_counter(counter_id).get("time_zone_name") or "Europe/Moscow")
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check the token and counter access, with a message that says what to do when it fails."""
+        """
+        Tell what the connection's token can do on its default counter; nothing is uploaded.
+
+        Checks, one try each: the token is accepted; the counter's settings are readable
+        (``metrika:read``); the uploadings list is readable. A token that can list uploadings but not
+        read the counter (``metrika:offline_data`` alone) is reported usable for uploads, with what it
+        cannot do and the argument that avoids it. When the UI tests a form, Airflow renames the
+        connection to a random id, so messages say "this connection" rather than an id.
+        """
+        who = "this connection"
         try:
-            counter = self.default_counter_id
-            token_from_connection(self.connection)
-            base_url = base_url_from_connection(self.connection)
+            token_from_connection(self.connection, who="This connection")
+            base_url = base_url_from_connection(self.connection, who="This connection")
+            raw_counter = self.extras.get("counter_id")
+            counter = (
+                None if raw_counter in (None, "") else check_counter_id(raw_counter, "'Default counter ID'")
+            )
         except MetrikaError as exc:
             return False, str(exc)
         if counter is None:
@@ -709,17 +737,10 @@ class MetrikaHook(HttpHook):
         # A person is waiting on the form's "Test" button: one try, no backoff.
         retry_limit, self._retry_args["retry_limit"] = self._retry_args["retry_limit"], 0
         try:
-            info = self.get_counter(counter)
+            info = self._probe(lambda: self.get_counter(counter))
+            listed = self._probe(lambda: self.list_uploadings(counter, limit=1))
         except MetrikaAuthenticationError:
-            return False, (
-                "Metrika rejected the OAuth token (401). Issue a new token with the "
-                "metrika:offline_data or metrika:write scope and paste it into 'OAuth token'."
-            )
-        except MetrikaAccessDeniedError:
-            return False, (
-                f"The token's owner has no access to counter {counter} (403), or the token lacks the "
-                "metrika:offline_data / metrika:write scope. Ask the counter's owner for access."
-            )
+            return False, unauthorized_advice(who)
         except MetrikaNotFoundError:
             return False, (
                 f"Counter {counter} was not found (404) at {base_url}. Check 'Default counter ID', and "
@@ -731,13 +752,17 @@ class MetrikaHook(HttpHook):
                 "and the network."
             )
         except MetrikaError as exc:
-            return False, str(exc)
+            return False, _first_line(exc)
         finally:
             self._retry_args["retry_limit"] = retry_limit
-        return True, (
-            f"Connected: counter {counter} ({info.get('name') or info.get('site') or 'no name'}), "
-            f"time zone {info.get('time_zone_name')}."
-        )
+        return _connection_verdict(counter, info, listed is not None, who)
+
+    def _probe(self, call: Any) -> Any:
+        """Return the call's answer, or None when Metrika refuses it with 403."""
+        try:
+            return call()
+        except MetrikaAccessDeniedError:
+            return None
 
     # -- async twins for triggers ------------------------------------------------------------------
 
@@ -749,9 +774,12 @@ class MetrikaHook(HttpHook):
         headers = {"Authorization": f"OAuth {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
         timeout = aiohttp.ClientTimeout(total=self.read_timeout, connect=self.connect_timeout)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
-            async for attempt in policy.async_retrying(is_retryable, self.log, f"GET {endpoint}"):
-                with attempt:
-                    return await _aget_json(session, url, params)
+            try:
+                async for attempt in policy.async_retrying(is_retryable, self.log, f"GET {endpoint}"):
+                    with attempt:
+                        return await _aget_json(session, url, params)
+            except MetrikaApiError as exc:
+                raise explain_access_error(exc, self.metrika_conn_id, "GET", endpoint) from None
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     async def alist_uploadings(
@@ -799,27 +827,33 @@ class MetrikaHook(HttpHook):
         return answer["counter"]
 
 
-def token_from_connection(connection: Connection) -> str:
+def token_from_connection(connection: Connection, who: str | None = None) -> str:
     """
     Return the OAuth token kept in the connection's password field, registered for log masking.
 
     :param connection: the Airflow connection.
+    :param who: how messages name the connection (default: ``Connection '<conn_id>'``).
     """
     token = (connection.password or "").strip()
     if not token:
         raise MetrikaInvalidArgumentError(
-            f"Connection {connection.conn_id!r} has no OAuth token: put the token in its "
-            "'OAuth token' (password) field"
+            f"{who or _named(connection)} has no OAuth token: put a token with scopes "
+            f"{RECOMMENDED_SCOPES} in its 'OAuth token' (password) field"
         )
     mask_secret(token)
     return token
 
 
-def base_url_from_connection(connection: Connection) -> str:
+def base_url_from_connection(connection: Connection, who: str | None = None) -> str:
     """
     Return the API base URL from the connection's Host (and Port, Schema), without a trailing slash.
 
+    Plain ``http://`` would send the token unencrypted: it is refused, before any request, for any
+    host but this machine (127.0.0.0/8, ::1, ``localhost``: the emulator), unless the connection's
+    extra ``allow_insecure_http`` is true.
+
     :param connection: the Airflow connection; an empty Host means Metrika's public API.
+    :param who: how messages name the connection (default: ``Connection '<conn_id>'``).
     """
     host = (connection.host or "").strip()
     if not host:
@@ -831,10 +865,43 @@ def base_url_from_connection(connection: Connection) -> str:
     parsed = urlparse(host)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise MetrikaInvalidArgumentError(
-            f"Connection {connection.conn_id!r}: 'API base URL' must look like {DEFAULT_API_URL} "
+            f"{who or _named(connection)}: 'API base URL' must look like {DEFAULT_API_URL} "
             f"(or http://127.0.0.1:8765 for the emulator); got {connection.host!r}"
         )
+    insecure_allowed = _truthy(_normalise_extras(connection.extra_dejson).get("allow_insecure_http"))
+    if parsed.scheme == "http" and not is_loopback_host(parsed.hostname) and not insecure_allowed:
+        raise MetrikaInvalidArgumentError(
+            f"{who or _named(connection)}: 'API base URL' {host.rstrip('/')} is plain http:// to "
+            "another machine, so the OAuth token would travel unencrypted; nothing was sent. Use "
+            f"https:// (Metrika's API is {DEFAULT_API_URL}; an empty 'API base URL' means it), or, "
+            "only for a trusted proxy, set the connection's extra allow_insecure_http to true."
+        )
     return host.rstrip("/")
+
+
+def is_loopback_host(hostname: str) -> bool:
+    """
+    Tell whether a host name is this machine: ``localhost``, 127.0.0.0/8 or ::1.
+
+    :param hostname: the host part of a URL, without brackets.
+    """
+    name = hostname.strip().lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return value is True or value == 1
+
+
+def _named(connection: Connection) -> str:
+    return f"Connection {connection.conn_id!r}"
 
 
 def _normalise_extras(extras: dict[str, Any]) -> dict[str, Any]:
@@ -941,3 +1008,53 @@ async def _aget_json(session: aiohttp.ClientSession, url: str, params: dict[str,
         return json.loads(body)
     except ValueError:
         raise MetrikaError(f"GET {url}: the answer is not JSON: {body[:200]!r}") from None
+
+
+_UPLOADS_UNTESTED = (
+    "Uploads need metrika:offline_data or metrika:write; the test uploads nothing, so it cannot check "
+    "that scope."
+)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0]
+
+
+def _connection_verdict(
+    counter: int, info: dict[str, Any] | None, listed: bool, who: str
+) -> tuple[bool, str]:
+    """Say what works with this token on ``counter``, from the two reads of the test."""
+    if info is not None and listed:
+        name = info.get("name") or info.get("site") or "no name"
+        return True, (
+            f"Connected: counter {counter} ({name}), time zone {info.get('time_zone_name')}. "
+            "Token accepted; counter settings readable (metrika:read); uploadings list readable. "
+            + _UPLOADS_UNTESTED
+        )
+    if listed:
+        return True, (
+            f"Usable for uploads to counter {counter}: the token is accepted and the uploadings list "
+            "is readable (waiting for validation works). It cannot read the counter's settings (403: "
+            f"the token lacks metrika:read), so a task that needs the counter's time zone fails: "
+            f"{TIMEZONE_HINT}; or issue a token with metrika:read as well. " + _UPLOADS_UNTESTED
+        )
+    if info is not None:
+        return False, (
+            f"Counter {counter} is readable (time zone {info.get('time_zone_name')}), but Metrika "
+            "refused its uploadings list (403). The causes that fit: "
+            + "; ".join(access_denied_causes(UPLOADINGS_CALL, str(counter), who)[:1])
+            + ". Without that list, waiting for validation (the sensor, wait_for_validation=True) fails. "
+            + _UPLOADS_UNTESTED
+        )
+    causes = access_denied_causes(COUNTER_CALL, str(counter), who)
+    causes[0] = (
+        "the token lacks the scopes: metrika:read to read the counter, and metrika:offline_data or "
+        "metrika:write to upload (a token with metrika:offline_data alone is refused both reads when "
+        "the uploadings list needs metrika:read, which Metrika does not document)"
+    )
+    return False, (
+        f"Metrika refused both counter {counter}'s settings and its uploadings list (403), so "
+        "nothing can be done with this token on that counter as it stands. The causes that fit: "
+        + "; ".join(f"({n}) {cause}" for n, cause in enumerate(causes, start=1))
+        + "."
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,8 +97,13 @@ class SimpleOrdersUploadOperator(BaseOperator):
         ``APPEND`` (add list values) (templated).
     :param delimiter_type: ``COMMA`` or ``SEMICOLON``: the delimiter of the files sent.
     :param metrika_conn_id: the Metrika connection.
-    :param timezone: IANA time zone in which order dates are written (templated); default: the
-        counter's ``time_zone_name``, read from Metrika.
+    :param timezone: the counter's IANA time zone, in which Metrika reads order dates and in which
+        they are written (templated). Given, the counter is not read, so a token with
+        ``metrika:offline_data`` alone works; default: the counter's ``time_zone_name``, read once
+        per task (needs ``metrika:read``).
+    :param source_timezone: the IANA zone that naive input timestamps are in (templated), e.g.
+        ``UTC`` for a warehouse that stores UTC without an offset; default: the counter's zone.
+        Timestamps with an offset are converted from their own zone whatever this says.
     :param columns: renames of input columns to Metrika's, e.g. ``{"order_id": "id"}`` (templated).
     :param status_map: CRM order statuses to Metrika's, e.g. ``{"shipped": "PAID"}``.
     :param hash_identifiers: send MD5 hashes of emails and phones instead of the raw values.
@@ -129,6 +135,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         "columns",
         "status_map",
         "timezone",
+        "source_timezone",
         "rejects_path",
         "force_resend",
     )
@@ -156,6 +163,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         delimiter_type: str = "COMMA",
         metrika_conn_id: str = DEFAULT_CONN_ID,
         timezone: str | None = None,
+        source_timezone: str | None = None,
         columns: Mapping[str, str] | str | None = None,
         status_map: Mapping[str, str] | str | None = None,
         hash_identifiers: bool = False,
@@ -217,6 +225,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
             _read_mapping("status_map", status_map, "CRM status to Metrika status")
         if not _is_template(force_resend):
             _read_flag("force_resend", force_resend)
+        for name, zone in (("timezone", timezone), ("source_timezone", source_timezone)):
+            if zone is not None and not _is_template(zone):
+                _check_zone(name, zone)
 
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's
@@ -232,6 +243,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.merge_mode = merge_mode
         self.metrika_conn_id = metrika_conn_id
         self.timezone = timezone
+        self.source_timezone = source_timezone
         self.columns = columns
         self.status_map = status_map
         self.hash_identifiers = hash_identifiers
@@ -261,13 +273,20 @@ class SimpleOrdersUploadOperator(BaseOperator):
         merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
         self._counter_used = counter
         context["ti"].xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
+        # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
         timezone = self.timezone or hook.get_counter_timezone(counter)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
             prepared = self._prepare_keeping_rejects(context, Path(workdir), timezone)
             report = prepared.report
             self.log.info(
-                "Orders prepared for counter %s (dates in %s):\n%s", counter, timezone, report.as_text()
+                "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
+                "naive input read in %s):\n%s",
+                counter,
+                timezone,
+                "as given by timezone=" if self.timezone else "as read from Metrika",
+                self.source_timezone or timezone,
+                report.as_text(),
             )
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
             self._keep_rejects(report.rejects_path, report.rows_rejected)
@@ -291,6 +310,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 data,
                 workdir,
                 timezone=timezone,
+                source_timezone=self.source_timezone or None,
                 columns=_read_mapping("columns", self.columns, "input column to Metrika column"),
                 status_map=_read_mapping("status_map", self.status_map, "CRM status to Metrika status"),
                 hash_identifiers=self.hash_identifiers,
@@ -489,6 +509,16 @@ def _read_flag(name: str, value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise MetrikaInvalidArgumentError(f"{name} must be True or False; got {value!r}")
+
+
+def _check_zone(name: str, zone: Any) -> None:
+    """Refuse a time zone name that is not an IANA zone, when the DAG is parsed."""
+    try:
+        zoneinfo.ZoneInfo(str(zone).strip())
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise MetrikaInvalidArgumentError(
+            f"{name} must be an IANA time zone name such as Europe/Moscow or UTC; got {zone!r}"
+        ) from None
 
 
 def _check_number(

@@ -1,11 +1,23 @@
 """Normalise ``create_date_time`` to one documented format in the counter's time zone.
 
 Values with a time are written as ``yyyy-MM-dd HH:mm:ss`` and date-only values as ``yyyy-MM-dd`` (Metrika
-reads those as 23:59 of the day). Fractions of a second are dropped. ``dd.MM.yy`` is read as 20yy: the docs
-do not say which century Metrika assumes for two-digit years, and 19yy would be refused as pre-1970 anyway.
+reads those as 23:59 of the day). Fractions of a second are dropped.
+
+Zones: Metrika reads every value in the counter's zone. A value with a UTC offset (or an aware timestamp)
+is converted to it. A naive value with a time is taken to be in the source zone (the counter's unless told
+otherwise) and converted: a time that does not exist there (skipped by a DST change) is moved forward to
+the end of the gap, e.g. 02:30 -> 03:00; a time that occurs twice (clocks set back) is the first of the
+two. A date without a time is a calendar day and is never shifted.
+
+Two-digit years: ``dd.MM.yy`` is always read as 20yy (the docs do not say which century Metrika
+assumes; 19yy would be refused as pre-1970 anyway). A date more than one day past the preparation time in
+the counter's zone is invalid, which catches ``31.12.99`` read as 2099. A date without a time is judged by
+the start of its day.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +36,10 @@ REASON_FORMAT = (
 )
 REASON_RANGE = "is not a real date or time (day, month, hour, minute or second out of range)"
 REASON_PRE_1970 = "is before 1970-01-01, which Metrika does not accept"
+REASON_FUTURE = (
+    "is more than one day in the future (after {latest} in {zone}, the counter's time zone, when the "
+    "orders were prepared): check the year (two-digit years are read as 20yy) and the time zones"
+)
 
 _TIME = r"(?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
 DOTTED_PATTERN = (
@@ -91,6 +107,47 @@ def _to_zone_wall_clock(utc_seconds: np.ndarray, timezone: str) -> np.ndarray:
     return pc.local_timestamp(instants).cast(pa.int64()).to_numpy()
 
 
+def _from_zone_wall_clock(wall_seconds: np.ndarray, timezone: str) -> np.ndarray:
+    """Return the UTC instants of wall-clock seconds in ``timezone``, DST gaps and overlaps resolved.
+
+    A time in a gap is moved to the end of the gap; a time in an overlap is its first occurrence.
+    """
+    naive = pa.array(wall_seconds, pa.timestamp("s"))
+    aware = pc.assume_timezone(naive, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+    return aware.cast(pa.int64()).to_numpy()
+
+
+@dataclass(frozen=True)
+class DateZones:
+    """The zones of one run and the latest accepted date.
+
+    :param counter: the counter's IANA zone: values are written in it.
+    :param source: the IANA zone of naive input values (usually the counter's).
+    :param latest: the latest accepted value, as wall-clock seconds since 1970 in the counter's zone;
+        None accepts any.
+    """
+
+    counter: str
+    source: str
+    latest: int | None = None
+
+    def naive_to_counter(self, wall_seconds: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Return the values with a naive wall clock in the source zone re-expressed in the counter's.
+
+        :param wall_seconds: wall-clock seconds since 1970.
+        :param rows: which values are naive and have a time (the others are returned unchanged).
+        """
+        if self.source == self.counter or not rows.any():
+            return wall_seconds
+        instants = _from_zone_wall_clock(np.where(rows, wall_seconds, 0), self.source)
+        return np.where(rows, _to_zone_wall_clock(instants, self.counter), wall_seconds)
+
+    def future_reason(self) -> str:
+        """Return the reason given to values later than :attr:`latest`."""
+        latest = pa.array([self.latest or 0], pa.timestamp("s")).cast(pa.string())[0].as_py()
+        return REASON_FUTURE.format(latest=latest, zone=self.counter)
+
+
 def _format(seconds: np.ndarray, has_time: np.ndarray, ok: np.ndarray) -> pa.Array:
     """Render wall-clock seconds as ``yyyy-MM-dd HH:mm:ss`` or ``yyyy-MM-dd``, ``""`` where not ``ok``."""
     safe = np.where(ok, seconds, 0)
@@ -117,7 +174,7 @@ def _parts_by_regex(text: pa.Array) -> DateParts:
     return parts
 
 
-def _parse_text(text: pa.Array, timezone: str, problems: BatchProblems) -> pa.Array:
+def _parse_text(text: pa.Array, zones: DateZones, problems: BatchProblems) -> pa.Array:
     text = pc.utf8_trim_whitespace(text.fill_null(""))
     empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
     parts = parse_layouts(text.cast(pa.string()))
@@ -136,47 +193,74 @@ def _parse_text(text: pa.Array, timezone: str, problems: BatchProblems) -> pa.Ar
     seconds = days * 86400 + parts.hour * 3600 + parts.minute * 60 + parts.second
     zoned = parts.has_zone & ok
     if zoned.any():
-        seconds = np.where(zoned, _to_zone_wall_clock(seconds - parts.offset, timezone), seconds)
-    return _finish(seconds, parts.has_time, ok, problems)
+        seconds = np.where(zoned, _to_zone_wall_clock(seconds - parts.offset, zones.counter), seconds)
+    seconds = zones.naive_to_counter(seconds, ok & parts.has_time & ~parts.has_zone)
+    return _finish(seconds, parts.has_time, ok, problems, zones)
 
 
-def _finish(seconds: np.ndarray, has_time: np.ndarray, ok: np.ndarray, problems: BatchProblems) -> pa.Array:
+def _finish(
+    seconds: np.ndarray, has_time: np.ndarray, ok: np.ndarray, problems: BatchProblems, zones: DateZones
+) -> pa.Array:
     early = ok & (seconds < 0)
     problems.add(COLUMN, REASON_PRE_1970, early)
-    return _format(seconds, has_time, ok & ~early)
+    valid = ok & ~early
+    if zones.latest is not None:
+        late = valid & (seconds > zones.latest)
+        if late.any():
+            problems.add(COLUMN, zones.future_reason(), late)
+            valid &= ~late
+    return _format(seconds, has_time, valid)
 
 
-def _from_timestamps(array: pa.Array, timezone: str, problems: BatchProblems) -> pa.Array:
-    if array.type.tz is not None:
-        array = pc.local_timestamp(array.cast(pa.timestamp(array.type.unit, tz=timezone)))
+def _from_timestamps(array: pa.Array, zones: DateZones, problems: BatchProblems) -> pa.Array:
+    naive = array.type.tz is None
+    if not naive:
+        array = pc.local_timestamp(array.cast(pa.timestamp(array.type.unit, tz=zones.counter)))
     present = array.is_valid().to_numpy(zero_copy_only=False)
     problems.add(COLUMN, REASON_EMPTY, ~present)
     ticks = array.cast(pa.int64()).fill_null(0).to_numpy()
     seconds = ticks // _UNIT_PER_SECOND[array.type.unit]  # floor: 1969-12-31 23:59:59.5 stays in 1969
-    return _finish(seconds, np.ones(len(array), dtype=bool), present, problems)
+    if naive:
+        seconds = zones.naive_to_counter(seconds, present)
+    return _finish(seconds, np.ones(len(array), dtype=bool), present, problems, zones)
 
 
-def _from_dates(array: pa.Array, problems: BatchProblems) -> pa.Array:
+def _from_dates(array: pa.Array, zones: DateZones, problems: BatchProblems) -> pa.Array:
     present = array.is_valid().to_numpy(zero_copy_only=False)
     problems.add(COLUMN, REASON_EMPTY, ~present)
     days = array.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy().astype(np.int64)
-    return _finish(days * 86400, np.zeros(len(array), dtype=bool), present, problems)
+    return _finish(days * 86400, np.zeros(len(array), dtype=bool), present, problems, zones)
 
 
-def normalise_dates(array: pa.Array, timezone: str, problems: BatchProblems) -> pa.Array:
+def normalise_dates(
+    array: pa.Array,
+    timezone: str,
+    problems: BatchProblems,
+    *,
+    source_timezone: str | None = None,
+    latest: int | None = None,
+) -> pa.Array:
     """Return ``create_date_time`` in the documented output format, ``""`` for rows with a problem.
 
-    :param array: the column: text, dates, or timestamps (naive: already in ``timezone``; aware: converted).
-    :param timezone: the counter's IANA time zone.
-    :param problems: where to record empty, unparsable, impossible or pre-1970 values.
+    :param array: the column: text, dates, or timestamps (naive: in ``source_timezone``; aware:
+        converted).
+    :param timezone: the counter's IANA time zone, in which values are written.
+    :param problems: where to record empty, unparsable, impossible, pre-1970 or future values.
+    :param source_timezone: the IANA zone of naive values with a time (default: ``timezone``).
+    :param latest: the latest accepted value, as wall-clock seconds since 1970 in ``timezone``.
     """
+    zones = DateZones(timezone, source_timezone or timezone, latest)
+    return _normalise(array, zones, problems)
+
+
+def _normalise(array: pa.Array, zones: DateZones, problems: BatchProblems) -> pa.Array:
     kind = array.type
     if pa.types.is_dictionary(kind):
-        return normalise_dates(array.dictionary_decode(), timezone, problems)
+        return _normalise(array.dictionary_decode(), zones, problems)
     if pa.types.is_timestamp(kind):
-        return _from_timestamps(array, timezone, problems)
+        return _from_timestamps(array, zones, problems)
     if pa.types.is_date(kind):
-        return _from_dates(array, problems)
+        return _from_dates(array, zones, problems)
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         array = decode_utf8(array)[0]
     if pa.types.is_null(kind):
@@ -187,4 +271,4 @@ def normalise_dates(array: pa.Array, timezone: str, problems: BatchProblems) -> 
             "'2024-01-10 11:56:00'; numbers such as Unix timestamps are not accepted (convert them, "
             "e.g. pd.to_datetime(col, unit='s', utc=True))"
         )
-    return _parse_text(array, timezone, problems)
+    return _parse_text(array, zones, problems)

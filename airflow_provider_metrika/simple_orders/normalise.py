@@ -74,7 +74,13 @@ def per_distinct(
 
 def _text(column: str, array: pa.Array, options: PrepareOptions, problems: BatchProblems) -> pa.Array:
     if column == "create_date_time":
-        return normalise_dates(array, options.timezone, problems)
+        return normalise_dates(
+            array,
+            options.timezone,
+            problems,
+            source_timezone=options.naive_timezone,
+            latest=options.latest_date_time,
+        )
     if column in ("revenue", "cost"):
         return normalise_amounts(array, column, problems)
     if column == "order_status":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +16,8 @@ from airflow_provider_metrika.constants import DUPLICATES, MIN_PART_BYTES, ON_IN
 from airflow_provider_metrika.simple_orders.columns import MAX_FILE_BYTES, SIMPLE_ORDERS_COLUMNS
 
 DELIMITERS = {"COMMA": ",", "SEMICOLON": ";"}
+#: How far past the preparation time a ``create_date_time`` may be (clock skew, orders made overnight).
+FUTURE_TOLERANCE = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,15 @@ class PrepareOptions:
     max_part_bytes: int = MAX_FILE_BYTES
     batch_rows: int = 200_000
     progress: Callable[[int], object] | None = None
+    #: The zone of naive input timestamps; None means the counter's (``timezone``).
+    source_timezone: str | None = None
+    #: The latest accepted ``create_date_time``, as wall-clock seconds since 1970 in ``timezone``.
+    latest_date_time: int | None = None
+
+    @property
+    def naive_timezone(self) -> str:
+        """Return the zone naive input timestamps are read in."""
+        return self.source_timezone or self.timezone
 
     @property
     def separator(self) -> str:
@@ -51,21 +64,36 @@ def _flag(name: str, value: object) -> None:
         raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
-def check_timezone(timezone: object) -> str:
+def check_timezone(timezone: object, name: str = "timezone") -> str:
     """Return ``timezone`` if both Python and Arrow know it, else raise ValueError.
 
     :param timezone: an IANA time zone name such as ``Europe/Moscow``.
+    :param name: the argument's name, for the message.
     """
     if not isinstance(timezone, str) or not timezone:
-        raise ValueError(f"timezone must be an IANA time zone name such as 'Europe/Moscow', got {timezone!r}")
+        raise ValueError(f"{name} must be an IANA time zone name such as 'Europe/Moscow', got {timezone!r}")
     try:
         zoneinfo.ZoneInfo(timezone)
         pc.local_timestamp(pa.array([0], pa.timestamp("s", tz=timezone)))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, pa.ArrowException) as exc:
         raise ValueError(
-            f"timezone {timezone!r} is not a known IANA time zone name (e.g. 'Europe/Moscow')"
+            f"{name} {timezone!r} is not a known IANA time zone name (e.g. 'Europe/Moscow')"
         ) from exc
     return timezone
+
+
+def latest_date_time(now: object, timezone: str) -> int:
+    """Return the latest accepted order time: ``now`` plus a day, as wall-clock seconds in ``timezone``.
+
+    :param now: the preparation time, an aware ``datetime``; None for the current time.
+    :param timezone: the counter's zone.
+    """
+    if now is None:
+        now = dt.datetime.now(dt.UTC)
+    if not isinstance(now, dt.datetime) or now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be a timezone-aware datetime, got {now!r}")
+    local = (now + FUTURE_TOLERANCE).astimezone(zoneinfo.ZoneInfo(timezone))
+    return calendar.timegm(local.replace(tzinfo=None).timetuple())
 
 
 def check_columns(columns: object) -> dict[str, str]:
@@ -141,6 +169,8 @@ def build_options(
     max_part_bytes: object,
     batch_rows: object,
     progress: object,
+    source_timezone: object = None,
+    now: object = None,
 ) -> PrepareOptions:
     """Validate every argument and return :class:`PrepareOptions`; raise ValueError naming the first bad one.
 
@@ -155,8 +185,12 @@ def build_options(
     _check_numbers(max_invalid_fraction, max_part_bytes, batch_rows)
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable taking the number of rows done, got {progress!r}")
+    counter_zone = check_timezone(timezone)
+    source_zone = None if source_timezone is None else check_timezone(source_timezone, "source_timezone")
     return PrepareOptions(
-        timezone=check_timezone(timezone),
+        timezone=counter_zone,
+        source_timezone=source_zone,
+        latest_date_time=latest_date_time(now, counter_zone),
         columns=check_columns(columns),
         status_map=check_status_map(status_map),
         hash_identifiers=bool(hash_identifiers),

@@ -186,6 +186,8 @@ class OrdersPipeline:
             status_counts=self.stats.status_counts(),
             revenue_by_currency=self.stats.revenue_by_currency(),
             rejects_path=rejects_path,
+            timezone=self.options.timezone,
+            source_timezone=self.options.naive_timezone,
         )
 
     def finish(self) -> PreparedOrders:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from airflow_provider_metrika.simple_orders.columns import (
@@ -42,6 +43,7 @@ def prepare_simple_orders(
     output_dir: str | Path,
     *,
     timezone: str,
+    source_timezone: str | None = None,
     columns: Mapping[str, str] | None = None,
     status_map: Mapping[str, str] | None = None,
     hash_identifiers: bool = False,
@@ -54,6 +56,7 @@ def prepare_simple_orders(
     max_part_bytes: int = MAX_FILE_BYTES,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Callable[[int], object] | None = None,
+    now: datetime | None = None,
 ) -> PreparedOrders:
     """Validate and normalise orders and write them as Metrika simplified-orders CSV parts.
 
@@ -65,8 +68,11 @@ def prepare_simple_orders(
         object holding such CSV.
     :param output_dir: directory for ``part-00001.csv``, ... and ``rejects.csv``; created if missing, must not
         hold parts of an earlier run.
-    :param timezone: the counter's IANA time zone: aware timestamps are converted to it, naive ones are
-        taken as already in it.
+    :param timezone: the counter's IANA time zone, in which Metrika reads ``create_date_time``: every
+        value is written in it. Values with a UTC offset and aware timestamps are converted to it.
+    :param source_timezone: the IANA zone of naive input values with a time (default: ``timezone``);
+        they are converted to ``timezone``. A time skipped by a DST change is moved forward to the end
+        of the gap; a time that occurs twice is the first occurrence. Dates without a time never shift.
     :param columns: renames, input column -> Metrika column.
     :param status_map: CRM status -> Metrika status or goal id; keys match exactly, then case-insensitively.
     :param hash_identifiers: write ``emails_md5``/``phones_md5`` instead of raw emails and phones.
@@ -80,6 +86,8 @@ def prepare_simple_orders(
     :param max_part_bytes: largest part, header included; Metrika accepts at most 1 GB per file.
     :param batch_rows: rows per batch for in-memory inputs (CSV is read in blocks of bytes).
     :param progress: called with the number of rows read after each batch.
+    :param now: the preparation time (aware), for the check that refuses a ``create_date_time`` more
+        than one day in the future in ``timezone``; default: the current time.
     """
     options = build_options(
         timezone=timezone,
@@ -95,6 +103,8 @@ def prepare_simple_orders(
         max_part_bytes=max_part_bytes,
         batch_rows=batch_rows,
         progress=progress,
+        source_timezone=source_timezone,
+        now=now,
     )
     source = open_source(data, options.batch_rows)
     try:
@@ -109,7 +119,9 @@ def _run(source: OrdersSource, options: PrepareOptions, directory: Path) -> Prep
         first = next(source.batches, None)
         if first is not None and first.num_rows:
             raise OrdersInputError("the input has rows but no columns")
-        return PreparedOrders([], OrdersReport())
+        return PreparedOrders(
+            [], OrdersReport(timezone=options.timezone, source_timezone=options.naive_timezone)
+        )
     plan = plan_columns(source.names, options)
     pipeline = OrdersPipeline(options, plan, source.names, directory, source.from_csv)
     try:

@@ -57,6 +57,8 @@ class OrdersReport:
     :param status_counts: written rows per order status; empty statuses count as ``"PAID (default)"``.
     :param revenue_by_currency: revenue of written rows per currency (``"RUB"`` for empty), as decimal text.
     :param rejects_path: the rejects file, if rows were rejected with ``on_invalid="skip"``.
+    :param timezone: the counter's zone, in which ``create_date_time`` was written.
+    :param source_timezone: the zone naive input timestamps were read in.
     """
 
     rows_read: int = 0
@@ -71,6 +73,16 @@ class OrdersReport:
     status_counts: dict[str, int] = field(default_factory=dict)
     revenue_by_currency: dict[str, str] = field(default_factory=dict)
     rejects_path: Path | None = None
+    timezone: str | None = None
+    source_timezone: str | None = None
+
+    def zones_text(self) -> str:
+        """Say in which zones dates were read and written."""
+        if self.timezone is None:
+            return "-"
+        if self.source_timezone in (None, self.timezone):
+            return f"written in {self.timezone} (the counter's); naive input read in it too"
+        return f"written in {self.timezone} (the counter's); naive input read in {self.source_timezone}"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as a JSON-serialisable dict (for XCom)."""
@@ -87,6 +99,8 @@ class OrdersReport:
             "status_counts": dict(self.status_counts),
             "revenue_by_currency": dict(self.revenue_by_currency),
             "rejects_path": None if self.rejects_path is None else str(self.rejects_path),
+            "timezone": self.timezone,
+            "source_timezone": self.source_timezone,
         }
 
     def as_text(self) -> str:
@@ -101,6 +115,7 @@ class OrdersReport:
             ("columns", ", ".join(self.columns)),
             ("order statuses", _pairs(self.status_counts)),
             ("revenue", _pairs(self.revenue_by_currency)),
+            ("dates", self.zones_text()),
         ]
         if self.dropped_columns:
             counts.append(("dropped columns", ", ".join(self.dropped_columns)))

@@ -44,4 +44,7 @@ def test_connection_from_a_secrets_backend_reaches_the_counter(
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"(True, 'Connected: counter {COUNTER}" in result.stdout
     assert TOKEN not in result.stdout + result.stderr
-    assert [r["path"] for r in metrika.api_requests()] == [f"/management/v1/counter/{COUNTER}"]
+    assert [r["path"] for r in metrika.api_requests()] == [
+        f"/management/v1/counter/{COUNTER}",
+        f"/cdp/api/v1/counter/{COUNTER}/last_uploadings",
+    ]

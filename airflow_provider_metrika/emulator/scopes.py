@@ -1,0 +1,57 @@
+"""Which OAuth scopes each emulated endpoint needs: one table line per endpoint.
+
+Yandex's docs: ``metrika:read`` reads counter settings, ``metrika:offline_data`` uploads offline data
+(CRM, offline conversions, calls), ``metrika:write`` changes counters and uploads any data. Which scope
+``last_uploadings`` needs is not documented, so it is a setting (``last_uploadings_needs_read``).
+A token without any granted scope for an endpoint is answered 403 ``access_denied``, as Metrika does,
+with Metrika's bare "Access is denied" that names no cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from airflow_provider_metrika.emulator.constants import COUNTER_PATH, LAST_UPLOADINGS_PATH, UPLOAD_PATH
+
+READ = "metrika:read"
+WRITE = "metrika:write"
+OFFLINE_DATA = "metrika:offline_data"
+#: Every Metrika scope a token may be issued with.
+KNOWN_SCOPES = (READ, WRITE, OFFLINE_DATA, "metrika:expenses", "metrika:user_params")
+ALL_SCOPES = frozenset(KNOWN_SCOPES)
+
+#: (method, route path) -> the scopes any one of which allows the call. A route missing here needs none.
+#: To cover a new endpoint, add its line, e.g. ``("GET", GOALS_PATH): frozenset({READ})``.
+SCOPE_RULES: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", UPLOAD_PATH): frozenset({OFFLINE_DATA, WRITE}),
+    ("GET", COUNTER_PATH): frozenset({READ}),
+    # Unconfirmed: by default any Metrika data scope lists uploadings; see last_uploadings_needs_read.
+    ("GET", LAST_UPLOADINGS_PATH): frozenset({READ, OFFLINE_DATA, WRITE}),
+}
+#: What ``last_uploadings`` needs when the emulator is told that it needs ``metrika:read``.
+LAST_UPLOADINGS_READ_RULE = frozenset({READ})
+
+
+def parse_scopes(scopes: Iterable[object]) -> frozenset[str]:
+    """Return known scope names as a set, or raise ValueError naming an unknown one.
+
+    :param scopes: names such as ``metrika:offline_data``.
+    """
+    parsed = set()
+    for scope in scopes:
+        if scope not in ALL_SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; known scopes: {', '.join(KNOWN_SCOPES)}")
+        parsed.add(str(scope))
+    return frozenset(parsed)
+
+
+def scopes_needed(method: str, route_path: str, last_uploadings_needs_read: bool) -> frozenset[str]:
+    """Return the scopes any one of which allows a call; empty when the call needs none.
+
+    :param method: the HTTP method.
+    :param route_path: the route's pattern, e.g. ``/management/v1/counter/{counter_id}``.
+    :param last_uploadings_needs_read: whether ``last_uploadings`` needs ``metrika:read`` alone.
+    """
+    if last_uploadings_needs_read and (method, route_path) == ("GET", LAST_UPLOADINGS_PATH):
+        return LAST_UPLOADINGS_READ_RULE
+    return SCOPE_RULES.get((method, route_path), frozenset())
