@@ -513,11 +513,15 @@ def _read_flag(name: str, value: Any) -> bool:
 
 def _check_zone(name: str, zone: Any) -> None:
     """Refuse a time zone name that is not an IANA zone, when the DAG is parsed."""
-    try:
-        zoneinfo.ZoneInfo(str(zone).strip())
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    if not isinstance(zone, str) or not zone.strip():
         raise MetrikaInvalidArgumentError(
             f"{name} must be an IANA time zone name such as Europe/Moscow or UTC; got {zone!r}"
+        )
+    try:
+        zoneinfo.ZoneInfo(zone.strip())
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise MetrikaInvalidArgumentError(
+            f"{name} {zone!r} is not a known IANA time zone (e.g. Europe/Moscow, UTC)"
         ) from None
 
 
