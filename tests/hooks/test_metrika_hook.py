@@ -499,7 +499,7 @@ def test_token_never_appears_in_repr_logs_or_errors(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    hook = MetrikaHook(metrika_conn)
+    hook = MetrikaHook(metrika_conn, lost_answer_wait=0)
     metrika.inject_faults({"target": "upload", "status": 429}, {"target": "upload", "status": 500})
 
     with pytest.raises(MetrikaError) as caught:
