@@ -76,7 +76,7 @@ def _text(column: str, array: pa.Array, options: PrepareOptions, problems: Batch
     if column == "create_date_time":
         return normalise_dates(array, options.timezone, problems)
     if column in ("revenue", "cost"):
-        return normalise_amounts(array, column, problems)
+        return normalise_amounts(array, column, problems, options.decimal or ".")
     if column == "order_status":
         return per_distinct(
             array, column, partial(normalise_statuses, status_map=options.status_map), problems

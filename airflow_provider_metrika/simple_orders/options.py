@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ ON_INVALID = ("fail", "skip")
 DUPLICATES = ("error", "keep_last")
 UNKNOWN_COLUMNS = ("error", "drop")
 DELIMITERS = {"COMMA": ",", "SEMICOLON": ";"}
+#: Decimal separators of ``revenue`` and ``cost`` text; None picks one from the input (see ``decimal``).
+DECIMALS = (".", ",")
 MIN_PART_BYTES = 64
 
 
@@ -36,6 +39,8 @@ class PrepareOptions:
     max_part_bytes: int = MAX_FILE_BYTES
     batch_rows: int = 200_000
     progress: Callable[[int], object] | None = None
+    decimal: str | None = None
+    now: dt.datetime | None = None
 
     @property
     def separator(self) -> str:
@@ -144,6 +149,8 @@ def build_options(
     max_part_bytes: object,
     batch_rows: object,
     progress: object,
+    decimal: object = None,
+    now: object = None,
 ) -> PrepareOptions:
     """Validate every argument and return :class:`PrepareOptions`; raise ValueError naming the first bad one.
 
@@ -156,6 +163,10 @@ def build_options(
     _flag("hash_identifiers", hash_identifiers)
     _flag("rewrite_leading_8", rewrite_leading_8)
     _check_numbers(max_invalid_fraction, max_part_bytes, batch_rows)
+    if decimal is not None and decimal not in DECIMALS:
+        raise ValueError(f"decimal must be '.', ',' or None (pick from the input), got {decimal!r}")
+    if now is not None and not isinstance(now, dt.datetime):
+        raise ValueError(f"now must be a datetime (the moment of the upload) or None, got {now!r}")
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable taking the number of rows done, got {progress!r}")
     return PrepareOptions(
@@ -172,4 +183,6 @@ def build_options(
         max_part_bytes=cast(int, max_part_bytes),
         batch_rows=cast(int, batch_rows),
         progress=cast("Callable[[int], object] | None", progress),
+        decimal=cast("str | None", decimal),
+        now=now,
     )

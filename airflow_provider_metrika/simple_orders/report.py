@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow_provider_metrika.simple_orders.columns import MAX_EXAMPLES
 from airflow_provider_metrika.simple_orders.errors import RowProblem
+from airflow_provider_metrika.simple_orders.notices import OrdersWarning
 
 #: Problems shown per reason in :meth:`OrdersReport.as_text`.
 _TEXT_EXAMPLES = 5
@@ -57,6 +58,8 @@ class OrdersReport:
     :param status_counts: written rows per order status; empty statuses count as ``"PAID (default)"``.
     :param revenue_by_currency: revenue of written rows per currency (``"RUB"`` for empty), as decimal text.
     :param rejects_path: the rejects file, if rows were rejected with ``on_invalid="skip"``.
+    :param warnings: rows sent that will not work as expected in Metrika (domestic phones, statuses
+        read as goal ids, orders past the 21-day linking window), with counts and the fixing argument.
     """
 
     rows_read: int = 0
@@ -71,6 +74,7 @@ class OrdersReport:
     status_counts: dict[str, int] = field(default_factory=dict)
     revenue_by_currency: dict[str, str] = field(default_factory=dict)
     rejects_path: Path | None = None
+    warnings: list[OrdersWarning] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as a JSON-serialisable dict (for XCom)."""
@@ -87,6 +91,7 @@ class OrdersReport:
             "status_counts": dict(self.status_counts),
             "revenue_by_currency": dict(self.revenue_by_currency),
             "rejects_path": None if self.rejects_path is None else str(self.rejects_path),
+            "warnings": [warning.to_dict() for warning in self.warnings],
         }
 
     def as_text(self) -> str:
@@ -108,7 +113,11 @@ class OrdersReport:
             counts.append(("rejected rows in", str(self.rejects_path)))
         width = max(len(label) for label, _ in counts)
         lines = ["Simplified orders:", *(f"  {label.ljust(width)}  {value}" for label, value in counts)]
-        return "\n".join(lines + _rejections_text(self.rejected_by_reason, self.examples))
+        lines += _rejections_text(self.rejected_by_reason, self.examples)
+        if self.warnings:
+            lines.append("Warnings (rows are sent, but will not work as expected):")
+            lines += [f"  {warning.describe()}" for warning in self.warnings]
+        return "\n".join(lines)
 
 
 def _pairs(counts: dict[str, Any]) -> str:
