@@ -15,12 +15,13 @@ from airflow_provider_metrika.emulator.constants import (
     MAX_FILE_BYTES,
 )
 from airflow_provider_metrika.emulator.faults import FaultQueue
+from airflow_provider_metrika.emulator.goals import default_goals, parse_goals
 from airflow_provider_metrika.emulator.orders import OrderStore
 from airflow_provider_metrika.emulator.uploadings import Uploading
 
 _INT32_MAX = 2**31 - 1
 #: Settings that ``reset`` puts back to their startup values; tokens and counters are kept.
-_KNOBS = ("listing_delay", "status_delay", "parallel_limit", "max_file_bytes", "store_orders")
+_KNOBS = ("listing_delay", "status_delay", "parallel_limit", "max_file_bytes", "store_orders", "goals")
 
 
 def parse_counter_id(value: object) -> int:
@@ -59,6 +60,7 @@ class EmulatorSettings:
     :param max_file_bytes: largest accepted file part; Metrika's limit is 1 GB.
     :param store_orders: keep applied orders; turn off to push huge files through without holding
         their rows in memory (uploadings are still recorded).
+    :param goals: counter id to its goal objects; a counter not listed has :func:`default_goals`.
     """
 
     tokens: dict[str, frozenset[int] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})
@@ -68,6 +70,14 @@ class EmulatorSettings:
     parallel_limit: int | None = None
     max_file_bytes: int = MAX_FILE_BYTES
     store_orders: bool = True
+    goals: dict[int, list[dict[str, object]]] = field(default_factory=dict)
+
+    def goals_of(self, counter_id: int) -> list[dict[str, object]]:
+        """Return a counter's goals as the management API lists them.
+
+        :param counter_id: an existing counter.
+        """
+        return self.goals[counter_id] if counter_id in self.goals else default_goals()
 
     def updated(self, data: Mapping[str, object]) -> EmulatorSettings:
         """Return a copy with the given JSON settings applied; ``tokens`` and ``counters`` are replaced whole.
@@ -91,6 +101,8 @@ class EmulatorSettings:
             changes["parallel_limit"] = None if limit is None else _positive_int("parallel_limit", limit)
         if "max_file_bytes" in data:
             changes["max_file_bytes"] = _positive_int("max_file_bytes", data["max_file_bytes"])
+        if "goals" in data:
+            changes["goals"] = parse_goals(data["goals"])
         if "store_orders" in data:
             if not isinstance(data["store_orders"], bool):
                 raise ValueError("store_orders must be a boolean")
@@ -105,7 +117,8 @@ class EmulatorSettings:
                 for token, counters in self.tokens.items()
             },
             "counters": {str(counter_id): zone for counter_id, zone in self.counters.items()},
-            **{name: getattr(self, name) for name in _KNOBS},
+            **{name: getattr(self, name) for name in _KNOBS if name != "goals"},
+            "goals": {str(counter_id): goals for counter_id, goals in self.goals.items()},
         }
 
 

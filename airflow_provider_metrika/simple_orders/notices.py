@@ -87,7 +87,8 @@ class OrdersWarning:
     def describe(self) -> str:
         """Return the warning as one log line, examples included."""
         shown = f" (e.g. {'; '.join(self.examples)})" if self.examples else ""
-        return f"{self.count:,} rows: {self.message}{shown}. Fix: {self.fix}"
+        rows = "1 row" if self.count == 1 else f"{self.count:,} rows"
+        return f"{rows}: {self.message}{shown}. Fix: {self.fix}"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the warning as a JSON-serialisable dict."""
