@@ -1,4 +1,4 @@
-"""DAGs that upload a Russian CRM export as a new user would: renames, a status map that misses two statuses."""
+"""DAGs that upload a Russian CRM export as a new user would, with a status map missing two statuses."""
 
 from __future__ import annotations
 
