@@ -87,10 +87,9 @@ def prepare_simple_orders(
     :param progress: called with the number of rows read after each batch.
     :param decimal: the decimal separator of ``revenue`` and ``cost`` text, pandas' name for it: ``"."``
         or ``","`` (``4590,50``, ``1 299,99``: spaces, no-break spaces and apostrophes may group thousands;
-        dots are then refused). None (default): ``"."``, except in a semicolon-delimited CSV file, where
-        a value with a comma is read with a decimal comma and one with a dot with a decimal point (a
-        semicolon file cannot hold a comma-grouped thousand such as ``1,299`` unquoted by mistake, and
-        its ``4590,50`` can mean nothing else).
+        dots are then refused). None (default): ``"."``, except in a semicolon-delimited CSV file, which
+        accepts both ``4590,50`` and ``4590.50``: spreadsheets write semicolons where the decimal
+        separator is a comma, and there ``4590,50`` can mean nothing else.
     :param now: the moment of the upload, for the warning on orders older than Metrika's 21-day
         linking window; default: the current time.
     """

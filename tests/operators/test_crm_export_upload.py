@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_metrika.emulator.testing import EmulatorClient
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from tests.airflow_cli import REPO, MetadataDb, run_airflow
 from tests.conftest import COUNTER
 
@@ -82,3 +87,17 @@ def test_without_read_access_to_goals_the_task_warns_and_uploads(
     assert db.run_state("test_metrika_crm_export", run_id) == "success", output
     assert "sent as JavaScript goal identifiers, unchecked" in output
     assert len(metrika.orders(COUNTER)["orders"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"decimal": ";"}, "decimal must be '.', ',' or None; got ';'"),
+        ({"unknown_statuses": "ignore"}, "unknown_statuses must be one of error, allow; got 'ignore'"),
+    ],
+)
+def test_bad_decimal_or_unknown_statuses_fail_at_dag_parse_time(
+    kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
+        SimpleOrdersUploadOperator(task_id="upload", path="/a.csv", **kwargs)  # type: ignore[arg-type]
