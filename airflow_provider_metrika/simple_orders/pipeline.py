@@ -63,6 +63,7 @@ class _Computed:
     rows: np.ndarray
     out: OutputRows
     notices: dict[str, np.ndarray]
+    dates: pa.Array | None
 
 
 class OrdersPipeline:
@@ -157,7 +158,9 @@ class OrdersPipeline:
             self.options.separator,
             self.options.hash_identifiers,
         )
-        return _Computed(batch, columns, problems, invalid, rows, out, self._notices(normalised, ~invalid))
+        notices = self._notices(normalised, ~invalid)
+        dates = normalised.text.get("create_date_time")
+        return _Computed(batch, columns, problems, invalid, rows, out, notices, dates)
 
     def _notices(self, normalised: NormalisedBatch, valid: np.ndarray) -> dict[str, np.ndarray]:
         """Flag valid rows that Metrika will accept but not link as the user expects."""
@@ -177,7 +180,7 @@ class OrdersPipeline:
         )
         first = int(done.rows[0])
         for kind, mask in done.notices.items():
-            self.notices.record(kind, mask, first, partial(_notice_example, done.columns, kind))
+            self.notices.record(kind, mask, first, partial(_notice_example, done, kind))
         if done.invalid.any():
             self._reject(done.batch, done.problems, done.invalid, done.rows)
         if not self.failed:
@@ -248,10 +251,11 @@ class OrdersPipeline:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
-def _notice_example(columns: dict[str, pa.Array], kind: str, index: int) -> str:
+def _notice_example(done: _Computed, kind: str, index: int) -> str:
     if kind == DOMESTIC_PHONES:
-        return masked_phone(_shown(columns, "phones", index))
-    return _shown(columns, "create_date_time", index)
+        return masked_phone(_shown(done.columns, "phones", index))
+    # The date as sent, in the counter's time zone: the one the 21-day window is measured in.
+    return "" if done.dates is None else str(done.dates[index].as_py())
 
 
 def _shown(columns: dict[str, pa.Array], column: str, index: int) -> str:
