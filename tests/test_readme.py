@@ -1,4 +1,4 @@
-"""The README's emulator section runs as written: the shell block, then its Python block in `python`."""
+"""The README runs as written: the connection test command, and the emulator section's shell and Python."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import subprocess
 from contextlib import suppress
 from pathlib import Path
 
+from airflow_provider_metrika.emulator.testing import EmulatorClient
 from tests.airflow_cli import REPO
+from tests.conftest import COUNTER, connection_json
 
 README = REPO / "README.md"
 SECTION = re.compile(r"<!-- readme-test: emulator start -->(.*?)<!-- readme-test: emulator end -->", re.S)
@@ -66,3 +68,25 @@ def test_the_readme_emulator_section_runs_as_written_from_a_clone(tmp_path: Path
     assert "state=success" in output, output[-5000:]
     assert "Simplified orders:" in output
     assert output.rstrip().splitlines()[-1] == "PASSED", output[-3000:]
+
+
+def test_the_readmes_connection_test_command_works_as_written(
+    metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    text = README.read_text(encoding="utf-8")
+    command = next(line for line in text.splitlines() if "airflow connections test metrika_default" in line)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["PATH"] = os.pathsep.join([str(REPO / ".venv" / "bin"), env.get("PATH", "")])
+    env.update(
+        {
+            "AIRFLOW_HOME": str(tmp_path),
+            "AIRFLOW_CONN_METRIKA_DEFAULT": connection_json(metrika.base_url, counter_id=COUNTER),
+        }
+    )
+
+    result = subprocess.run(
+        ["bash", "-e", "-c", command.strip()], env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Connection success!" in result.stdout
