@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
+from airflow_provider_metrika.emulator.__main__ import build_parser, settings_from_args
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from tests.conftest import COUNTER, OTHER_TOKEN, TOKEN
 
@@ -54,3 +56,21 @@ def test_a_fault_can_target_the_goals_list(metrika: EmulatorClient) -> None:
 
     assert _goals(metrika).status_code == 403
     assert _goals(metrika).status_code == 200
+
+
+def test_the_command_line_gives_a_counter_its_javascript_goals() -> None:
+    settings = settings_from_args(
+        build_parser().parse_args(["--goal", "12345:dostavka", "--goal", "12345:oplata"])
+    )
+
+    assert [goal["conditions"] for goal in settings.goals_of(12345)] == [
+        [{"type": "action", "url": "dostavka"}],
+        [{"type": "action", "url": "oplata"}],
+    ]
+    assert len(settings.goals_of(67890)) == 5, "a counter given no goals has the sample ones"
+
+
+@pytest.mark.parametrize("argv", [["--goal", "12345"], ["--goal", "x:dostavka"]])
+def test_a_goal_argument_needs_a_counter_and_an_identifier(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(argv)
