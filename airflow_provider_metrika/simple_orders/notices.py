@@ -35,6 +35,10 @@ from airflow_provider_metrika.simple_orders.text import MultiValues
 #: Metrika links an order to visits only if it was created at most this many days before the upload.
 LINK_WINDOW_DAYS = 21
 
+#: Examples kept per row warning, and distinct statuses listed in the goal-status warning.
+_EXAMPLES = min(5, MAX_EXAMPLES)
+_STATUSES_SHOWN = 20
+
 DOMESTIC_PHONES = "domestic_phones"
 GOAL_STATUSES = "goal_statuses"
 OLD_ORDERS = "old_orders"
@@ -173,17 +177,15 @@ class WarningLog:
         ]
         goals = goal_statuses(status_counts)
         if goals:
-            examples = [f"{status!r} x {count:,}" for status, count in goals.items()]
+            examples = [f"{status!r} x {count:,}" for status, count in list(goals.items())[:_STATUSES_SHOWN]]
+            if len(goals) > _STATUSES_SHOWN:
+                examples.append(f"... and {len(goals) - _STATUSES_SHOWN:,} more values")
             total = sum(goals.values())
             found.append(
                 OrdersWarning(GOAL_STATUSES, total, _MESSAGES[GOAL_STATUSES], _FIXES[GOAL_STATUSES], examples)
             )
         order = [DOMESTIC_PHONES, GOAL_STATUSES, OLD_ORDERS]
         return sorted(found, key=lambda warning: order.index(warning.kind))
-
-
-#: Examples kept per warning kind.
-_EXAMPLES = min(5, MAX_EXAMPLES)
 
 
 def goal_statuses(status_counts: dict[str, int]) -> dict[str, int]:
