@@ -28,9 +28,13 @@ class MetrikaUnknownGoalStatusError(MetrikaInvalidArgumentError):
 
 
 def _counts(statuses: dict[str, int]) -> str:
-    return ", ".join(
-        f"{status!r} ({count:,} {'row' if count == 1 else 'rows'})" for status, count in statuses.items()
-    )
+    shown = [
+        f"{status!r} ({count:,} {'row' if count == 1 else 'rows'})"
+        for status, count in list(statuses.items())[:_SHOWN]
+    ]
+    if len(statuses) > _SHOWN:
+        shown.append(f"... and {len(statuses) - _SHOWN:,} more")
+    return ", ".join(shown)
 
 
 def _numeric_hints(unknown: dict[str, int], goals: list[dict[str, Any]]) -> list[str]:
@@ -55,7 +59,9 @@ def unknown_goal_message(counter: int, unknown: dict[str, int], goals: list[dict
     """
     identifiers = sorted(javascript_goal_identifiers(goals))
     known = ", ".join(identifiers[:_SHOWN]) + (" ..." if len(identifiers) > _SHOWN else "")
-    placeholder = ", ".join(f"{status!r}: '<PAID|IN_PROGRESS|CANCELLED|SPAM>'" for status in unknown)
+    placeholder = ", ".join(
+        f"{status!r}: '<PAID|IN_PROGRESS|CANCELLED|SPAM>'" for status in list(unknown)[:_SHOWN]
+    )
     lines = [
         f"order_status values {_counts(unknown)} are not PAID, IN_PROGRESS, CANCELLED or SPAM, and not a "
         f"JavaScript goal identifier of counter {counter} (its JavaScript goals: {known or 'none'}). "
