@@ -44,3 +44,8 @@ def last_uploadings_endpoint(counter_id: int) -> str:
 def counter_endpoint(counter_id: int) -> str:
     """Return the management API path of a counter."""
     return f"management/v1/counter/{counter_id}"
+
+
+def goals_endpoint(counter_id: int) -> str:
+    """Return the management API path of a counter's goals."""
+    return f"management/v1/counter/{counter_id}/goals"

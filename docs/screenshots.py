@@ -19,6 +19,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"
@@ -39,6 +40,27 @@ def _shoot(page: object, name: str) -> None:
     path = IMAGES / name
     page.screenshot(path=str(path))  # type: ignore[attr-defined]
     print(f"wrote {path.relative_to(REPO)}")
+
+
+def _log_full_width(page: Any) -> None:
+    """Drag the divider between the graph and the task's details to the left edge, as a user widens
+    the log to read it: the summary table is wider than the default panel."""
+    handle = page.locator("[data-panel-resize-handle-id], [data-resize-handle], [role=separator]").first
+    box = handle.bounding_box() if handle.count() else None
+    if box is None:
+        raise RuntimeError("no divider between the graph and the details panel")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 400, y, steps=10)
+    page.mouse.move(90, y, steps=20)
+    page.mouse.up()
+    page.mouse.move(700, 1050)  # off the graph: no task tooltip in the picture
+    page.wait_for_timeout(1500)
+    bottom = page.get_by_role("button", name="Press Ctrl+↓ to scroll to bottom")
+    if bottom.count():  # a log longer than the window: show its end, where the summary is
+        bottom.click()
+        page.wait_for_timeout(1000)
 
 
 def take(base_url: str, run_id: str) -> None:
@@ -66,8 +88,10 @@ def take(base_url: str, run_id: str) -> None:
         page.wait_for_timeout(3000)
         _shoot(page, "dag-run-graph.png")
 
+        page.set_viewport_size({"width": 1440, "height": 1100})
         page.goto(f"{base_url}/dags/{DAG_ID}/runs/{run_id}/tasks/upload_orders", wait_until="networkidle")
         page.wait_for_timeout(3000)
+        _log_full_width(page)
         _shoot(page, "task-log.png")
         browser.close()
 

@@ -14,6 +14,7 @@ from airflow_provider_metrika.emulator.constants import (
     DEFAULT_TIME_ZONE,
     DEFAULT_TOKEN,
 )
+from airflow_provider_metrika.emulator.goals import parse_goals
 from airflow_provider_metrika.emulator.scopes import parse_scopes
 from airflow_provider_metrika.emulator.server import run
 from airflow_provider_metrika.emulator.state import EmulatorSettings, parse_counter_id
@@ -37,6 +38,16 @@ def _counter(text: str) -> tuple[int, str]:
     counter_id, _, time_zone = text.partition(":")
     try:
         return parse_counter_id(counter_id), time_zone or DEFAULT_TIME_ZONE
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _goal(text: str) -> tuple[int, str]:
+    counter_id, _, identifier = text.partition(":")
+    if not identifier:
+        raise argparse.ArgumentTypeError("a goal is COUNTER_ID:IDENTIFIER, e.g. 12345:dostavka")
+    try:
+        return parse_counter_id(counter_id), identifier
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
@@ -66,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ID[:TIME_ZONE]",
         help=f"existing counter (repeatable; default {DEFAULT_COUNTER_ID}:{DEFAULT_TIME_ZONE})",
+    )
+    parser.add_argument(
+        "--goal",
+        action="append",
+        type=_goal,
+        default=[],
+        metavar="ID:IDENTIFIER",
+        help="a JavaScript goal of a counter (repeatable); a counter given none has sample goals",
     )
     parser.add_argument("--listing-delay", type=float, default=0.0, help="seconds before an upload is listed")
     parser.add_argument(
@@ -104,6 +123,11 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         settings.token_scopes = {token: scopes for token, _, scopes in args.token if scopes is not None}
     if args.counter:
         settings.counters = dict(args.counter)
+    if args.goal:
+        identifiers: dict[str, list[object]] = {}
+        for counter_id, identifier in args.goal:
+            identifiers.setdefault(str(counter_id), []).append(identifier)
+        settings.goals = parse_goals(identifiers)
     return settings
 
 

@@ -233,3 +233,13 @@ async def get_counter(request: web.Request) -> web.Response:
             }
         }
     )
+
+
+async def get_goals(request: web.Request) -> web.Response:
+    """List the counter's goals, as ``GET /management/v1/counter/{counterId}/goals`` does.
+
+    :param request: the goals request; ``useDeleted`` is accepted and changes nothing (no goal is
+        ever deleted here).
+    """
+    counter_id = authorize(request)
+    return web.json_response({"goals": request.app[STATE_KEY].settings.goals_of(counter_id)})

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from airflow_provider_metrika.emulator.api import get_counter, last_uploadings, upload_simple_orders
+from airflow_provider_metrika.emulator.api import (
+    get_counter,
+    get_goals,
+    last_uploadings,
+    upload_simple_orders,
+)
 from airflow_provider_metrika.emulator.constants import (
     COUNTER_PATH,
+    GOALS_PATH,
     LAST_UPLOADINGS_PATH,
     TARGET_COUNTER,
+    TARGET_GOALS,
     TARGET_LAST_UPLOADINGS,
     TARGET_UPLOAD,
     UPLOAD_PATH,
@@ -30,5 +37,6 @@ def create_app(settings: EmulatorSettings | None = None) -> web.Application:
     app.router.add_post(UPLOAD_PATH, upload_simple_orders, name=TARGET_UPLOAD)
     app.router.add_get(LAST_UPLOADINGS_PATH, last_uploadings, name=TARGET_LAST_UPLOADINGS)
     app.router.add_get(COUNTER_PATH, get_counter, name=TARGET_COUNTER)
+    app.router.add_get(GOALS_PATH, get_goals, name=TARGET_GOALS)
     add_control_routes(app)
     return app

@@ -22,14 +22,16 @@ API_PREFIX = "/cdp/api/v1/counter/{counter_id}"
 UPLOAD_PATH = API_PREFIX + "/data/simple_orders"
 LAST_UPLOADINGS_PATH = API_PREFIX + "/last_uploadings"
 COUNTER_PATH = "/management/v1/counter/{counter_id}"
+GOALS_PATH = COUNTER_PATH + "/goals"
 CONTROL_PREFIX = "/_emulator"
 
 #: Fault targets; route names of the API handlers use the same strings.
 TARGET_UPLOAD = "upload"
 TARGET_LAST_UPLOADINGS = "last_uploadings"
 TARGET_COUNTER = "counter"
+TARGET_GOALS = "goals"
 TARGET_ANY = "any"
-FAULT_TARGETS = (TARGET_UPLOAD, TARGET_LAST_UPLOADINGS, TARGET_COUNTER, TARGET_ANY)
+FAULT_TARGETS = (TARGET_UPLOAD, TARGET_LAST_UPLOADINGS, TARGET_COUNTER, TARGET_GOALS, TARGET_ANY)
 DROP_BEFORE = "before"
 DROP_AFTER = "after"
 

@@ -31,8 +31,8 @@ def _counter_id(request: web.Request) -> int:
 async def reset(request: web.Request) -> web.Response:
     """Forget orders, uploadings, the request log and faults; keep tokens and counters.
 
-    The pacing knobs (delays, ``parallel_limit``, ``max_file_bytes``, ``store_orders``) return to
-    their startup values.
+    The pacing knobs (delays, ``parallel_limit``, ``max_file_bytes``, ``store_orders``) and the
+    goals return to their startup values.
 
     :param request: ``POST /_emulator/reset``.
     """
@@ -52,7 +52,8 @@ async def set_config(request: web.Request) -> web.Response:
     """Change settings; keys left out keep their values, ``tokens`` and ``counters`` are replaced whole.
 
     :param request: ``POST /_emulator/config`` with any of ``tokens``, ``counters``, ``listing_delay``,
-        ``status_delay``, ``parallel_limit``, ``max_file_bytes``, ``store_orders``, ``echo_titles``.
+        ``status_delay``, ``parallel_limit``, ``max_file_bytes``, ``store_orders``, ``echo_titles``,
+        ``last_uploadings_needs_read``, ``goals``.
     """
     state = request.app[STATE_KEY]
     data = await _json_object(request)

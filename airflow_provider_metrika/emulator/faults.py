@@ -31,7 +31,7 @@ _FIELDS = (
 class Fault:
     """A misbehaviour for the next ``times`` API requests that match ``target``.
 
-    :param target: ``upload``, ``last_uploadings``, ``counter`` or ``any``.
+    :param target: ``upload``, ``last_uploadings``, ``counter``, ``goals`` or ``any``.
     :param times: how many matching requests suffer it.
     :param skip: how many matching requests pass unharmed before it strikes (e.g. "the second upload").
     :param status: answer this HTTP status with a Metrika error body instead of the real answer.

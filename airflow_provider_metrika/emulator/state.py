@@ -15,6 +15,7 @@ from airflow_provider_metrika.emulator.constants import (
     MAX_FILE_BYTES,
 )
 from airflow_provider_metrika.emulator.faults import FaultQueue
+from airflow_provider_metrika.emulator.goals import default_goals, parse_goals
 from airflow_provider_metrika.emulator.orders import OrderStore
 from airflow_provider_metrika.emulator.scopes import parse_scopes
 from airflow_provider_metrika.emulator.uploadings import Uploading
@@ -29,6 +30,7 @@ _KNOBS = (
     "store_orders",
     "echo_titles",
     "last_uploadings_needs_read",
+    "goals",
 )
 #: Set through ``tokens`` only, never as a key of its own.
 _DERIVED = ("token_scopes",)
@@ -76,6 +78,7 @@ class EmulatorSettings:
         is unconfirmed, so clients are tested both ways.
     :param last_uploadings_needs_read: answer ``last_uploadings`` only to tokens with ``metrika:read``
         (Metrika's docs do not say; by default any of read, write or offline_data will do).
+    :param goals: counter id to its goal objects; a counter not listed has :func:`default_goals`.
     """
 
     tokens: dict[str, frozenset[int] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})
@@ -88,6 +91,14 @@ class EmulatorSettings:
     store_orders: bool = True
     echo_titles: bool = True
     last_uploadings_needs_read: bool = False
+    goals: dict[int, list[dict[str, object]]] = field(default_factory=dict)
+
+    def goals_of(self, counter_id: int) -> list[dict[str, object]]:
+        """Return a counter's goals as the management API lists them.
+
+        :param counter_id: an existing counter.
+        """
+        return self.goals[counter_id] if counter_id in self.goals else default_goals()
 
     def updated(self, data: Mapping[str, object]) -> EmulatorSettings:
         """Return a copy with the given JSON settings applied; ``tokens`` and ``counters`` are replaced whole.
@@ -111,6 +122,8 @@ class EmulatorSettings:
             changes["parallel_limit"] = None if limit is None else _positive_int("parallel_limit", limit)
         if "max_file_bytes" in data:
             changes["max_file_bytes"] = _positive_int("max_file_bytes", data["max_file_bytes"])
+        if "goals" in data:
+            changes["goals"] = parse_goals(data["goals"])
         for name in ("store_orders", "echo_titles", "last_uploadings_needs_read"):
             if name in data:
                 if not isinstance(data[name], bool):
@@ -123,7 +136,8 @@ class EmulatorSettings:
         return {
             "tokens": {token: self._token_json(token) for token in self.tokens},
             "counters": {str(counter_id): zone for counter_id, zone in self.counters.items()},
-            **{name: getattr(self, name) for name in _KNOBS},
+            **{name: getattr(self, name) for name in _KNOBS if name != "goals"},
+            "goals": {str(counter_id): goals for counter_id, goals in self.goals.items()},
         }
 
     def _token_json(self, token: str) -> object:

@@ -115,13 +115,18 @@ class EmulatorClient:
         :param settings: any of ``tokens`` (token to a list of counter ids, ``None`` for all, or
             ``{"counters": [...] | None, "scopes": [...] | None}``), ``counters`` (counter id to time
             zone), ``listing_delay``, ``status_delay``, ``parallel_limit``, ``max_file_bytes``,
-            ``store_orders``, ``echo_titles``, ``last_uploadings_needs_read``. ``tokens`` and
-            ``counters`` replace the current ones whole.
+            ``store_orders``, ``echo_titles``, ``last_uploadings_needs_read``, ``goals`` (counter id to
+            a list of goal objects, or of JavaScript goal identifiers as shorthand). ``tokens``,
+            ``counters`` and ``goals`` replace the current ones whole; ``reset`` restores the startup
+            goals.
         """
         payload: dict[str, object] = dict(settings)
         counters = payload.get("counters")
         if isinstance(counters, Mapping):
             payload["counters"] = {str(counter_id): zone for counter_id, zone in counters.items()}
+        goals = payload.get("goals")
+        if isinstance(goals, Mapping):
+            payload["goals"] = {str(counter_id): list(items) for counter_id, items in goals.items()}
         tokens = payload.get("tokens")
         if isinstance(tokens, Mapping):
             payload["tokens"] = {token: _grant_json(grant) for token, grant in tokens.items()}
@@ -137,9 +142,9 @@ class EmulatorClient:
         """Queue faults for the next API requests and return every fault now waiting.
 
         :param faults: e.g. ``{"target": "upload", "status": 429, "retry_after": "2"}``; fields:
-            ``target`` (``upload``, ``last_uploadings``, ``counter``, ``any``), ``times``, ``status``,
-            ``error_type``, ``retry_after``, ``after_processing``, ``drop`` (``before``/``after``),
-            ``delay``.
+            ``target`` (``upload``, ``last_uploadings``, ``counter``, ``goals``, ``any``), ``times``,
+            ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
+            (``before``/``after``), ``delay``.
         """
         result: list[dict[str, Any]] = self._call("POST", "/faults", {"faults": [dict(f) for f in faults]})[
             "faults"

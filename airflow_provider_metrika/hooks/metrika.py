@@ -33,6 +33,7 @@ from airflow_provider_metrika.constants import (
     MAX_UPLOAD_BYTES,
     MERGE_MODES,
     counter_endpoint,
+    goals_endpoint,
     last_uploadings_endpoint,
     simple_orders_endpoint,
 )
@@ -704,6 +705,18 @@ class MetrikaHook(HttpHook):
         if not isinstance(answer, dict) or not isinstance(answer.get("counter"), dict):
             raise MetrikaError(f"counter {counter}: the answer has no 'counter' object")
         return answer["counter"]
+
+    def get_goals(self, counter_id: int | str | None) -> list[dict[str, Any]]:
+        """
+        Return the counter's goals from the management API (needs the ``metrika:read`` scope).
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        """
+        counter = self.resolve_counter_id(counter_id)
+        answer = self._get(goals_endpoint(counter))
+        if not isinstance(answer, dict) or not isinstance(answer.get("goals"), list):
+            raise MetrikaError(f"counter {counter}: the goals answer has no 'goals' list")
+        return [goal for goal in answer["goals"] if isinstance(goal, dict)]
 
     def get_counter_timezone(self, counter_id: int | str | None) -> str:
         """Return the IANA zone in which Metrika reads the counter's order dates (needs ``metrika:read``)."""

@@ -37,6 +37,7 @@ from airflow_provider_metrika.hooks.metrika import (
     check_counter_id,
 )
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
+from airflow_provider_metrika.operators.goal_check import UNKNOWN_STATUSES, check_goal_statuses
 from airflow_provider_metrika.operators.order_sources import sql_batches, storage_path
 from airflow_provider_metrika.operators.task_upload_journal import TaskUploadJournal
 from airflow_provider_metrika.operators.upload_summary import upload_summary
@@ -114,7 +115,14 @@ class SimpleOrdersUploadOperator(BaseOperator):
         only summarised in the log.
     :param duplicates: ``error`` or ``keep_last`` for several rows with the same order id.
     :param unknown_columns: ``error`` or ``drop`` for input columns Metrika does not know.
-    :param rewrite_leading_8: rewrite Russian phones written 8XXXXXXXXXX to 7XXXXXXXXXX.
+    :param rewrite_leading_8: rewrite Russian phones written 8XXXXXXXXXX to 7XXXXXXXXXX; while it
+        is off, the task warns about such phones (they will not match visits).
+    :param decimal: decimal separator of ``revenue`` and ``cost`` text, pandas' name for it: ``"."``
+        or ``","`` (accepts ``4590,50`` and ``1 299,99``); None: ``"."``, or either for a
+        semicolon-delimited CSV file.
+    :param unknown_statuses: ``error`` (default): before sending, fail on an ``order_status`` that
+        Metrika would read as a JavaScript goal identifier the counter does not have (checked when the
+        token can read the counter's goals, ``metrika:read``; else a warning); ``allow``: warn and send.
     :param max_part_bytes: the largest part file (Metrika's limit is 1 GB).
     :param wait_for_validation: after uploading, wait until Metrika lists every uploading as
         PASSED (fail on FAILED).
@@ -173,6 +181,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
         duplicates: str = "error",
         unknown_columns: str = "error",
         rewrite_leading_8: bool = False,
+        decimal: str | None = None,
+        unknown_statuses: str = "error",
         max_part_bytes: int = MAX_UPLOAD_BYTES,
         wait_for_validation: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -207,11 +217,14 @@ class SimpleOrdersUploadOperator(BaseOperator):
             ("on_invalid", on_invalid, ON_INVALID),
             ("duplicates", duplicates, DUPLICATES),
             ("unknown_columns", unknown_columns, UNKNOWN_COLUMNS),
+            ("unknown_statuses", unknown_statuses, UNKNOWN_STATUSES),
         ):
             if value not in allowed:
                 raise MetrikaInvalidArgumentError(
                     f"{name} must be one of {', '.join(allowed)}; got {value!r}"
                 )
+        if decimal not in (None, ".", ","):
+            raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")
         _check_number("max_invalid_fraction", max_invalid_fraction, low=0.0, high=1.0)
         _check_number("poll_interval", poll_interval, low=0.0, high=None, open_low=True)
         _check_number("timeout", timeout, low=0.0, high=None, open_low=True)
@@ -253,6 +266,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.duplicates = duplicates
         self.unknown_columns = unknown_columns
         self.rewrite_leading_8 = rewrite_leading_8
+        self.decimal = decimal
+        self.unknown_statuses = unknown_statuses
         self.max_part_bytes = max_part_bytes
         self.wait_for_validation = wait_for_validation
         self.deferrable = deferrable
@@ -281,22 +296,25 @@ class SimpleOrdersUploadOperator(BaseOperator):
             report = prepared.report
             self.log.info(
                 "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
-                "naive input read in %s):\n%s",
+                "naive input read in %s):\n%s\n",
                 counter,
                 timezone,
                 "as given by timezone=" if self.timezone else "as read from Metrika",
                 self.source_timezone or timezone,
                 report.as_text(),
             )
+            for warning in report.warnings:
+                self.log.warning("%s", warning.describe())
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
             self._keep_rejects(report.rejects_path, report.rows_rejected)
             if not prepared.parts:
                 raise AirflowSkipException(f"No orders to upload: {report.rows_read} rows read, none written")
+            check_goal_statuses(hook, counter, report, self.unknown_statuses, self.log)
             journal = TaskUploadJournal(context)
             uploadings = self._upload_parts(hook, counter, merge_mode, prepared, journal)
         context["ti"].xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[u["uploading_id"] for u in uploadings])
         summary = upload_summary(prepared, uploadings, seconds=time.monotonic() - started, counter_id=counter)
-        self.log.info("%s", summary)
+        self.log.info("%s\n", summary)
         if self.wait_for_validation:
             uploadings = self._wait(context, counter, uploadings)
         # Done: a cleared or new run of this task sends again, to the destination configured then.
@@ -319,6 +337,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 duplicates=self.duplicates,
                 unknown_columns=self.unknown_columns,
                 rewrite_leading_8=self.rewrite_leading_8,
+                decimal=self.decimal,
                 delimiter=self.delimiter_type,
                 max_part_bytes=self.max_part_bytes,
                 progress=progress,

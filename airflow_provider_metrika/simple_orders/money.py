@@ -16,9 +16,20 @@ NUMBER_BODY = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 DECIMAL_PATTERN = rf"^\+?{NUMBER_BODY}$"
 NEGATIVE_PATTERN = rf"^-{NUMBER_BODY}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
+#: Thousands separators of decimal-comma exports: space, no-break space, narrow no-break space, apostrophes.
+THOUSANDS_SEPARATORS = " \u00a0\u202f'\u2019"
+_GROUPED = rf"(?:[0-9]{{1,3}}(?:[{THOUSANDS_SEPARATORS}][0-9]{{3}})+|[0-9]+)"
+#: ``4590,50``, ``1 299,99``, ``1'299``, ``-12,5``: a decimal comma, digits grouped by thousands or not.
+COMMA_DECIMAL_PATTERN = rf"^[+-]?(?:{_GROUPED}(?:,[0-9]*)?|,[0-9]+)$"
+#: How ``revenue`` and ``cost`` text is read: ``.`` only, ``,`` only, or either (semicolon CSV input).
+DECIMAL_EITHER = "either"
 
 REASON_NOT_DECIMAL = (
     "is not a decimal number (digits with . as the decimal point; no spaces, thousands separators "
+    'or currency signs; for 4590,50 or 1 299,99 pass decimal=",")'
+)
+REASON_NOT_DECIMAL_COMMA = (
+    'is not a decimal number with a decimal comma (decimal=",": 4590,50 or 1 299,99; no dots '
     "or currency signs)"
 )
 REASON_NEGATIVE = "is negative (must be 0 or more)"
@@ -87,31 +98,47 @@ def _from_floats(array: pa.Array, column: str, problems: BatchProblems) -> pa.Ar
     return pc.if_else(pa.array(nan | ~present), "", text)
 
 
-def _from_text(text: pa.Array, column: str, problems: BatchProblems) -> pa.Array:
+def _comma_decimals(text: pa.Array, decimal: str, column: str, problems: BatchProblems) -> pa.Array:
+    """Rewrite decimal-comma values as dot decimals; with ``decimal=","`` refuse values with a dot."""
+    comma = pc.match_substring_regex(text, COMMA_DECIMAL_PATTERN)
+    if decimal == ",":
+        dotted = pc.and_(pc.invert(comma), pc.match_substring(text, "."))
+        problems.add(column, REASON_NOT_DECIMAL_COMMA, dotted)
+        text = pc.if_else(dotted, "", text)  # reported once, not again as "not a decimal number"
+    plain = pc.replace_substring_regex(text, f"[{THOUSANDS_SEPARATORS}]", "")
+    return pc.if_else(comma, pc.replace_substring(plain, ",", "."), text)
+
+
+def _from_text(text: pa.Array, column: str, problems: BatchProblems, decimal: str = ".") -> pa.Array:
     text = pc.utf8_trim_whitespace(text)
+    if decimal != ".":
+        text = _comma_decimals(text, decimal, column, problems)
     number = pc.match_substring_regex(text, DECIMAL_PATTERN)
     negative = pc.match_substring_regex(text, NEGATIVE_PATTERN)
     empty = pc.equal(text, "")
     problems.add(column, REASON_NEGATIVE, negative)
-    problems.add(column, REASON_NOT_DECIMAL, pc.invert(pc.or_(pc.or_(number, negative), empty)))
+    reason = REASON_NOT_DECIMAL_COMMA if decimal == "," else REASON_NOT_DECIMAL
+    problems.add(column, reason, pc.invert(pc.or_(pc.or_(number, negative), empty)))
     return plain_decimal_text(pc.if_else(number, text, ""))
 
 
-def normalise_amounts(array: pa.Array, column: str, problems: BatchProblems) -> pa.Array:
+def normalise_amounts(array: pa.Array, column: str, problems: BatchProblems, decimal: str = ".") -> pa.Array:
     """Return ``revenue`` or ``cost`` as plain decimal text, ``""`` when missing; record invalid values.
 
     :param array: the column: floats, integers, decimals or text.
     :param column: ``revenue`` or ``cost``.
     :param problems: where to record negative, non-finite or non-numeric values.
+    :param decimal: the decimal separator of text values: ``.``; ``,`` (thousands grouped by spaces,
+        no-break spaces or apostrophes allowed, dots refused); or :data:`DECIMAL_EITHER`, both.
     """
     kind = array.type
     if pa.types.is_dictionary(kind):
-        return normalise_amounts(array.dictionary_decode(), column, problems)
+        return normalise_amounts(array.dictionary_decode(), column, problems, decimal)
     if pa.types.is_floating(kind):
         return _from_floats(array, column, problems)
     if pa.types.is_binary(kind):
         array = decode_utf8(array)[0]
-    return _from_text(to_text(array, column), column, problems)
+    return _from_text(to_text(array, column), column, problems, decimal)
 
 
 def normalise_currency(array: pa.Array, problems: BatchProblems) -> pa.Array:

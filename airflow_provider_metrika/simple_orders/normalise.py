@@ -82,7 +82,7 @@ def _text(column: str, array: pa.Array, options: PrepareOptions, problems: Batch
             latest=options.latest_date_time,
         )
     if column in ("revenue", "cost"):
-        return normalise_amounts(array, column, problems)
+        return normalise_amounts(array, column, problems, options.decimal or ".")
     if column == "order_status":
         return per_distinct(
             array, column, partial(normalise_statuses, status_map=options.status_map), problems

@@ -18,6 +18,8 @@ from airflow_provider_metrika.simple_orders.columns import MAX_FILE_BYTES, SIMPL
 DELIMITERS = {"COMMA": ",", "SEMICOLON": ";"}
 #: How far past the preparation time a ``create_date_time`` may be (clock skew, orders made overnight).
 FUTURE_TOLERANCE = dt.timedelta(days=1)
+#: Decimal separators of ``revenue`` and ``cost`` text; None picks one from the input (see ``decimal``).
+DECIMALS = (".", ",")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class PrepareOptions:
     source_timezone: str | None = None
     #: The latest accepted ``create_date_time``, as wall-clock seconds since 1970 in ``timezone``.
     latest_date_time: int | None = None
+
+    decimal: str | None = None
+    now: dt.datetime | None = None
 
     @property
     def naive_timezone(self) -> str:
@@ -170,6 +175,7 @@ def build_options(
     batch_rows: object,
     progress: object,
     source_timezone: object = None,
+    decimal: object = None,
     now: object = None,
 ) -> PrepareOptions:
     """Validate every argument and return :class:`PrepareOptions`; raise ValueError naming the first bad one.
@@ -183,6 +189,10 @@ def build_options(
     _flag("hash_identifiers", hash_identifiers)
     _flag("rewrite_leading_8", rewrite_leading_8)
     _check_numbers(max_invalid_fraction, max_part_bytes, batch_rows)
+    if decimal is not None and decimal not in DECIMALS:
+        raise ValueError(f"decimal must be '.', ',' or None (pick from the input), got {decimal!r}")
+    if now is not None and not isinstance(now, dt.datetime):
+        raise ValueError(f"now must be a datetime (the moment of the upload) or None, got {now!r}")
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be a callable taking the number of rows done, got {progress!r}")
     counter_zone = check_timezone(timezone)
@@ -203,4 +213,6 @@ def build_options(
         max_part_bytes=cast(int, max_part_bytes),
         batch_rows=cast(int, batch_rows),
         progress=cast("Callable[[int], object] | None", progress),
+        decimal=cast("str | None", decimal),
+        now=now,
     )

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,16 @@ from airflow_provider_metrika.simple_orders.failures import (
     invalid_rows_error,
     too_many_rejects_error,
 )
-from airflow_provider_metrika.simple_orders.normalise import normalise_batch
+from airflow_provider_metrika.simple_orders.normalise import NormalisedBatch, normalise_batch
+from airflow_provider_metrika.simple_orders.notices import (
+    DOMESTIC_PHONES,
+    OLD_ORDERS,
+    WarningLog,
+    domestic_phone_rows,
+    link_cutoff,
+    masked_phone,
+    old_order_rows,
+)
 from airflow_provider_metrika.simple_orders.options import PrepareOptions
 from airflow_provider_metrika.simple_orders.parts import PartWriter
 from airflow_provider_metrika.simple_orders.problems import BatchProblems, ProblemLog, cell_text
@@ -52,6 +62,8 @@ class _Computed:
     invalid: np.ndarray
     rows: np.ndarray
     out: OutputRows
+    notices: dict[str, np.ndarray]
+    dates: pa.Array | None
 
 
 class OrdersPipeline:
@@ -74,6 +86,8 @@ class OrdersPipeline:
         self.rows_read = 0
         self.failed = False
         self.log = ProblemLog()
+        self.notices = WarningLog()
+        self.cutoff = link_cutoff(options.now, options.timezone) if options.now is not None else None
         self.stats = OrderStats()
         self.work_dir = Path(tempfile.mkdtemp(prefix=".simple-orders-", dir=directory))
         header = header_line(plan.output, options.separator)
@@ -144,13 +158,29 @@ class OrdersPipeline:
             self.options.separator,
             self.options.hash_identifiers,
         )
-        return _Computed(batch, columns, problems, invalid, rows, out)
+        notices = self._notices(normalised, ~invalid)
+        dates = normalised.text.get("create_date_time")
+        return _Computed(batch, columns, problems, invalid, rows, out, notices, dates)
+
+    def _notices(self, normalised: NormalisedBatch, valid: np.ndarray) -> dict[str, np.ndarray]:
+        """Flag valid rows that Metrika will accept but not link as the user expects."""
+        found: dict[str, np.ndarray] = {}
+        phones = normalised.multi.get("phones")
+        if phones is not None and not self.options.rewrite_leading_8:
+            found[DOMESTIC_PHONES] = domestic_phone_rows(phones, len(valid)) & valid
+        dates = normalised.text.get("create_date_time")
+        if dates is not None and self.cutoff is not None:
+            found[OLD_ORDERS] = old_order_rows(dates, self.cutoff) & valid
+        return found
 
     def _consume(self, done: _Computed) -> None:
         """Record problems and write one computed batch, in input order."""
         self.log.record(
             done.problems, int(done.rows[0]), lambda column, index: _shown(done.columns, column, index)
         )
+        first = int(done.rows[0])
+        for kind, mask in done.notices.items():
+            self.notices.record(kind, mask, first, partial(_notice_example, done, kind))
         if done.invalid.any():
             self._reject(done.batch, done.problems, done.invalid, done.rows)
         if not self.failed:
@@ -173,6 +203,7 @@ class OrdersPipeline:
         self.rejects.write(batch.take(pa.array(indices)), rows[indices], problems.reasons_text(indices))
 
     def _report(self, findings: DuplicateFindings, rejects_path: Path | None) -> OrdersReport:
+        status_counts = self.stats.status_counts()
         return OrdersReport(
             rows_read=self.rows_read,
             rows_written=sum(part.rows for part in self.writer.parts),
@@ -183,11 +214,12 @@ class OrdersPipeline:
             duplicates_dropped=len(findings.superseded_rows) if self.options.duplicates == "keep_last" else 0,
             dropped_columns=list(self.plan.dropped),
             columns=list(self.plan.output),
-            status_counts=self.stats.status_counts(),
+            status_counts=status_counts,
             revenue_by_currency=self.stats.revenue_by_currency(),
             rejects_path=rejects_path,
             timezone=self.options.timezone,
             source_timezone=self.options.naive_timezone,
+            warnings=self.notices.warnings(status_counts),
         )
 
     def finish(self) -> PreparedOrders:
@@ -219,6 +251,13 @@ class OrdersPipeline:
     def cleanup(self) -> None:
         """Remove the private work directory."""
         shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def _notice_example(done: _Computed, kind: str, index: int) -> str:
+    if kind == DOMESTIC_PHONES:
+        return masked_phone(_shown(done.columns, "phones", index))
+    # The date as sent, in the counter's time zone: the one the 21-day window is measured in.
+    return "" if done.dates is None else str(done.dates[index].as_py())
 
 
 def _shown(columns: dict[str, pa.Array], column: str, index: int) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import Path
 
 from airflow_provider_metrika.simple_orders.columns import (
@@ -13,6 +14,7 @@ from airflow_provider_metrika.simple_orders.columns import (
     REJECTS_NAME,
 )
 from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
+from airflow_provider_metrika.simple_orders.money import DECIMAL_EITHER
 from airflow_provider_metrika.simple_orders.options import PrepareOptions, build_options
 from airflow_provider_metrika.simple_orders.pipeline import OrdersPipeline
 from airflow_provider_metrika.simple_orders.readers import OrdersData, OrdersSource, open_source
@@ -56,7 +58,8 @@ def prepare_simple_orders(
     max_part_bytes: int = MAX_FILE_BYTES,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Callable[[int], object] | None = None,
-    now: datetime | None = None,
+    decimal: str | None = None,
+    now: dt.datetime | None = None,
 ) -> PreparedOrders:
     """Validate and normalise orders and write them as Metrika simplified-orders CSV parts.
 
@@ -86,8 +89,14 @@ def prepare_simple_orders(
     :param max_part_bytes: largest part, header included; Metrika accepts at most 1 GB per file.
     :param batch_rows: rows per batch for in-memory inputs (CSV is read in blocks of bytes).
     :param progress: called with the number of rows read after each batch.
-    :param now: the preparation time (aware), for the check that refuses a ``create_date_time`` more
-        than one day in the future in ``timezone``; default: the current time.
+    :param decimal: the decimal separator of ``revenue`` and ``cost`` text, pandas' name for it: ``"."``
+        or ``","`` (``4590,50``, ``1 299,99``: spaces, no-break spaces and apostrophes may group thousands;
+        dots are then refused). None (default): ``"."``, except in a semicolon-delimited CSV file, which
+        accepts both ``4590,50`` and ``4590.50``: spreadsheets write semicolons where the decimal
+        separator is a comma, and there ``4590,50`` can mean nothing else.
+    :param now: the moment of preparation (aware), for the check that refuses a ``create_date_time``
+        more than one day in the future in ``timezone``, and for the warning on orders older than
+        Metrika's 21-day linking window; default: the current time.
     """
     options = build_options(
         timezone=timezone,
@@ -104,6 +113,7 @@ def prepare_simple_orders(
         batch_rows=batch_rows,
         progress=progress,
         source_timezone=source_timezone,
+        decimal=decimal,
         now=now,
     )
     source = open_source(data, options.batch_rows)
@@ -122,6 +132,10 @@ def _run(source: OrdersSource, options: PrepareOptions, directory: Path) -> Prep
         return PreparedOrders(
             [], OrdersReport(timezone=options.timezone, source_timezone=options.naive_timezone)
         )
+    if options.decimal is None:
+        options = dataclasses.replace(options, decimal=DECIMAL_EITHER if source.delimiter == ";" else ".")
+    if options.now is None:
+        options = dataclasses.replace(options, now=dt.datetime.now(dt.UTC))
     plan = plan_columns(source.names, options)
     pipeline = OrdersPipeline(options, plan, source.names, directory, source.from_csv)
     try:

@@ -28,12 +28,14 @@ class OrdersSource:
     :param batches: the record batches, each with exactly ``names`` as columns.
     :param from_csv: True when columns are raw bytes that still need UTF-8 decoding.
     :param close: releases what opening took (a file opened from a path), read or not.
+    :param delimiter: the CSV input's field delimiter (``,`` or ``;``); None for other inputs.
     """
 
     names: list[str]
     batches: Iterator[pa.RecordBatch]
     from_csv: bool = False
     close: Callable[[], None] = lambda: None
+    delimiter: str | None = None
 
 
 def _python_text(value: object) -> str | None:
@@ -153,10 +155,14 @@ def open_source(data: object, batch_rows: int) -> OrdersSource:
         if not Path(data).is_file():
             raise ValueError(f"data: no such CSV file: {str(data)!r}")
         csv_source = open_csv_source(data, batch_rows)
-        return OrdersSource(csv_source.names, csv_source.batches(), True, csv_source.close)
+        return OrdersSource(
+            csv_source.names, csv_source.batches(), True, csv_source.close, csv_source.delimiter
+        )
     if _is_binary_stream(data):
         csv_source = open_csv_source(data, batch_rows)  # type: ignore[arg-type]
-        return OrdersSource(csv_source.names, csv_source.batches(), True, csv_source.close)
+        return OrdersSource(
+            csv_source.names, csv_source.batches(), True, csv_source.close, csv_source.delimiter
+        )
     if isinstance(data, io.TextIOBase):
         raise ValueError(
             "data: open the CSV file in binary mode ('rb'): the file must be read as UTF-8 bytes"

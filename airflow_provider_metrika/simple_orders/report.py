@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow_provider_metrika.simple_orders.columns import MAX_EXAMPLES
 from airflow_provider_metrika.simple_orders.errors import RowProblem
+from airflow_provider_metrika.simple_orders.notices import OrdersWarning
 
 #: Problems shown per reason in :meth:`OrdersReport.as_text`.
 _TEXT_EXAMPLES = 5
@@ -59,6 +60,8 @@ class OrdersReport:
     :param rejects_path: the rejects file, if rows were rejected with ``on_invalid="skip"``.
     :param timezone: the counter's zone, in which ``create_date_time`` was written.
     :param source_timezone: the zone naive input timestamps were read in.
+    :param warnings: rows sent that will not work as expected in Metrika (domestic phones, statuses
+        read as goal ids, orders past the 21-day linking window), with counts and the fixing argument.
     """
 
     rows_read: int = 0
@@ -84,6 +87,8 @@ class OrdersReport:
             return f"written in {self.timezone} (the counter's); naive input read in it too"
         return f"written in {self.timezone} (the counter's); naive input read in {self.source_timezone}"
 
+    warnings: list[OrdersWarning] = field(default_factory=list)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the report as a JSON-serialisable dict (for XCom)."""
         return {
@@ -101,6 +106,7 @@ class OrdersReport:
             "rejects_path": None if self.rejects_path is None else str(self.rejects_path),
             "timezone": self.timezone,
             "source_timezone": self.source_timezone,
+            "warnings": [warning.to_dict() for warning in self.warnings],
         }
 
     def as_text(self) -> str:
@@ -123,7 +129,11 @@ class OrdersReport:
             counts.append(("rejected rows in", str(self.rejects_path)))
         width = max(len(label) for label, _ in counts)
         lines = ["Simplified orders:", *(f"  {label.ljust(width)}  {value}" for label, value in counts)]
-        return "\n".join(lines + _rejections_text(self.rejected_by_reason, self.examples))
+        lines += _rejections_text(self.rejected_by_reason, self.examples)
+        if self.warnings:
+            lines.append("Warnings (rows are sent, but will not work as expected):")
+            lines += [f"  {warning.describe()}" for warning in self.warnings]
+        return "\n".join(lines)
 
 
 def _pairs(counts: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from airflow_provider_metrika.simple_orders.columns import (
 )
 from airflow_provider_metrika.simple_orders.errors import OrdersInputError
 from airflow_provider_metrika.simple_orders.options import PrepareOptions
+from airflow_provider_metrika.simple_orders.synonyms import competing_names, suggest_renames
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,30 @@ class ColumnPlan:
     output: list[str]
 
 
-def _unknown_error(unknown: list[str]) -> OrdersInputError:
+def _unknown_error(unknown: list[str], present: list[str]) -> OrdersInputError:
+    """Suggest renames only for columns that clearly are Metrika's; never invent a mapping for the rest."""
     allowed = ", ".join(SIMPLE_ORDERS_COLUMNS)
-    hints = [
-        f"{name!r}: {name.strip().lower()!r}"
-        for name in unknown
-        if name.strip().lower() in SIMPLE_ORDERS_COLUMNS
-    ]
-    example = "{" + (", ".join(hints) if hints else f"{unknown[0]!r}: 'client_uniq_id'") + "}"
-    return OrdersInputError(
-        f"unknown columns: {', '.join(unknown)}. Metrika's simplified orders file has only: {allowed}. "
-        f'Rename them with columns={example}, or pass unknown_columns="drop" to leave them out'
-    )
+    renames = suggest_renames(unknown, present)
+    competing = competing_names(unknown, present)
+    unclear = {name for names in competing.values() for name in names}
+    rest = [name for name in unknown if name not in renames and name not in unclear]
+    lines = [f"unknown columns: {', '.join(unknown)}. Metrika's simplified orders file has only: {allowed}."]
+    if renames:
+        shown = "{" + ", ".join(f"{name!r}: {column!r}" for name, column in renames.items()) + "}"
+        lines.append(f"These look like Metrika columns under another name: pass columns={shown}.")
+    for column, names in competing.items():
+        lines.append(
+            f"{', '.join(names)} all look like {column}: keep the one that holds it, e.g. "
+            f"columns={{{names[0]!r}: {column!r}}}, and drop the others."
+        )
+    if rest:
+        lines.append(
+            f"{', '.join(rest)}: no Metrika column; rename one yourself only if it holds a column above, "
+            'or pass unknown_columns="drop" to leave them out.'
+        )
+    else:
+        lines.append('Or pass unknown_columns="drop" to leave them out.')
+    return OrdersInputError("\n".join(lines))
 
 
 def _targets(names: list[str], options: PrepareOptions) -> dict[str, str]:
@@ -79,7 +92,9 @@ def plan_columns(names: list[str], options: PrepareOptions) -> ColumnPlan:
     targets = _targets(names, options)
     unknown = [name for name, target in targets.items() if target not in SIMPLE_ORDERS_COLUMNS]
     if unknown and options.unknown_columns == "error":
-        raise _unknown_error(unknown)
+        raise _unknown_error(
+            unknown, [target for target in targets.values() if target in SIMPLE_ORDERS_COLUMNS]
+        )
     by_target = {target: name for name, target in targets.items() if target in SIMPLE_ORDERS_COLUMNS}
     if REQUIRED_COLUMN not in by_target:
         raise OrdersInputError(

@@ -24,7 +24,7 @@ NO_IDENTIFIER = "has no identifier: fill at least one of client_ids, emails, pho
 NEGATIVE = "is negative (must be 0 or more)"
 NOT_DECIMAL = (
     "is not a decimal number (digits with . as the decimal point; no spaces, thousands separators "
-    "or currency signs)"
+    'or currency signs; for 4590,50 or 1 299,99 pass decimal=",")'
 )
 GOALS = (
     "is not a goals list (goal_id or goal_id:price, comma-separated; goal ids of letters, digits and _, "
@@ -143,7 +143,7 @@ INPUT_CASES = [
     pytest.param(b"\xef\xbb\xbf\n", ["the CSV input is empty"], id="bom-only"),
     pytest.param(
         b"id,create_date_time,emails,comment\no1,10.01.2024,a@b.ru,x\n",
-        ["unknown columns: comment", 'unknown_columns="drop"', "columns={"],
+        ["unknown columns: comment", 'unknown_columns="drop"', "comment: no Metrika column"],
         id="unknown-column",
     ),
     pytest.param(
