@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from airflow_provider_metrika.emulator.constants import COUNTER_PATH, LAST_UPLOADINGS_PATH, UPLOAD_PATH
+from airflow_provider_metrika.emulator.constants import (
+    COUNTER_PATH,
+    GOALS_PATH,
+    LAST_UPLOADINGS_PATH,
+    UPLOAD_PATH,
+)
 
 READ = "metrika:read"
 WRITE = "metrika:write"
@@ -21,10 +26,11 @@ KNOWN_SCOPES = (READ, WRITE, OFFLINE_DATA, "metrika:expenses", "metrika:user_par
 ALL_SCOPES = frozenset(KNOWN_SCOPES)
 
 #: (method, route path) -> the scopes any one of which allows the call. A route missing here needs none.
-#: To cover a new endpoint, add its line, e.g. ``("GET", GOALS_PATH): frozenset({READ})``.
+#: To cover a new endpoint, add its line.
 SCOPE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", UPLOAD_PATH): frozenset({OFFLINE_DATA, WRITE}),
     ("GET", COUNTER_PATH): frozenset({READ}),
+    ("GET", GOALS_PATH): frozenset({READ}),
     # Unconfirmed: by default any Metrika data scope lists uploadings; see last_uploadings_needs_read.
     ("GET", LAST_UPLOADINGS_PATH): frozenset({READ, OFFLINE_DATA, WRITE}),
 }

@@ -63,6 +63,11 @@ class ApiCall:
 
 UPLOAD_CALL = ApiCall("upload orders", (OFFLINE_DATA_SCOPE, WRITE_SCOPE))
 COUNTER_CALL = ApiCall("read the counter's settings (its time zone)", (READ_SCOPE,), avoid=TIMEZONE_HINT)
+GOALS_CALL = ApiCall(
+    "read the counter's goals (to check order statuses sent as goal identifiers)",
+    (READ_SCOPE,),
+    avoid='pass unknown_statuses="allow" to SimpleOrdersUploadOperator',
+)
 UPLOADINGS_CALL = ApiCall(
     "list the counter's uploadings (last_uploadings, used to wait for validation)",
     (READ_SCOPE,),
@@ -72,6 +77,7 @@ UPLOADINGS_CALL = ApiCall(
 _CALLS: tuple[tuple[str, re.Pattern[str], ApiCall], ...] = (
     ("POST", re.compile(r"^cdp/api/v1/counter/\d+/data/simple_orders$"), UPLOAD_CALL),
     ("GET", re.compile(r"^management/v1/counter/\d+$"), COUNTER_CALL),
+    ("GET", re.compile(r"^management/v1/counter/\d+/goals$"), GOALS_CALL),
     ("GET", re.compile(r"^cdp/api/v1/counter/\d+/last_uploadings$"), UPLOADINGS_CALL),
 )
 _COUNTER_IN_PATH = re.compile(r"counter/(\d+)")
