@@ -31,7 +31,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv
-	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra -n 2 --dist loadgroup
 
 test: lint typecheck pytest
 

@@ -45,6 +45,20 @@ SAMPLE_CSV = (
 ).read_bytes()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """
+    Keep heavy shared set-ups on one pytest-xdist worker each (``--dist loadgroup``).
+
+    The example DAG runs are made once for the tests that read them; the deployments (``airflow
+    standalone``) run one at a time, so two never compete for the machine's cores.
+    """
+    for item in items:
+        if "example_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("example_runs"))
+        elif item.get_closest_marker("deployment") is not None:
+            item.add_marker(pytest.mark.xdist_group("deployment"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Remove the temporary AIRFLOW_HOME."""
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
