@@ -71,7 +71,8 @@ def test_multi_line_report_and_summary_start_on_their_own_line_and_end_before_th
     lines = output.splitlines()
 
     assert "Simplified orders:" in lines
-    assert _line_after(lines, "  revenue ").startswith("  dropped columns")
+    assert _line_after(lines, "  revenue ").startswith("  dates ")
+    assert _line_after(lines, "  dates ").startswith("  dropped columns")
     assert _line_after(lines, "  7 rows: orders were created").startswith(" [airflow.task.operators.")
     assert "Metrika upload summary (counter 12345)" in [line.split("] ", 1)[-1] for line in lines]
     assert _line_after(lines, "  1              7").startswith(" [airflow.task.operators.")
