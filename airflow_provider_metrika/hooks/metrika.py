@@ -505,7 +505,7 @@ class MetrikaHook(HttpHook):
             content_sha256 or upload.sha256(),
         )
         journal = journal if journal is not None else MemoryUploadJournal()
-        earlier = self._resolve_earlier_send(journal, key, upload, counter, force_resend)
+        earlier = self._resolve_earlier_send(journal, key, upload, force_resend)
         if earlier is not None:
             return earlier
         endpoint = simple_orders_endpoint(counter)
@@ -522,7 +522,7 @@ class MetrikaHook(HttpHook):
         return uploading
 
     def _resolve_earlier_send(
-        self, journal: UploadJournal, key: str, upload: _UploadFile, counter: int, force_resend: bool
+        self, journal: UploadJournal, key: str, upload: _UploadFile, force_resend: bool
     ) -> dict[str, Any] | None:
         """Return the uploading of an earlier send of this upload, or None when it must be sent."""
         record = journal.read(key)
@@ -536,17 +536,8 @@ class MetrikaHook(HttpHook):
                 record.name,
             )
             return record.uploading
-        found = self._find_titled(counter, record, wait=not upload.resend_safe)
+        found = self._adopt_listed(journal, key, record, upload, "an earlier try recorded no answer")
         if found is not None:
-            self.log.warning(
-                "%s: an earlier try sent it as %s at %s without recording the answer; Metrika lists it as "
-                "uploading %s: not sending it again",
-                upload.name,
-                record.name,
-                record.sent_at,
-                found.get("uploading_id"),
-            )
-            journal.write(key, record.accepted(found))
             return found
         if upload.resend_safe:
             self.log.warning(
@@ -595,16 +586,10 @@ class MetrikaHook(HttpHook):
                 uploading = _uploading_from_answer(answer)
                 journal.write(key, record.accepted(uploading))
                 return uploading
-        found = self._find_titled(counter, record, wait=not upload.resend_safe)
+        found = self._adopt_listed(
+            journal, key, record, upload, f"its answer was lost ({describe_failure(failure)})"
+        )
         if found is not None:
-            self.log.warning(
-                "The answer to %s was lost (%s), but Metrika lists uploading %s under its name: "
-                "not sending it again",
-                record.name,
-                describe_failure(failure),
-                found.get("uploading_id"),
-            )
-            journal.write(key, record.accepted(found))
             return found
         if upload.resend_safe:
             raise _ResendableUploadError(
@@ -614,6 +599,24 @@ class MetrikaHook(HttpHook):
         raise MetrikaUploadUncertainError(
             _uncertain_message(upload, record, f"no answer came back ({failure})")
         )
+
+    def _adopt_listed(
+        self, journal: UploadJournal, key: str, record: UploadRecord, upload: _UploadFile, lost: str
+    ) -> dict[str, Any] | None:
+        """Return the uploading listed under the record's unique name, recorded as accepted; or None."""
+        found = self._find_titled(record.counter_id, record, wait=not upload.resend_safe)
+        if found is None:
+            return None
+        self.log.warning(
+            "%s, sent as %s at %s: %s, but Metrika lists it as uploading %s: not sending it again",
+            upload.name,
+            record.name,
+            record.sent_at,
+            lost,
+            found.get("uploading_id"),
+        )
+        journal.write(key, record.accepted(found))
+        return found
 
     def _find_titled(self, counter: int, record: UploadRecord, *, wait: bool) -> dict[str, Any] | None:
         """
