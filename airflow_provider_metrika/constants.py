@@ -18,6 +18,8 @@ MAX_UPLOAD_BYTES: Final = 1_000_000_000
 ON_INVALID: Final = ("fail", "skip")
 DUPLICATES: Final = ("error", "keep_last")
 UNKNOWN_COLUMNS: Final = ("error", "drop")
+#: Decimal separators of ``revenue`` and ``cost`` text (``decimal=``; None picks from the input).
+DECIMALS: Final = (".", ",")
 #: The smallest part file the orders core writes.
 MIN_PART_BYTES: Final = 64
 

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from airflow.providers.common.compat.sdk import AirflowSkipException, BaseHook, BaseOperator, XComArg, conf
 
 from airflow_provider_metrika.constants import (
+    DECIMALS,
     DEFAULT_CONN_ID,
     DELIMITER_TYPES,
     DUPLICATES,
@@ -223,7 +224,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 raise MetrikaInvalidArgumentError(
                     f"{name} must be one of {', '.join(allowed)}; got {value!r}"
                 )
-        if decimal not in (None, ".", ","):
+        if decimal is not None and decimal not in DECIMALS:
             raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")
         _check_number("max_invalid_fraction", max_invalid_fraction, low=0.0, high=1.0)
         _check_number("poll_interval", poll_interval, low=0.0, high=None, open_low=True)

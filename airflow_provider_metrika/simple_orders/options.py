@@ -12,14 +12,18 @@ from typing import cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_provider_metrika.constants import DUPLICATES, MIN_PART_BYTES, ON_INVALID, UNKNOWN_COLUMNS
+from airflow_provider_metrika.constants import (
+    DECIMALS,
+    DUPLICATES,
+    MIN_PART_BYTES,
+    ON_INVALID,
+    UNKNOWN_COLUMNS,
+)
 from airflow_provider_metrika.simple_orders.columns import MAX_FILE_BYTES, SIMPLE_ORDERS_COLUMNS
 
 DELIMITERS = {"COMMA": ",", "SEMICOLON": ";"}
 #: How far past the preparation time a ``create_date_time`` may be (clock skew, orders made overnight).
 FUTURE_TOLERANCE = dt.timedelta(days=1)
-#: Decimal separators of ``revenue`` and ``cost`` text; None picks one from the input (see ``decimal``).
-DECIMALS = (".", ",")
 
 
 @dataclass(frozen=True)
