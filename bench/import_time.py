@@ -79,8 +79,8 @@ def main() -> int:
             heavy[case].update(loaded)
     print(f"Import time over `import {' + '.join(BASE)}`, median of {args.runs} fresh interpreters:")
     for case in CASES:
-        loaded = ", ".join(sorted(heavy[case])) or "none"
-        print(f"  {case:<52} {statistics.median(times[case]):6.3f} s   (pandas/pyarrow/numpy: {loaded})")
+        names = ", ".join(sorted(heavy[case])) or "none"
+        print(f"  {case:<52} {statistics.median(times[case]):6.3f} s   (pandas/pyarrow/numpy: {names})")
     ours = statistics.median(times[next(iter(CASES))])
     failed = ours > TARGET_SECONDS or bool(heavy[next(iter(CASES))] & {"pandas", "pyarrow"})
     print(
