@@ -52,7 +52,7 @@ lock-check: venv
 
 # Every supported Airflow line (3.0 to 3.3) with its release-time dependencies, then the newest releases.
 compat: venv
-	$(BIN)/python -m compat
+	$(BIN)/python -m compat $(ARGS)
 
 bench: venv
 	$(BIN)/python bench/import_time.py
