@@ -8,7 +8,9 @@ Each line gets a virtual environment under ``.compat/<line>/`` (reused when pres
 line's latest patch, the provider wheel built from the working tree and the sqlite provider, with
 every dependency as it was on the day that patch came out (``uv --exclude-newer``: an approximation
 of Airflow's constraints files). Our own floors newer than that day are allowed through
-(``--exclude-newer-package``). ``compat/check.py`` then runs inside that environment.
+(``--exclude-newer-package``). The ``3.0-floors`` row installs 3.0 again with each of our own
+dependencies at its declared floor (``--resolution lowest-direct``), so the lower bounds in
+``pyproject.toml`` are tested, not guessed. ``compat/check.py`` then runs inside each environment.
 
 Exits 1 when a line fails a check; the newest-releases row fails the job too (drift shows in CI
 before users report it) unless ``COMPAT_ALLOW_NEWEST_FAILURE=1``.
@@ -23,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +52,8 @@ class Line:
     airflow: str | None
     released: str | None
     extra: tuple[str, ...] = field(default_factory=tuple)
+    #: Resolve our own dependencies to their declared floors (``--resolution lowest-direct``).
+    floors: bool = False
 
     @property
     def folder(self) -> Path:
@@ -58,7 +63,8 @@ class Line:
     def requirements(self, wheel: Path) -> list[str]:
         """Return what ``uv pip install`` is given for this line."""
         airflow = f"apache-airflow=={self.airflow}" if self.airflow else "apache-airflow"
-        return [airflow, "apache-airflow-providers-sqlite", str(wheel), *self.extra]
+        ours = our_dependencies() if self.floors else []
+        return [airflow, "apache-airflow-providers-sqlite>=4.0", str(wheel), *self.extra, *ours]
 
     def resolution_options(self) -> list[str]:
         """Return the date limits: the release day, and the day after each newer floor of ours."""
@@ -68,11 +74,27 @@ class Line:
         for package, day in FLOOR_RELEASES.items():
             if day > self.released:
                 options += ["--exclude-newer-package", f"{package}={day}T23:59:59Z"]
+        if self.floors:
+            options += ["--resolution", "lowest-direct"]
         return options
+
+    @property
+    def dependencies_as_of(self) -> str:
+        """Describe the dependency versions of this line for the table."""
+        if self.released is None:
+            return f"newest ({datetime.now(UTC).date()})"
+        return f"{self.released}, ours at their floors" if self.floors else self.released
+
+
+def our_dependencies() -> list[str]:
+    """Return the provider's declared dependencies, so ``lowest-direct`` takes each one's floor."""
+    with (REPO / "pyproject.toml").open("rb") as stream:
+        return list(tomllib.load(stream)["project"]["dependencies"])
 
 
 LINES = [
     Line("3.0", "3.0.6", "2025-08-29", (PANDAS_BEFORE_3_3,)),
+    Line("3.0-floors", "3.0.6", "2025-08-29", (PANDAS_BEFORE_3_3,), floors=True),
     Line("3.1", "3.1.8", "2026-03-11", (PANDAS_BEFORE_3_3,)),
     Line("3.2", "3.2.2", "2026-05-29", (PANDAS_BEFORE_3_3,)),
     Line("3.3", "3.3.2", "2026-09-17"),
@@ -98,6 +120,8 @@ def build_wheel() -> Path:
 def install(line: Line, wheel: Path) -> str:
     """Create or update the line's environment; return an error text, empty on success."""
     venv = line.folder / "venv"
+    if line.floors:
+        shutil.rmtree(venv, ignore_errors=True)  # an installed newer version would be kept
     if not (venv / "bin" / "python").exists():
         result = _run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)])
         if result.returncode:
@@ -146,15 +170,15 @@ def table(rows: list[tuple[Line, dict[str, Any]]]) -> str:
     names: list[str] = []
     for _, result in rows:
         names += [n for n in result["checks"] if n not in names]
-    header = ["Airflow", "dependencies as of", "common-compat", "pandas", "pyarrow", *names]
+    header = ["Airflow", "dependencies as of", "common-compat", "http", "pandas", "pyarrow", *names]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for line, result in rows:
         versions = result["versions"]
-        day = line.released or f"newest ({datetime.now(UTC).date()})"
         cells = [
             versions.get("apache-airflow", line.airflow or "?"),
-            day,
+            line.dependencies_as_of,
             versions.get("apache-airflow-providers-common-compat", "?"),
+            versions.get("apache-airflow-providers-http", "?"),
             versions.get("pandas", "?"),
             versions.get("pyarrow", "?"),
         ]
