@@ -3,15 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The development environment installs from this lock, so a fresh machine gets the versions CI tested.
+LOCK := requirements/dev.lock
+UV_VERSION := 0.13.9
+LOCK_ARGS := pyproject.toml --extra dev --universal --python-version 3.11 --quiet --no-header --annotation-style line
 
-.PHONY: venv demo test lint format typecheck pytest bench screenshots clean
+.PHONY: venv demo test lint format typecheck pytest bench screenshots clean lock lock-check compat
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r $(LOCK)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -35,7 +40,22 @@ pytest: venv
 
 test: lint typecheck pytest
 
+# Refresh the lock on purpose: the newest releases that satisfy pyproject.toml.
+lock: venv
+	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade -o $(LOCK)
+
+# Fail when pyproject.toml asks for something the lock does not pin (pinned versions are kept).
+lock-check: venv
+	cp $(LOCK) $(VENV)/lock-check.txt
+	$(BIN)/uv pip compile $(LOCK_ARGS) -o $(VENV)/lock-check.txt
+	diff -u $(LOCK) $(VENV)/lock-check.txt || (echo "$(LOCK) is stale: run make lock" >&2; exit 1)
+
+# Every supported Airflow line (3.0 to 3.3) with its release-time dependencies, then the newest releases.
+compat: venv
+	$(BIN)/python -m compat $(ARGS)
+
 bench: venv
+	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/upload_memory.py
 	$(BIN)/python bench/prepare_orders.py
 	$(BIN)/python bench/prepare_csv_memory.py
@@ -47,4 +67,4 @@ screenshots: venv
 	$(BIN)/python docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) .compat .pytest_cache .mypy_cache .ruff_cache build dist

@@ -59,3 +59,18 @@ def test_the_token_lives_in_the_password_field_that_airflow_treats_as_sensitive(
     assert should_hide_value_for_key("password")
     assert metrika_widgets
     assert not any(w.is_sensitive for w in metrika_widgets.values()), "no secret hides in an extra"
+
+
+def test_airflow_before_3_2_reads_the_same_extra_fields_from_the_hook() -> None:
+    from wtforms import IntegerField, StringField
+
+    from airflow_provider_metrika.hooks.connection_form import conn_fields
+    from airflow_provider_metrika.hooks.metrika import MetrikaHook
+
+    widgets = MetrikaHook.get_connection_form_widgets()
+
+    assert set(widgets) == set(conn_fields())
+    assert widgets["counter_id"].field_class is IntegerField
+    assert widgets["counter_id"].args[0] == "Default counter ID"
+    assert widgets["retry_delay"].field_class is StringField, "only Airflow's known field classes"
+    assert all(w.kwargs["description"] for w in widgets.values())

@@ -302,6 +302,13 @@ class MetrikaHook(HttpHook):
             "placeholders": {"host": DEFAULT_API_URL},
         }
 
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Return the connection form's extra fields for Airflow < 3.2, which reads them from the hook."""
+        from airflow_provider_metrika.hooks.connection_form import connection_form_widgets
+
+        return connection_form_widgets()
+
     # -- connection --------------------------------------------------------------------------------
 
     @property

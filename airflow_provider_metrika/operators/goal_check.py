@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika.exceptions import MetrikaAccessDeniedError, MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.goals import javascript_goal_identifiers
-from airflow_provider_metrika.simple_orders.notices import goal_statuses
 
 if TYPE_CHECKING:
     from airflow_provider_metrika.hooks.metrika import MetrikaHook
@@ -84,6 +83,9 @@ def check_goal_statuses(
     :param unknown_statuses: ``error`` (raise :class:`MetrikaUnknownGoalStatusError`) or ``allow`` (warn).
     :param log: the task's logger.
     """
+    # The orders core (pyarrow) loads when a task runs, not when a DAG file is parsed.
+    from airflow_provider_metrika.simple_orders.notices import goal_statuses
+
     statuses = goal_statuses(report.status_counts)
     if not statuses:
         return {}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from airflow.providers.common.compat.sdk import BaseHook, ObjectStoragePath
-from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def storage_path(path: str | ObjectStoragePath) -> ObjectStoragePath:
@@ -52,6 +53,10 @@ def sql_batches(
     :param parameters: query parameters, in the driver's style.
     :param batch_rows: rows per batch.
     """
+    # Imported when a task runs, not when a DAG file is parsed (see bench/import_time.py).
+    import pyarrow as pa
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+
     hook = BaseHook.get_hook(sql_conn_id)
     if not isinstance(hook, DbApiHook):
         raise MetrikaInvalidArgumentError(
@@ -80,6 +85,8 @@ def sql_batches(
 
 def _arrow_column(values: Sequence[Any]) -> pa.Array:
     """Type a fetched column; a column of mixed types (SQLite allows it) is kept as text."""
+    import pyarrow as pa
+
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

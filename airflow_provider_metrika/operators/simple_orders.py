@@ -43,7 +43,6 @@ from airflow_provider_metrika.operators.order_sources import sql_batches, storag
 from airflow_provider_metrika.operators.task_upload_journal import TaskUploadJournal
 from airflow_provider_metrika.operators.upload_summary import upload_summary
 from airflow_provider_metrika.progress import ProgressLog
-from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
     UploadingsWait,
@@ -54,6 +53,8 @@ from airflow_provider_metrika.uploading_status import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_metrika.simple_orders import PreparedOrders
 
 #: XCom key of the uploading ids, pushed before any waiting.
 UPLOADING_IDS_XCOM_KEY = "uploading_ids"
@@ -323,6 +324,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
         return uploadings
 
     def _prepare(self, context: Context, workdir: Path, timezone: str) -> PreparedOrders:
+        # The core (pandas, pyarrow) loads when a task runs, not when a DAG file is parsed.
+        from airflow_provider_metrika.simple_orders import prepare_simple_orders
+
         progress = ProgressLog(self.log, "prepared", unit="rows")
         with self._orders_input(context) as data:
             return prepare_simple_orders(
