@@ -147,9 +147,13 @@ class Checker:
         assert fields.login.hidden
         assert fields.port.hidden
         extra = meta.extra_fields or {}
-        assert set(extra) == {"counter_id", "retry_limit", "retry_delay", "max_retry_delay"}, (
-            f"extras: {extra}"
-        )
+        assert set(extra) == {
+            "counter_id",
+            "retry_limit",
+            "retry_delay",
+            "max_retry_delay",
+            "allow_insecure_http",
+        }, f"extras: {extra}"
         counter = extra["counter_id"]
         counter = counter if isinstance(counter, dict) else counter.dump()
         assert counter["schema"]["title"] == "Default counter ID", counter
