@@ -46,6 +46,13 @@ class MetrikaUploadUncertainError(MetrikaError, AirflowFailException):
     """
 
 
+class MetrikaSyncStateError(MetrikaError, AirflowFailException):
+    """
+    A ``changed_only`` task's sync state cannot be used: written for another counter, API host or
+    column set, or damaged. Retrying would not help: the message says which argument fixes it.
+    """
+
+
 class MetrikaApiError(MetrikaError):
     """
     Metrika answered with an HTTP error.

@@ -54,12 +54,15 @@ from airflow_provider_metrika.uploading_status import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_metrika.simple_orders import PreparedOrders
+    from airflow_provider_metrika.simple_orders import OrdersReport, PreparedOrders
+    from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 
 #: XCom key of the uploading ids, pushed before any waiting.
 UPLOADING_IDS_XCOM_KEY = "uploading_ids"
 #: XCom key of the preparation report (counts only, no order data).
 REPORT_XCOM_KEY = "orders_report"
+#: XCom key of what a ``changed_only`` task recorded in its sync state (counts and location).
+SYNC_STATE_XCOM_KEY = "sync_state"
 
 
 def _is_template(value: Any) -> bool:
@@ -134,6 +137,14 @@ class SimpleOrdersUploadOperator(BaseOperator):
     :param force_resend: send again a part whose earlier send is unresolved (its answer was lost
         and it is not listed) even when that is not idempotent: set it only after checking in
         Metrika that the part was not stored (templated).
+    :param changed_only: send only orders that are new or changed since they were last accepted,
+        compared by a fingerprint of each normalised row kept in ``sync_state``; the rest are
+        counted and skipped. Needs ``merge_mode`` SAVE or UPDATE.
+    :param sync_state: with ``changed_only``, a directory or bucket prefix (templated; a local path
+        or an ``ObjectStoragePath`` URI such as ``s3://bucket/metrika-state/``) holding one Parquet
+        state file per destination (API host and counter). The state is replaced, atomically, only
+        once Metrika accepted every part (or validated them, with ``wait_for_validation``).
+    :param full_refresh: with ``changed_only``, send every order and rebuild the state (templated).
     """
 
     template_fields: Sequence[str] = (
@@ -148,6 +159,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
         "source_timezone",
         "rejects_path",
         "force_resend",
+        "sync_state",
+        "full_refresh",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "sql": "sql",
@@ -191,6 +204,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
         poll_interval: float = 30.0,
         timeout: float = 3600.0,
         force_resend: bool | str = False,
+        changed_only: bool = False,
+        sync_state: str | None = None,
+        full_refresh: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -243,6 +259,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         for name, zone in (("timezone", timezone), ("source_timezone", source_timezone)):
             if zone is not None and not _is_template(zone):
                 _check_zone(name, zone)
+        _check_sync_arguments(self.task_id, changed_only, sync_state, full_refresh, merge_mode)
 
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's
@@ -276,7 +293,11 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.force_resend = force_resend
+        self.changed_only = changed_only
+        self.sync_state = sync_state
+        self.full_refresh = full_refresh
         self._counter_used: int | None = None
+        self._sync_summary: dict[str, Any] | None = None
 
     @property
     def hook(self) -> MetrikaHook:
@@ -293,8 +314,10 @@ class SimpleOrdersUploadOperator(BaseOperator):
         # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
         timezone = self.timezone or hook.get_counter_timezone(counter)
         started = time.monotonic()
+        destination = self._destination(hook, counter)
+        state = self._read_state(destination, merge_mode) if destination is not None else None
         with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
-            prepared = self._prepare_keeping_rejects(context, Path(workdir), timezone)
+            prepared = self._prepare_keeping_rejects(context, Path(workdir), timezone, state)
             report = prepared.report
             self.log.info(
                 "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
@@ -310,20 +333,154 @@ class SimpleOrdersUploadOperator(BaseOperator):
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
             self._keep_rejects(report.rejects_path, report.rows_rejected)
             if not prepared.parts:
+                if state is not None and report.rows_read:
+                    self.log.info(
+                        "Nothing new or changed since the last sync: %s orders unchanged; the sync "
+                        "state %s is kept as it is",
+                        f"{report.orders_unchanged:,}",
+                        state.location,
+                    )
+                    self._publish_sync(context, report, state.location, state.orders, None)
+                    return []
                 raise AirflowSkipException(f"No orders to upload: {report.rows_read} rows read, none written")
             check_goal_statuses(hook, counter, report, self.unknown_statuses, self.log)
             journal = TaskUploadJournal(context)
             uploadings = self._upload_parts(hook, counter, merge_mode, prepared, journal)
-        context["ti"].xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[u["uploading_id"] for u in uploadings])
-        summary = upload_summary(prepared, uploadings, seconds=time.monotonic() - started, counter_id=counter)
-        self.log.info("%s\n", summary)
-        if self.wait_for_validation:
-            uploadings = self._wait(context, counter, uploadings)
+            context["ti"].xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[u["uploading_id"] for u in uploadings])
+            summary = upload_summary(
+                prepared, uploadings, seconds=time.monotonic() - started, counter_id=counter
+            )
+            self.log.info("%s\n", summary)
+            sync = self._sync_kwargs(destination, prepared) if destination is not None else None
+            if self.wait_for_validation:
+                uploadings = self._wait(context, counter, uploadings, sync)
+            if destination is not None and prepared.sent_orders is not None:
+                self._commit(context, destination, prepared.sent_orders, report)
         # Done: a cleared or new run of this task sends again, to the destination configured then.
         journal.clear()
         return uploadings
 
-    def _prepare(self, context: Context, workdir: Path, timezone: str) -> PreparedOrders:
+    def _destination(self, hook: MetrikaHook, counter: int) -> Destination | None:
+        """Return where orders go, when this task sends only changes; None otherwise."""
+        if not self.changed_only:
+            return None
+        from airflow_provider_metrika.simple_orders.sync_state import Destination
+
+        return Destination(urlparse(base_url_from_connection(hook.connection)).netloc, counter)
+
+    def _state_location(self, destination: Destination) -> Any:
+        from airflow_provider_metrika.operators.sync_state_store import state_location
+
+        if not self.sync_state or not str(self.sync_state).strip():
+            raise MetrikaInvalidArgumentError(
+                f"{self.task_id}: sync_state rendered empty: pass a directory or bucket prefix "
+                "such as s3://bucket/metrika-state/"
+            )
+        return state_location(str(self.sync_state).strip(), destination)
+
+    def _read_state(self, destination: Destination, merge_mode: str) -> SyncState:
+        """Read what the destination holds (nothing, with ``full_refresh``); refuse a foreign state."""
+        from airflow_provider_metrika.exceptions import MetrikaSyncStateError
+        from airflow_provider_metrika.operators.sync_state_store import load_state
+        from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
+
+        _check_sync_arguments(self.task_id, True, self.sync_state, self.full_refresh, merge_mode)
+        location = self._state_location(destination)
+        if _read_flag("full_refresh", self.full_refresh):
+            self.log.info(
+                "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika accepted them",
+                location,
+            )
+            state = SyncState.empty(destination)
+            state.location = str(location)
+            return state
+        try:
+            state = load_state(location, destination)
+        except SyncStateError as error:
+            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
+        self.log.info(
+            "Sync state %s: %s orders sent to %s before (%s in memory); only new and changed orders are sent",
+            location,
+            f"{state.orders:,}",
+            destination.describe(),
+            f"{state.nbytes:,} bytes",
+        )
+        return state
+
+    def _sync_kwargs(self, destination: Destination, prepared: PreparedOrders) -> dict[str, Any]:
+        """Describe the commit to make after a deferred wait (no order data, no secrets)."""
+        return {
+            "sent": prepared.sent_orders,
+            "api": destination.api,
+            "counter": destination.counter,
+            "columns": list(prepared.report.columns),
+            "report": prepared.report.to_dict(),
+        }
+
+    def _commit(
+        self,
+        context: Context,
+        destination: Destination,
+        sent: Any,
+        report: OrdersReport | dict[str, Any],
+    ) -> None:
+        """Record the accepted orders in the sync state and publish the counts."""
+        from airflow_provider_metrika.operators.sync_state_store import commit_state
+
+        location = self._state_location(destination)
+        columns = report["columns"] if isinstance(report, dict) else report.columns
+        saved = commit_state(
+            location,
+            destination,
+            sent,
+            list(columns),
+            rebuild=_read_flag("full_refresh", self.full_refresh),
+        )
+        if saved.conflicts:
+            self.log.warning(
+                "%s orders were changed in the sync state by another run while this one sent "
+                "them: which value Metrika holds is unknown, so they are left out of the state "
+                "and sent again next time",
+                f"{saved.conflicts:,}",
+            )
+        self.log.info(
+            "Sync state %s now tracks %s orders (%s bytes)",
+            saved.location,
+            f"{saved.orders:,}",
+            f"{saved.bytes:,}",
+        )
+        self._publish_sync(context, report, saved.location, saved.orders, saved.bytes)
+
+    def _publish_sync(
+        self,
+        context: Context,
+        report: OrdersReport | dict[str, Any],
+        location: str,
+        orders: int,
+        size: int | None,
+    ) -> None:
+        """Push the change counts and the state to XCom and to the task's outlet asset events."""
+        counts = report if isinstance(report, dict) else report.to_dict()
+        summary = {
+            "new": counts["orders_new"],
+            "changed": counts["orders_changed"],
+            "unchanged": counts["orders_unchanged"],
+            "sent": counts["rows_written"],
+            "state_location": location,
+            "state_orders": orders,
+            "state_bytes": size,
+            "full_refresh": _read_flag("full_refresh", self.full_refresh),
+        }
+        self._sync_summary = summary
+        context["ti"].xcom_push(key=SYNC_STATE_XCOM_KEY, value=summary)
+        outlet_events = context.get("outlet_events")
+        for outlet in self.outlets or []:
+            if outlet_events is not None and hasattr(outlet, "uri"):
+                outlet_events[outlet].extra.update(summary)
+
+    def _prepare(
+        self, context: Context, workdir: Path, timezone: str, state: SyncState | None
+    ) -> PreparedOrders:
         # The core (pandas, pyarrow) loads when a task runs, not when a DAG file is parsed.
         from airflow_provider_metrika.simple_orders import prepare_simple_orders
 
@@ -346,17 +503,24 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 delimiter=self.delimiter_type,
                 max_part_bytes=self.max_part_bytes,
                 progress=progress,
+                sync_state=state,
             )
 
-    def _prepare_keeping_rejects(self, context: Context, workdir: Path, timezone: str) -> PreparedOrders:
+    def _prepare_keeping_rejects(
+        self, context: Context, workdir: Path, timezone: str, state: SyncState | None
+    ) -> PreparedOrders:
         """Prepare; when too many rows are rejected, keep them at ``rejects_path`` before failing."""
+        from airflow_provider_metrika.exceptions import MetrikaSyncStateError
         from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError
+        from airflow_provider_metrika.simple_orders.sync_state import SyncStateError
 
         try:
-            return self._prepare(context, workdir, timezone)
+            return self._prepare(context, workdir, timezone, state)
         except InvalidOrdersError as exc:
             kept = self._keep_rejects(exc.report.rejects_path, exc.report.rows_rejected)
             raise exc.with_rejects_at(kept or "not kept (set rejects_path= to keep them)") from None
+        except SyncStateError as error:
+            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
 
     def _keep_rejects(self, rejects: Path | None, count: int) -> str | None:
         """Copy the rejected rows to ``rejects_path``; return where, or None when not kept."""
@@ -428,8 +592,19 @@ class SimpleOrdersUploadOperator(BaseOperator):
             uploadings.append(uploading)
         return uploadings
 
-    def _wait(self, context: Context, counter: int, uploadings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Wait until Metrika lists every uploading as PASSED: in the triggerer, or polling here."""
+    def _wait(
+        self,
+        context: Context,
+        counter: int,
+        uploadings: list[dict[str, Any]],
+        sync: dict[str, Any] | None,
+    ) -> list[dict[str, Any]]:
+        """Wait until Metrika lists every uploading as PASSED: in the triggerer, or polling here.
+
+        :param sync: with ``changed_only``, what to commit after a deferred wait; the accepted
+            orders' keys are copied next to the sync state first, since the work directory ends
+            with this process.
+        """
         if self.deferrable:
             # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
             # restarted triggerer replays polls, never uploads.
@@ -440,9 +615,18 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 timeout=self.timeout,
                 metrika_conn_id=self.metrika_conn_id,
             )
+            kwargs = None
+            if sync is not None:
+                from airflow_provider_metrika.operators.sync_state_store import keep_pending
+                from airflow_provider_metrika.simple_orders.sync_state import Destination
+
+                location = self._state_location(Destination(sync["api"], sync["counter"]))
+                kwargs = {"sync": {**sync, "pending": keep_pending(sync["sent"], location).name}}
+                del kwargs["sync"]["sent"]
             self.defer(
                 trigger=trigger,
                 method_name="execute_complete",
+                kwargs=kwargs,
                 timeout=deferral_timeout(trigger.deadline, self.poll_interval),
             )
         wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings))
@@ -460,10 +644,28 @@ class SimpleOrdersUploadOperator(BaseOperator):
             self.log.info("Waiting for Metrika: %s", wait.describe_pending())
             time.sleep(self.poll_interval)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
-        """Finish after the trigger: return the PASSED uploadings, or raise on failure or timeout."""
-        found = result_from_event(event)
-        self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
+    def execute_complete(
+        self, context: Context, event: dict[str, Any], sync: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Finish after the trigger: return the PASSED uploadings, or raise on failure or timeout.
+
+        With ``changed_only``, the orders accepted before deferring are recorded in the sync state
+        now that Metrika validated them; on failure the state stays as it was.
+        """
+        pending = None
+        if sync is not None:
+            from airflow_provider_metrika.simple_orders.sync_state import Destination
+
+            destination = Destination(sync["api"], sync["counter"])
+            pending = self._state_location(destination).parent / sync["pending"]
+        try:
+            found = result_from_event(event)
+            self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
+            if sync is not None and pending is not None:
+                self._commit(context, destination, pending, sync["report"])
+        finally:
+            if pending is not None:
+                pending.unlink(missing_ok=True)
         TaskUploadJournal(context).clear()
         return list(found.values())
 
@@ -481,7 +683,18 @@ class SimpleOrdersUploadOperator(BaseOperator):
         hook = self.hook
         counter = self._counter_used or hook.resolve_counter_id(self.counter_id)
         api = urlparse(base_url_from_connection(hook.connection)).netloc
-        outputs = [Dataset(namespace=f"metrika://{api}", name=f"counter/{counter}/simple_orders")]
+        output_facets: dict[str, Any] = {}
+        if self._sync_summary is not None:
+            from airflow_provider_metrika.operators.lineage import sync_output_facets
+
+            output_facets = sync_output_facets(self._sync_summary)
+        outputs = [
+            Dataset(
+                namespace=f"metrika://{api}",
+                name=f"counter/{counter}/simple_orders",
+                facets=output_facets,
+            )
+        ]
         inputs = []
         job_facets: dict[str, Any] = {}
         if self.path is not None:
@@ -496,6 +709,29 @@ class SimpleOrdersUploadOperator(BaseOperator):
             inputs.append(Dataset(namespace=namespace, name=connection.schema or self.sql_conn_id))
             job_facets["sql"] = SQLJobFacet(query=self.sql)
         return OperatorLineage(inputs=inputs, outputs=outputs, job_facets=job_facets)
+
+
+def _check_sync_arguments(
+    task_id: str, changed_only: bool, sync_state: str | None, full_refresh: Any, merge_mode: Any
+) -> None:
+    """Refuse sync arguments that do not go together, when the DAG is parsed (and again when run)."""
+    if changed_only and sync_state is None:
+        raise MetrikaInvalidArgumentError(
+            f"{task_id}: changed_only=True needs sync_state=, a directory or bucket prefix where the "
+            "state of what was sent is kept, e.g. sync_state='s3://bucket/metrika-state/'"
+        )
+    if not changed_only and sync_state is not None:
+        raise MetrikaInvalidArgumentError(f"{task_id}: sync_state= is used only with changed_only=True")
+    if not _is_template(full_refresh) and _read_flag("full_refresh", full_refresh) and not changed_only:
+        raise MetrikaInvalidArgumentError(
+            f"{task_id}: full_refresh=True rebuilds the state of changed_only=True; without "
+            "changed_only every order is sent anyway"
+        )
+    if changed_only and merge_mode == "APPEND":
+        raise MetrikaInvalidArgumentError(
+            f"{task_id}: changed_only=True sends a changed order again whole, and merge_mode=APPEND "
+            "would add its list values a second time: use merge_mode='SAVE' or 'UPDATE'"
+        )
 
 
 def _failed_part_message(label: str, uploading: dict[str, Any], accepted: list[dict[str, Any]]) -> str:

@@ -26,6 +26,15 @@ def upload_summary(
         f"  rows read      {report.rows_read:>12,}",
         f"  rows written   {report.rows_written:>12,}",
         f"  rows rejected  {report.rows_rejected:>12,}",
+        *(
+            [
+                f"  new orders     {report.orders_new:>12,}",
+                f"  changed        {report.orders_changed:>12,}",
+                f"  unchanged      {report.orders_unchanged:>12,}  (skipped)",
+            ]
+            if report.changed_only
+            else []
+        ),
         f"  parts          {len(prepared.parts):>12,}",
         f"  bytes          {sent_bytes:>12,}",
         f"  time           {seconds:>11.1f}s",

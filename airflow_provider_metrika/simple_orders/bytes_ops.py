@@ -11,8 +11,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-#: Longest string hashed from fixed-width rows; longer ones are hashed from a prefix and a suffix.
-_MAX_HASH_WIDTH = 64
 
 
 def string_buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -101,24 +99,44 @@ def remove_bytes(array: pa.Array, chars: bytes) -> tuple[np.ndarray, np.ndarray]
     return offsets - removed_before, data[~drop]
 
 
-def hash64(array: pa.Array) -> np.ndarray:
-    """Return a 64-bit hash of each string (equal strings, equal hashes; collisions are possible).
+def _width_classes(sizes: np.ndarray) -> np.ndarray:
+    """Return the padded width of each string: 64-byte steps up to 512 bytes, 512-byte steps beyond."""
+    small = -(-sizes // 64) * 64
+    large = -(-sizes // 512) * 512
+    return np.maximum(np.where(sizes <= 512, small, large), 8)
 
-    :param array: ``string`` array without nulls.
-    """
-    sizes = lengths(array)
-    if len(sizes) and int(sizes.max()) > _MAX_HASH_WIDTH:
-        head = pc.utf8_slice_codeunits(array, 0, _MAX_HASH_WIDTH // 2)
-        tail = pc.utf8_slice_codeunits(array, -(_MAX_HASH_WIDTH // 2))
-        array = pc.binary_join_element_wise(head, tail, "")
-    longest = int(lengths(array).max()) if len(sizes) else 0
-    width = max(8, -(-longest // 8) * 8)
-    padded = pc.ascii_rpad(array, width=width, padding="\x00")
-    words = string_buffers(padded)[1].view(np.uint64).reshape(len(array), width // 8)
-    key = sizes.astype(np.uint64)
+
+def _hash_padded(padded: pa.Array, sizes: np.ndarray, width: int, seed: np.uint64) -> np.ndarray:
+    """Hash strings padded with zero bytes to ``width``, word by word, every word mixed in."""
+    words = string_buffers(padded)[1].view(np.uint64).reshape(len(padded), width // 8)
+    words = np.ascontiguousarray(words.T)  # one contiguous row per word position
+    key = sizes.astype(np.uint64) ^ seed
     with np.errstate(over="ignore"):
-        for column in range(words.shape[1]):
-            key = (key ^ words[:, column]) * _MIX
+        for column in words:
+            key = (key ^ column) * _MIX
             key ^= key >> np.uint64(31)
         key = (key ^ (key >> np.uint64(29))) * _MIX
     return key ^ (key >> np.uint64(32))
+
+
+def hash64(array: pa.Array, seed: int = 0) -> np.ndarray:
+    """Return a 64-bit hash of each string over all of its bytes (equal strings, equal hashes).
+
+    Strings are grouped by length, padded to their group's width and hashed eight bytes at a time;
+    the hash is stable across processes and versions of the libraries, so it may be stored.
+
+    :param array: ``string`` array without nulls.
+    :param seed: picks an independent hash function (e.g. one for ids, one for whole rows).
+    """
+    sizes = lengths(array)
+    result = np.empty(len(sizes), dtype=np.uint64)
+    if not len(sizes):
+        return result
+    widths = _width_classes(sizes)
+    mixed_seed = np.uint64((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64))
+    for width in np.unique(widths):
+        chosen = np.flatnonzero(widths == width)
+        subset = array if len(chosen) == len(sizes) else array.take(pa.array(chosen))
+        padded = pc.ascii_rpad(subset, width=int(width), padding="\x00")
+        result[chosen] = _hash_padded(padded, sizes[chosen], int(width), mixed_seed)
+    return result

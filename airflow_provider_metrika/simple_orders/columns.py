@@ -65,6 +65,8 @@ CSV_BATCH_BYTES = 16 << 20
 PART_NAME = "part-{:05d}.csv"
 PART_GLOB = "part-*.csv"
 REJECTS_NAME = "rejects.csv"
+#: The keys and fingerprints of the rows written, for the sync state (with a state only).
+SENT_NAME = "sent-orders.arrow"
 
 #: How many row problems reports and errors keep as examples.
 MAX_EXAMPLES = 10

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from airflow_provider_metrika.simple_orders.assemble import OutputRows, assemble_rows
-from airflow_provider_metrika.simple_orders.columns import ID_COLUMN, REJECTS_NAME
+from airflow_provider_metrika.simple_orders.columns import ID_COLUMN, REJECTS_NAME, SENT_NAME
 from airflow_provider_metrika.simple_orders.csv_text import header_line
 from airflow_provider_metrika.simple_orders.duplicates import DuplicateFindings, IdLedger
 from airflow_provider_metrika.simple_orders.errors import OrdersInputError
@@ -44,6 +44,7 @@ from airflow_provider_metrika.simple_orders.report import OrdersReport, Prepared
 from airflow_provider_metrika.simple_orders.schema import ColumnPlan
 from airflow_provider_metrika.simple_orders.sinks import DirectSink, SpillSink
 from airflow_provider_metrika.simple_orders.stats import OrderStats
+from airflow_provider_metrika.simple_orders.sync_state import RowChanges, SentOrders, SyncState
 from airflow_provider_metrika.simple_orders.text import decode_utf8
 
 REASON_UTF8 = "is not valid UTF-8 text"
@@ -64,6 +65,7 @@ class _Computed:
     out: OutputRows
     notices: dict[str, np.ndarray]
     dates: pa.Array | None
+    changes: RowChanges | None
 
 
 class OrdersPipeline:
@@ -74,10 +76,17 @@ class OrdersPipeline:
     :param names: the input column names.
     :param directory: the output directory.
     :param from_csv: whether batches hold raw CSV bytes.
+    :param state: what the destination already holds: rows equal to it are counted, not written.
     """
 
     def __init__(
-        self, options: PrepareOptions, plan: ColumnPlan, names: list[str], directory: Path, from_csv: bool
+        self,
+        options: PrepareOptions,
+        plan: ColumnPlan,
+        names: list[str],
+        directory: Path,
+        from_csv: bool,
+        state: SyncState | None = None,
     ) -> None:
         self.options = options
         self.plan = plan
@@ -89,14 +98,18 @@ class OrdersPipeline:
         self.notices = WarningLog()
         self.cutoff = link_cutoff(options.now, options.timezone) if options.now is not None else None
         self.stats = OrderStats()
+        self.state = state
+        if state is not None:
+            state.check_columns(plan.output)
+        self.sent = SentOrders(directory / SENT_NAME) if state is not None else None
         self.work_dir = Path(tempfile.mkdtemp(prefix=".simple-orders-", dir=directory))
         header = header_line(plan.output, options.separator)
         self.writer = PartWriter(directory, header, options.max_part_bytes)
         keep_last = options.duplicates == "keep_last"
         self.sink = (
-            SpillSink(self.writer, self.stats, self.work_dir / "rows.arrow")
+            SpillSink(self.writer, self.stats, self.work_dir / "rows.arrow", self.sent)
             if keep_last
-            else DirectSink(self.writer, self.stats)
+            else DirectSink(self.writer, self.stats, self.sent)
         )
         self.ledger = IdLedger(self.work_dir) if ID_COLUMN in plan.sources else None
         skip = options.on_invalid == "skip"
@@ -160,7 +173,8 @@ class OrdersPipeline:
         )
         notices = self._notices(normalised, ~invalid)
         dates = normalised.text.get("create_date_time")
-        return _Computed(batch, columns, problems, invalid, rows, out, notices, dates)
+        changes = RowChanges.of(self.state, out.ids, out.lines) if self.state is not None else None
+        return _Computed(batch, columns, problems, invalid, rows, out, notices, dates, changes)
 
     def _notices(self, normalised: NormalisedBatch, valid: np.ndarray) -> dict[str, np.ndarray]:
         """Flag valid rows that Metrika will accept but not link as the user expects."""
@@ -188,7 +202,7 @@ class OrdersPipeline:
             if self.ledger is not None and out.ids is not None:
                 with_id = ~out.without_id()
                 self.ledger.add(out.ids.filter(pa.array(with_id)), out.rows[with_id])
-            self.sink.write(out)
+            self.sink.write(out, done.changes)
         if self.options.progress is not None:
             self.options.progress(int(done.rows[-1]))
 
@@ -220,6 +234,10 @@ class OrdersPipeline:
             timezone=self.options.timezone,
             source_timezone=self.options.naive_timezone,
             warnings=self.notices.warnings(status_counts),
+            changed_only=self.sent is not None,
+            orders_new=self.sent.new if self.sent is not None else 0,
+            orders_changed=self.sent.changed if self.sent is not None else 0,
+            orders_unchanged=self.sent.unchanged if self.sent is not None else 0,
         )
 
     def finish(self) -> PreparedOrders:
@@ -240,12 +258,16 @@ class OrdersPipeline:
         parts = self.writer.close()
         report = self._report(findings, rejects_path)
         return PreparedOrders(
-            parts, dataclasses.replace(report, rows_written=sum(part.rows for part in parts))
+            parts,
+            dataclasses.replace(report, rows_written=sum(part.rows for part in parts)),
+            self.sent.close() if self.sent is not None else None,
         )
 
     def discard(self) -> None:
         """Delete every part written (the run failed); the rejects file stays for the user to read."""
         self.writer.discard()
+        if self.sent is not None:
+            self.sent.close().unlink(missing_ok=True)
         self.cleanup()
 
     def cleanup(self) -> None:

@@ -12,6 +12,7 @@ from airflow_provider_metrika.simple_orders.columns import (
     MAX_FILE_BYTES,
     PART_GLOB,
     REJECTS_NAME,
+    SENT_NAME,
 )
 from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
 from airflow_provider_metrika.simple_orders.money import DECIMAL_EITHER
@@ -20,6 +21,7 @@ from airflow_provider_metrika.simple_orders.pipeline import OrdersPipeline
 from airflow_provider_metrika.simple_orders.readers import OrdersData, OrdersSource, open_source
 from airflow_provider_metrika.simple_orders.report import OrdersReport, PreparedOrders
 from airflow_provider_metrika.simple_orders.schema import plan_columns
+from airflow_provider_metrika.simple_orders.sync_state import SyncState
 
 
 def _output_directory(output_dir: object) -> Path:
@@ -29,9 +31,8 @@ def _output_directory(output_dir: object) -> Path:
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"output_dir {str(directory)!r} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    leftovers = sorted(
-        path.name for path in [*directory.glob(PART_GLOB), directory / REJECTS_NAME] if path.exists()
-    )
+    earlier = [*directory.glob(PART_GLOB), directory / REJECTS_NAME, directory / SENT_NAME]
+    leftovers = sorted(path.name for path in earlier if path.exists())
     if leftovers:
         raise ValueError(
             f"output_dir {str(directory)!r} already holds {', '.join(leftovers)} from an earlier run; "
@@ -60,11 +61,13 @@ def prepare_simple_orders(
     progress: Callable[[int], object] | None = None,
     decimal: str | None = None,
     now: dt.datetime | None = None,
+    sync_state: SyncState | None = None,
 ) -> PreparedOrders:
     """Validate and normalise orders and write them as Metrika simplified-orders CSV parts.
 
     Rows are streamed in batches, so memory does not grow with the input. Nothing is dropped silently:
-    ``rows_read == rows_written + rows_rejected + duplicates_dropped``.
+    ``rows_read == rows_written + rows_rejected + duplicates_dropped`` (``+ orders_unchanged`` with a
+    ``sync_state``).
 
     :param data: a pandas DataFrame, a pyarrow Table or RecordBatch, an iterable of RecordBatches and/or
         DataFrames, a path to a CSV file (comma or semicolon, UTF-8 with or without BOM) or a binary file-like
@@ -97,6 +100,11 @@ def prepare_simple_orders(
     :param now: the moment of preparation (aware), for the check that refuses a ``create_date_time``
         more than one day in the future in ``timezone``, and for the warning on orders older than
         Metrika's 21-day linking window; default: the current time.
+    :param sync_state: what the destination already holds (see
+        :mod:`~airflow_provider_metrika.simple_orders.sync_state`): only rows that are new or differ
+        from it are written; the others are counted as ``orders_unchanged``. The keys and
+        fingerprints written go to ``sent-orders.arrow`` in ``output_dir``, for
+        :meth:`SyncState.apply` once Metrika accepted the parts.
     """
     options = build_options(
         timezone=timezone,
@@ -118,12 +126,14 @@ def prepare_simple_orders(
     )
     source = open_source(data, options.batch_rows)
     try:
-        return _run(source, options, _output_directory(output_dir))
+        return _run(source, options, _output_directory(output_dir), sync_state)
     finally:
         source.close()
 
 
-def _run(source: OrdersSource, options: PrepareOptions, directory: Path) -> PreparedOrders:
+def _run(
+    source: OrdersSource, options: PrepareOptions, directory: Path, state: SyncState | None
+) -> PreparedOrders:
     """Plan the columns and run the pipeline; delete partial output if anything fails."""
     if not source.names:  # an empty iterable or a DataFrame without columns: nothing to check or write
         first = next(source.batches, None)
@@ -137,7 +147,7 @@ def _run(source: OrdersSource, options: PrepareOptions, directory: Path) -> Prep
     if options.now is None:
         options = dataclasses.replace(options, now=dt.datetime.now(dt.UTC))
     plan = plan_columns(source.names, options)
-    pipeline = OrdersPipeline(options, plan, source.names, directory, source.from_csv)
+    pipeline = OrdersPipeline(options, plan, source.names, directory, source.from_csv, state)
     try:
         return pipeline.run(source.batches)
     except BaseException as error:

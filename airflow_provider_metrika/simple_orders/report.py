@@ -62,6 +62,12 @@ class OrdersReport:
     :param source_timezone: the zone naive input timestamps were read in.
     :param warnings: rows sent that will not work as expected in Metrika (domestic phones, statuses
         read as goal ids, orders past the 21-day linking window), with counts and the fixing argument.
+    :param changed_only: rows were compared with a sync state; then ``rows_written`` counts the new
+        and changed ones, and ``rows_read == rows_written + rows_rejected + duplicates_dropped +
+        orders_unchanged``.
+    :param orders_new: rows whose key the state did not hold.
+    :param orders_changed: rows whose key the state held with another fingerprint.
+    :param orders_unchanged: rows equal to what the state holds: counted, not written.
     """
 
     rows_read: int = 0
@@ -88,6 +94,10 @@ class OrdersReport:
         return f"written in {self.timezone} (the counter's); naive input read in {self.source_timezone}"
 
     warnings: list[OrdersWarning] = field(default_factory=list)
+    changed_only: bool = False
+    orders_new: int = 0
+    orders_changed: int = 0
+    orders_unchanged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as a JSON-serialisable dict (for XCom)."""
@@ -107,7 +117,20 @@ class OrdersReport:
             "timezone": self.timezone,
             "source_timezone": self.source_timezone,
             "warnings": [warning.to_dict() for warning in self.warnings],
+            "changed_only": self.changed_only,
+            "orders_new": self.orders_new,
+            "orders_changed": self.orders_changed,
+            "orders_unchanged": self.orders_unchanged,
         }
+
+    def _changes_text(self) -> list[tuple[str, str]]:
+        if not self.changed_only:
+            return []
+        return [
+            ("new orders", str(self.orders_new)),
+            ("changed orders", str(self.orders_changed)),
+            ("unchanged (skipped)", str(self.orders_unchanged)),
+        ]
 
     def as_text(self) -> str:
         """Return a short aligned summary for a task log; emails and phones in examples are masked."""
@@ -118,6 +141,7 @@ class OrdersReport:
             ("rows written", str(self.rows_written)),
             ("rows rejected", str(self.rows_rejected)),
             ("duplicates dropped", str(self.duplicates_dropped)),
+            *self._changes_text(),
             ("columns", ", ".join(self.columns)),
             ("order statuses", _pairs(self.status_counts)),
             ("revenue", _pairs(self.revenue_by_currency)),
@@ -157,10 +181,14 @@ class PreparedOrders:
 
     :param parts: the CSV files, each at most ``max_part_bytes``.
     :param report: counts, examples and totals.
+    :param sent_orders: with a sync state, the file of the keys and fingerprints written (see
+        :class:`~airflow_provider_metrika.simple_orders.sync_state.SentOrders`), to record in the
+        state once Metrika accepted the parts.
     """
 
     parts: list[OrdersPart]
     report: OrdersReport
+    sent_orders: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return parts and report as a JSON-serialisable dict (for XCom)."""

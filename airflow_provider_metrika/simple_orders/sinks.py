@@ -11,33 +11,48 @@ import pyarrow.ipc as ipc
 from airflow_provider_metrika.simple_orders.assemble import OutputRows
 from airflow_provider_metrika.simple_orders.parts import PartWriter
 from airflow_provider_metrika.simple_orders.stats import OrderStats
+from airflow_provider_metrika.simple_orders.sync_state import SENT_SCHEMA, RowChanges, SentOrders
 
 _TOTALS = ("order_status", "revenue", "currency")
 
 
 class DirectSink:
-    """Writes rows to the parts as they come and counts them.
+    """Writes rows to the parts as they come and counts them; with a sync state, only changed rows.
 
     :param writer: the part writer.
     :param stats: totals of written rows.
+    :param sent: with a sync state, the log of rows sent (unchanged rows are counted and left out).
     """
 
-    def __init__(self, writer: PartWriter, stats: OrderStats) -> None:
+    def __init__(self, writer: PartWriter, stats: OrderStats, sent: SentOrders | None = None) -> None:
         self.writer = writer
         self.stats = stats
+        self.sent = sent
 
     def _write(
-        self, rows: np.ndarray, lines: pa.Array, without_id: np.ndarray, cells: dict[str, pa.Array]
+        self,
+        rows: np.ndarray,
+        lines: pa.Array,
+        without_id: np.ndarray,
+        cells: dict[str, pa.Array],
+        changes: RowChanges | None,
     ) -> None:
+        if self.sent is not None and changes is not None:
+            send = self.sent.select(changes)
+            if not send.all():
+                mask = pa.array(send)
+                rows, lines, without_id = rows[send], lines.filter(mask), without_id[send]
+                cells = {name: cells[name].filter(mask) for name in _TOTALS if name in cells}
         self.writer.write(lines, without_id, rows)
         self.stats.add(len(rows), cells.get("order_status"), cells.get("revenue"), cells.get("currency"))
 
-    def write(self, out: OutputRows) -> None:
+    def write(self, out: OutputRows, changes: RowChanges | None = None) -> None:
         """Write one batch of rows.
 
         :param out: the rendered rows.
+        :param changes: with a sync state, the rows' keys and fingerprints, and the state's.
         """
-        self._write(out.rows, out.lines, out.without_id(), out.cells)
+        self._write(out.rows, out.lines, out.without_id(), out.cells, changes)
 
     def finish(self, superseded: np.ndarray) -> None:
         """Nothing is held back here.
@@ -52,23 +67,28 @@ class SpillSink(DirectSink):
     :param writer: the part writer.
     :param stats: totals of written rows.
     :param path: the spill file.
+    :param sent: with a sync state, the log of rows sent.
     """
 
-    def __init__(self, writer: PartWriter, stats: OrderStats, path: Path) -> None:
-        super().__init__(writer, stats)
+    def __init__(
+        self, writer: PartWriter, stats: OrderStats, path: Path, sent: SentOrders | None = None
+    ) -> None:
+        super().__init__(writer, stats, sent)
         self.path = path
         self._spill: ipc.RecordBatchStreamWriter | None = None
 
-    def write(self, out: OutputRows) -> None:
+    def write(self, out: OutputRows, changes: RowChanges | None = None) -> None:
         """Spill one batch of rows.
 
         :param out: the rendered rows.
+        :param changes: with a sync state, the rows' keys and fingerprints, and the state's.
         """
         columns = {
             "row": pa.array(out.rows, pa.int64()),
             "line": out.lines,
             "without_id": pa.array(out.without_id()),
             **{name: out.cells[name] for name in _TOTALS if name in out.cells},
+            **(changes.columns() if changes is not None else {}),
         }
         batch = pa.record_batch(list(columns.values()), names=list(columns))
         if self._spill is None:
@@ -90,5 +110,7 @@ class SpillSink(DirectSink):
                 kept = batch if keep.all() else batch.filter(pa.array(keep))
                 cells = {name: kept.column(name) for name in _TOTALS if name in kept.schema.names}
                 without_id = kept.column("without_id").to_numpy(zero_copy_only=False)
-                self._write(kept.column("row").to_numpy(), kept.column("line"), without_id, cells)
+                tracked = SENT_SCHEMA.names[0] in kept.schema.names
+                changes = RowChanges.from_columns(kept) if tracked else None
+                self._write(kept.column("row").to_numpy(), kept.column("line"), without_id, cells, changes)
         self.path.unlink(missing_ok=True)

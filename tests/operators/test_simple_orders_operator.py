@@ -364,7 +364,7 @@ def test_a_deferred_wait_carries_its_deadline_and_a_framework_timeout_backstop()
     uploading = {"uploading_id": "u-1", "datetime": "2024-01-09T10:00:00Z", "api_validation_status": "PASSED"}
 
     with pytest.raises(TaskDeferred) as caught:
-        operator._wait({}, COUNTER, [uploading])
+        operator._wait({}, COUNTER, [uploading], None)
 
     deferred = caught.value
     assert deferred.trigger.deadline == pytest.approx(time.time() + 300, abs=5)

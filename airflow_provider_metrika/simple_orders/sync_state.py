@@ -1,0 +1,394 @@
+"""What one destination already holds: a fingerprint per order sent, so later runs send only changes.
+
+A state is a Parquet file of two ``uint64`` columns sorted by ``key``: ``key`` is a hash of the
+order's ``id`` (of the whole written row for a row without an id) and ``fingerprint`` a hash of the
+normalised row as written to Metrika. Its schema metadata names the destination (API host and
+counter) and the columns written, so a state is never applied to another destination or layout.
+In memory a state takes 16 bytes per order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from airflow_provider_metrika.simple_orders.bytes_ops import hash64, lengths
+
+#: The state format, in the file's metadata; a reader refuses any other.
+STATE_FORMAT = "metrika-simple-orders-sync/1"
+_METADATA_KEY = b"metrika_sync_state"
+_SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64())])
+#: A sent order: its key, the fingerprint sent and the one the state held before (0: none).
+SENT_SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64()), ("previous", pa.uint64())])
+_ID_SEED = 1
+_ROW_SEED = 2
+_NO_ID = np.uint64(0xD6E8FEB86659FD93)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+#: Orders per Parquet row group and per step of a merge.
+CHUNK = 1 << 20
+
+
+class SyncStateError(ValueError):
+    """A sync state cannot be used: written for another destination or columns, or unreadable."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where orders are sent: the API host and the counter.
+
+    :param api: the API host, e.g. ``api-metrika.yandex.net``.
+    :param counter: the counter id.
+    """
+
+    api: str
+    counter: int
+
+    def describe(self) -> str:
+        """Return ``counter 12345 at api-metrika.yandex.net``."""
+        return f"counter {self.counter} at {self.api}"
+
+
+def fingerprint_rows(ids: pa.Array | None, lines: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Return each written row's key and fingerprint.
+
+    :param ids: the normalised ``id`` text of each row (``""`` when empty), or None without an id column.
+    :param lines: the CSV lines as written.
+    :return: keys (a hash of the id; of the whole row when it has no id) and fingerprints (a hash of
+        the whole row, never 0).
+    """
+    fingerprints = hash64(lines, seed=_ROW_SEED) | np.uint64(1)
+    with np.errstate(over="ignore"):
+        keys = (fingerprints ^ _NO_ID) * _MIX
+        keys ^= keys >> np.uint64(29)
+    if ids is not None and len(ids):
+        with_id = np.flatnonzero(lengths(ids) > 0)
+        if len(with_id):
+            chosen = ids if len(with_id) == len(ids) else ids.take(pa.array(with_id))
+            keys[with_id] = hash64(chosen, seed=_ID_SEED)
+    return keys, fingerprints
+
+
+@dataclass
+class SyncState:
+    """The orders a destination holds, as sorted keys and their fingerprints.
+
+    :param destination: where these orders were sent.
+    :param columns: the columns the fingerprints were taken over; None for an empty new state.
+    :param keys: sorted, unique order keys.
+    :param fingerprints: the fingerprint of each key's row as sent.
+    :param location: where the state is kept, for messages.
+    """
+
+    destination: Destination
+    columns: tuple[str, ...] | None
+    keys: np.ndarray
+    fingerprints: np.ndarray
+    location: str = "(new)"
+
+    @classmethod
+    def empty(cls, destination: Destination) -> SyncState:
+        """Return a state holding no orders (a first run, or a full refresh)."""
+        none = np.zeros(0, dtype=np.uint64)
+        return cls(destination, None, none, none.copy())
+
+    @property
+    def orders(self) -> int:
+        """The number of orders tracked."""
+        return len(self.keys)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the state takes in memory."""
+        return int(self.keys.nbytes + self.fingerprints.nbytes)
+
+    @classmethod
+    def read(cls, source: IO[bytes] | str | Path, destination: Destination, where: str) -> SyncState:
+        """Read a state file, refusing one written for another destination.
+
+        :param source: the Parquet file (a seekable binary file or a local path).
+        :param destination: where this run sends orders.
+        :param where: the state's location, for error messages.
+        """
+        try:
+            parquet = pq.ParquetFile(source)
+        except (pa.ArrowException, OSError) as error:
+            raise SyncStateError(f"the sync state {where} is not a readable Parquet file: {error}") from None
+        info = _read_metadata(parquet.schema_arrow.metadata, where)
+        found = Destination(str(info.get("api")), int(info.get("counter", -1)))
+        if found != destination:
+            raise SyncStateError(
+                f"the sync state {where} was written for {found.describe()}, but this task sends to "
+                f"{destination.describe()}: point sync_state= at another location for this "
+                "destination, or set full_refresh=True to send every order and replace the state"
+            )
+        rows = parquet.metadata.num_rows
+        keys = np.empty(rows, dtype=np.uint64)
+        fingerprints = np.empty(rows, dtype=np.uint64)
+        start = 0
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group, columns=["key", "fingerprint"])
+            stop = start + table.num_rows
+            keys[start:stop] = table.column("key").to_numpy()
+            fingerprints[start:stop] = table.column("fingerprint").to_numpy()
+            start = stop
+        if rows > 1 and not bool((keys[1:] > keys[:-1]).all()):
+            raise SyncStateError(
+                f"the sync state {where} is damaged (its keys are not sorted): set full_refresh=True "
+                "to send every order and rebuild it"
+            )
+        return cls(destination, tuple(info.get("columns") or ()), keys, fingerprints, where)
+
+    def check_columns(self, columns: list[str]) -> None:
+        """Refuse to compare rows written with other columns than the state's.
+
+        :param columns: the columns this run writes, in order.
+        """
+        if self.columns is not None and tuple(columns) != self.columns:
+            raise SyncStateError(
+                f"the sync state {self.location} holds rows written with the columns "
+                f"{', '.join(self.columns)}, but this run writes {', '.join(columns)}: rows cannot be "
+                "compared; set full_refresh=True to send every order and rebuild the state"
+            )
+
+    def previous(self, keys: np.ndarray) -> np.ndarray:
+        """Return the fingerprint held for each key, 0 for a key the state does not hold.
+
+        :param keys: order keys.
+        """
+        if not self.orders:
+            return np.zeros(len(keys), dtype=np.uint64)
+        positions = np.searchsorted(self.keys, keys)
+        np.minimum(positions, self.orders - 1, out=positions)
+        found = self.keys[positions] == keys
+        return np.where(found, self.fingerprints[positions], np.uint64(0))
+
+    def apply(self, sent: Iterator[pa.RecordBatch]) -> MergeResult:
+        """Record orders Metrika accepted; return what to write. The state's arrays are changed.
+
+        A key whose fingerprint moved since this run read the state (another run sent it meanwhile)
+        and differs from ours is dropped: which value Metrika holds is unknown, so it is sent again.
+
+        :param sent: batches of :data:`SENT_SCHEMA`.
+        """
+        added_keys: list[np.ndarray] = []
+        added_fingerprints: list[np.ndarray] = []
+        conflicts = 0
+        for batch in sent:
+            keys = batch.column("key").to_numpy()
+            fingerprints = batch.column("fingerprint").to_numpy()
+            previous = batch.column("previous").to_numpy()
+            held = self.previous(keys)
+            agreed = (held == previous) | (held == fingerprints)
+            conflicts += int((~agreed).sum())
+            found = held != 0
+            if found.any():
+                positions = np.searchsorted(self.keys, keys[found])
+                # 0 marks a key to drop when the state is written.
+                self.fingerprints[positions] = np.where(agreed[found], fingerprints[found], np.uint64(0))
+            new = ~found & agreed
+            added_keys.append(keys[new])
+            added_fingerprints.append(fingerprints[new])
+        return MergeResult(self, _concatenate(added_keys), _concatenate(added_fingerprints), conflicts)
+
+
+def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
+
+
+def _read_metadata(metadata: dict[bytes, bytes] | None, where: str) -> dict[str, Any]:
+    raw = (metadata or {}).get(_METADATA_KEY)
+    try:
+        info = json.loads(raw) if raw else None
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or info.get("format") != STATE_FORMAT:
+        raise SyncStateError(
+            f"{where} is not a sync state of this provider ({STATE_FORMAT}): point sync_state= at a "
+            "location of its own"
+        )
+    return info
+
+
+@dataclass
+class MergeResult:
+    """A state with accepted orders applied, ready to be written.
+
+    :param state: the state, with changed fingerprints updated and dropped keys marked 0.
+    :param added_keys: keys the state did not hold, in any order (repeats possible).
+    :param added_fingerprints: their fingerprints.
+    :param conflicts: keys dropped because another run changed them meanwhile.
+    """
+
+    state: SyncState
+    added_keys: np.ndarray
+    added_fingerprints: np.ndarray
+    conflicts: int
+
+    def write(self, out: IO[bytes], columns: list[str]) -> int:
+        """Write the merged state as Parquet, sorted by key; return the number of orders written.
+
+        Memory: the state's 16 bytes per order, plus 24 per added order (keys, fingerprints, order).
+
+        :param out: a binary file to write to.
+        :param columns: the columns the rows were written with.
+        """
+        state = self.state
+        order = np.argsort(self.added_keys)
+        added = self.added_keys
+        added.sort()
+        metadata = {
+            _METADATA_KEY: json.dumps(
+                {
+                    "format": STATE_FORMAT,
+                    "api": state.destination.api,
+                    "counter": state.destination.counter,
+                    "columns": list(columns),
+                    "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                }
+            ).encode()
+        }
+        written = 0
+        last = None
+        with pq.ParquetWriter(out, _SCHEMA.with_metadata(metadata), compression="zstd") as writer:
+            for keys, fingerprints in _merged_chunks(
+                state.keys, state.fingerprints, added, self.added_fingerprints, order
+            ):
+                keep = fingerprints != 0
+                if last is not None and len(keys) and keys[0] == last:
+                    keep[0] = False  # the same key ended the chunk before
+                # Repeated added keys (identical rows without id) are adjacent: keep the last one.
+                keep[:-1] &= keys[:-1] != keys[1:]
+                keys, fingerprints = keys[keep], fingerprints[keep]
+                if not len(keys):
+                    continue
+                last = keys[-1]
+                written += len(keys)
+                writer.write_table(pa.table([pa.array(keys), pa.array(fingerprints)], schema=writer.schema))
+        return written
+
+
+def _merged_chunks(
+    keys: np.ndarray,
+    fingerprints: np.ndarray,
+    added: np.ndarray,
+    added_fingerprints: np.ndarray,
+    order: np.ndarray,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (keys, fingerprints) of two sorted sequences merged, in chunks of at most 2 x CHUNK.
+
+    :param keys: the state's sorted keys.
+    :param fingerprints: their fingerprints.
+    :param added: added keys, sorted.
+    :param added_fingerprints: added fingerprints in the order before sorting.
+    :param order: ``added_fingerprints[order[i]]`` belongs to ``added[i]``.
+    """
+    i = j = 0
+    held, new = len(keys), len(added)
+    while i < held or j < new:
+        i_end, j_end = min(i + CHUNK, held), min(j + CHUNK, new)
+        sides = ((keys, i_end, held), (added, j_end, new))
+        bounds = [side[end - 1] for side, end, size in sides if end < size]
+        if bounds:
+            bound = min(bounds)
+            i_end = i + int(np.searchsorted(keys[i:i_end], bound, side="right"))
+            j_end = j + int(np.searchsorted(added[j:j_end], bound, side="right"))
+        merged_keys = np.concatenate([keys[i:i_end], added[j:j_end]])
+        merged_fingerprints = np.concatenate([fingerprints[i:i_end], added_fingerprints[order[j:j_end]]])
+        sort = np.argsort(merged_keys, kind="stable")
+        yield merged_keys[sort], merged_fingerprints[sort]
+        i, j = i_end, j_end
+
+
+@dataclass
+class RowChanges:
+    """Per written row: its key, its fingerprint and the fingerprint the state holds (0: none).
+
+    :param keys: order keys.
+    :param fingerprints: row fingerprints.
+    :param previous: the state's fingerprints for the keys.
+    """
+
+    keys: np.ndarray
+    fingerprints: np.ndarray
+    previous: np.ndarray
+
+    @classmethod
+    def of(cls, state: SyncState, ids: pa.Array | None, lines: pa.Array) -> RowChanges:
+        """Fingerprint written rows and look them up in ``state``.
+
+        :param state: what the destination holds.
+        :param ids: the rows' ``id`` text, or None.
+        :param lines: the CSV lines.
+        """
+        keys, fingerprints = fingerprint_rows(ids, lines)
+        return cls(keys, fingerprints, state.previous(keys))
+
+    def columns(self) -> dict[str, pa.Array]:
+        """Return the three as Arrow columns named as in :data:`SENT_SCHEMA`."""
+        return {
+            "key": pa.array(self.keys),
+            "fingerprint": pa.array(self.fingerprints),
+            "previous": pa.array(self.previous),
+        }
+
+    @classmethod
+    def from_columns(cls, batch: pa.RecordBatch) -> RowChanges:
+        """Read the three back from a batch holding :meth:`columns`.
+
+        :param batch: the batch.
+        """
+        return cls(*(batch.column(name).to_numpy() for name in SENT_SCHEMA.names))
+
+
+class SentOrders:
+    """The key, fingerprint and previous fingerprint of every row written to the parts, on disk.
+
+    :param path: the Arrow IPC stream file to write.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: ipc.RecordBatchStreamWriter | None = ipc.new_stream(str(path), SENT_SCHEMA)
+        self.new = 0
+        self.changed = 0
+        self.unchanged = 0
+
+    def select(self, changes: RowChanges) -> np.ndarray:
+        """Count rows as new, changed or unchanged, log the ones to send and return them as a mask.
+
+        :param changes: the rows' keys and fingerprints, and the state's.
+        """
+        send = changes.fingerprints != changes.previous
+        new = changes.previous == 0
+        self.new += int(new.sum())
+        self.changed += int((send & ~new).sum())
+        self.unchanged += int((~send).sum())
+        if send.any() and self._writer is not None:
+            columns = [changes.keys[send], changes.fingerprints[send], changes.previous[send]]
+            self._writer.write_batch(pa.record_batch([pa.array(c) for c in columns], schema=SENT_SCHEMA))
+        return send
+
+    def close(self) -> Path:
+        """Finish the file and return its path."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return self.path
+
+
+def read_sent(source: IO[bytes] | str | Path) -> Iterator[pa.RecordBatch]:
+    """Yield the batches of a file written by :class:`SentOrders`.
+
+    :param source: the file, or a binary file object.
+    """
+    with ipc.open_stream(source if not isinstance(source, Path) else str(source)) as reader:
+        yield from reader

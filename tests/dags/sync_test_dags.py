@@ -1,0 +1,57 @@
+"""DAGs that sync an orders file with ``changed_only=True``, as a user would schedule it daily."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, Asset, Param
+
+from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+
+#: The asset a sync task updates; its events carry the change counts.
+SYNCED_ORDERS = Asset("metrika://counter/12345/synced_orders")
+PARAMS = {
+    "orders_uri": Param("", type="string"),
+    "sync_state": Param("", type="string"),
+    "counter_id": Param(12345, type="integer"),
+    "full_refresh": Param(False, type="boolean"),
+}
+
+with DAG(
+    dag_id="test_metrika_sync",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    SimpleOrdersUploadOperator(
+        task_id="sync",
+        counter_id="{{ params.counter_id }}",
+        path="{{ params.orders_uri }}",
+        changed_only=True,
+        sync_state="{{ params.sync_state }}",
+        full_refresh="{{ params.full_refresh }}",
+        timezone="Europe/Moscow",
+        outlets=[SYNCED_ORDERS],
+        retries=0,
+    )
+
+with DAG(
+    dag_id="test_metrika_sync_validated",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    SimpleOrdersUploadOperator(
+        task_id="sync",
+        counter_id="{{ params.counter_id }}",
+        path="{{ params.orders_uri }}",
+        changed_only=True,
+        sync_state="{{ params.sync_state }}",
+        timezone="Europe/Moscow",
+        wait_for_validation=True,
+        deferrable=True,
+        poll_interval=1,
+        retries=0,
+    )
