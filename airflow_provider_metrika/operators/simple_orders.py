@@ -351,11 +351,18 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 prepared, uploadings, seconds=time.monotonic() - started, counter_id=counter
             )
             self.log.info("%s\n", summary)
-            sync = self._sync_kwargs(destination, prepared) if destination is not None else None
+            pending = None
             if self.wait_for_validation:
-                uploadings = self._wait(context, counter, uploadings, sync)
+                if destination is not None and prepared.sent_orders is not None and self.deferrable:
+                    from airflow_provider_metrika.operators.sync_state_store import keep_pending
+
+                    pending = self._pending_location(context, destination)
+                    keep_pending(prepared.sent_orders, pending)
+                uploadings = self._wait(context, counter, uploadings, pending)
             if destination is not None and prepared.sent_orders is not None:
-                self._commit(context, destination, prepared.sent_orders, report)
+                self._commit(context, destination, pending or prepared.sent_orders, report)
+                if pending is not None:
+                    pending.unlink(missing_ok=True)
         # Done: a cleared or new run of this task sends again, to the destination configured then.
         journal.clear()
         return uploadings
@@ -407,15 +414,13 @@ class SimpleOrdersUploadOperator(BaseOperator):
         )
         return state
 
-    def _sync_kwargs(self, destination: Destination, prepared: PreparedOrders) -> dict[str, Any]:
-        """Describe the commit to make after a deferred wait (no order data, no secrets)."""
-        return {
-            "sent": prepared.sent_orders,
-            "api": destination.api,
-            "counter": destination.counter,
-            "columns": list(prepared.report.columns),
-            "report": prepared.report.to_dict(),
-        }
+    def _pending_location(self, context: Context, destination: Destination) -> Any:
+        """Return where this task instance keeps its accepted orders while it waits deferred."""
+        from airflow_provider_metrika.operators.sync_state_store import pending_location
+
+        ti = context["ti"]
+        owner = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.map_index}"
+        return pending_location(self._state_location(destination), owner)
 
     def _commit(
         self,
@@ -597,13 +602,13 @@ class SimpleOrdersUploadOperator(BaseOperator):
         context: Context,
         counter: int,
         uploadings: list[dict[str, Any]],
-        sync: dict[str, Any] | None,
+        pending: Any,
     ) -> list[dict[str, Any]]:
         """Wait until Metrika lists every uploading as PASSED: in the triggerer, or polling here.
 
-        :param sync: with ``changed_only``, what to commit after a deferred wait; the accepted
-            orders' keys are copied next to the sync state first, since the work directory ends
-            with this process.
+        :param pending: with ``changed_only``, the copy of the accepted orders to record in the
+            sync state once Metrika validated them (deferred, this task resumes in a new process);
+            dropped when the wait fails.
         """
         if self.deferrable:
             # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
@@ -615,20 +620,16 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 timeout=self.timeout,
                 metrika_conn_id=self.metrika_conn_id,
             )
-            kwargs = None
-            if sync is not None:
-                from airflow_provider_metrika.operators.sync_state_store import keep_pending
-                from airflow_provider_metrika.simple_orders.sync_state import Destination
-
-                location = self._state_location(Destination(sync["api"], sync["counter"]))
-                kwargs = {"sync": {**sync, "pending": keep_pending(sync["sent"], location).name}}
-                del kwargs["sync"]["sent"]
-            self.defer(
-                trigger=trigger,
-                method_name="execute_complete",
-                kwargs=kwargs,
-                timeout=deferral_timeout(trigger.deadline, self.poll_interval),
-            )
+            try:
+                self.defer(
+                    trigger=trigger,
+                    method_name="execute_complete",
+                    timeout=deferral_timeout(trigger.deadline, self.poll_interval),
+                )
+            except BaseException as deferred:
+                if pending is not None and type(deferred).__name__ != "TaskDeferred":
+                    pending.unlink(missing_ok=True)
+                raise
         wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings))
         deadline = time.monotonic() + self.timeout
         hook = self.hook
@@ -644,25 +645,24 @@ class SimpleOrdersUploadOperator(BaseOperator):
             self.log.info("Waiting for Metrika: %s", wait.describe_pending())
             time.sleep(self.poll_interval)
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any], sync: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Finish after the trigger: return the PASSED uploadings, or raise on failure or timeout.
 
         With ``changed_only``, the orders accepted before deferring are recorded in the sync state
         now that Metrika validated them; on failure the state stays as it was.
         """
-        pending = None
-        if sync is not None:
-            from airflow_provider_metrika.simple_orders.sync_state import Destination
-
-            destination = Destination(sync["api"], sync["counter"])
-            pending = self._state_location(destination).parent / sync["pending"]
+        pending = destination = None
+        if self.changed_only:
+            ti = context["ti"]
+            counter = ti.xcom_pull(task_ids=self.task_id, key=COUNTER_ID_XCOM_KEY, map_indexes=ti.map_index)
+            destination = self._destination(self.hook, counter)
+            pending = self._pending_location(context, destination) if destination is not None else None
         try:
             found = result_from_event(event)
             self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
-            if sync is not None and pending is not None:
-                self._commit(context, destination, pending, sync["report"])
+            if destination is not None and pending is not None:
+                report = ti.xcom_pull(task_ids=self.task_id, key=REPORT_XCOM_KEY, map_indexes=ti.map_index)
+                self._commit(context, destination, pending, report)
         finally:
             if pending is not None:
                 pending.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ an object store shows an object only once it is complete).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import uuid
@@ -67,16 +68,25 @@ def load_state(location: ObjectStoragePath, destination: Destination) -> SyncSta
         return SyncState.read(source, destination, str(location))
 
 
-def keep_pending(sent: Path, location: ObjectStoragePath) -> ObjectStoragePath:
-    """Copy the accepted orders next to the state, for a task that defers before committing.
+def pending_location(location: ObjectStoragePath, owner: str) -> ObjectStoragePath:
+    """Return where a task instance keeps its accepted orders while it waits deferred.
+
+    :param location: the state file.
+    :param owner: the task instance's identity (DAG, run, task, map index).
+    """
+    tag = hashlib.sha256(owner.encode()).hexdigest()[:16]
+    return location.parent / f".{location.name}.{tag}{PENDING_SUFFIX}"
+
+
+def keep_pending(sent: Path, pending: ObjectStoragePath) -> None:
+    """Copy the accepted orders next to the state: a deferred task resumes in another process.
 
     :param sent: the local file of keys and fingerprints sent.
-    :param location: the state file.
+    :param pending: where to keep the copy (see :func:`pending_location`).
     """
-    pending = location.parent / f".{location.name}.{uuid.uuid4().hex[:12]}{PENDING_SUFFIX}"
+    pending.parent.mkdir(parents=True, exist_ok=True)
     with sent.open("rb") as source, pending.open("wb") as out:
         shutil.copyfileobj(source, out, 1 << 20)
-    return pending
 
 
 def commit_state(

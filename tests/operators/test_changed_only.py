@@ -1,0 +1,267 @@
+"""``changed_only=True`` under real Airflow runs: what each run sends, and when the state moves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_metrika.emulator.testing import EmulatorClient
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from tests.airflow_cli import REPO, MetadataDb, run_airflow
+from tests.conftest import COUNTER, OTHER_COUNTER
+
+TEST_DAGS = REPO / "tests" / "dags"
+HEADER = "id,create_date_time,emails,order_status,revenue\n"
+FIRST = [
+    "o-1,2026-11-20 10:00:00,a@example.com,PAID,100",
+    "o-2,2026-11-20 11:00:00,b@example.com,IN_PROGRESS,200",
+    "o-3,2026-11-20 12:00:00,c@example.com,PAID,300",
+    ",2026-11-20 13:00:00,d@example.com,PAID,400",
+]
+#: o-2 paid, o-4 new; the rest as before.
+SECOND = [
+    FIRST[0],
+    FIRST[1].replace("IN_PROGRESS", "PAID"),
+    FIRST[2],
+    FIRST[3],
+    "o-4,2026-11-21 09:00:00,e@example.com,IN_PROGRESS,50",
+]
+
+
+@pytest.fixture
+def sync_env(dag_env: dict[str, str]) -> dict[str, str]:
+    return {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
+
+
+def _orders_file(tmp_path: Path, name: str, rows: list[str]) -> str:
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(f"{row}\n" for row in rows))
+    return str(path)
+
+
+def _run(
+    env: dict[str, str], dag_id: str, orders: str, state_dir: Path, **params: Any
+) -> tuple[str, dict[str, Any] | None, str]:
+    conf = {"orders_uri": orders, "sync_state": str(state_dir), **params}
+    result = run_airflow(["dags", "test", dag_id, "-c", json.dumps(conf)], env)
+    db = MetadataDb(Path(env["AIRFLOW_HOME"]))
+    run_id = db.latest_run_id(dag_id)
+    state = db.run_state(dag_id, run_id)
+    counts = db.xcom(dag_id, run_id, "sync", "sync_state") if state == "success" else None
+    return state, counts, result.output
+
+
+def _sent_counts(metrika: EmulatorClient, counter: int = COUNTER) -> list[int]:
+    """Orders per uploading, oldest first."""
+    return [u["elements_count"] for u in reversed(metrika.uploadings(counter))]
+
+
+def _state_files(state_dir: Path) -> list[Path]:
+    return sorted(path for path in state_dir.glob("*") if path.is_file())
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_second_run_sends_only_new_and_changed_orders_and_a_third_sends_nothing(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    first = _orders_file(tmp_path, "first.csv", FIRST)
+    second = _orders_file(tmp_path, "second.csv", SECOND)
+
+    state, counts, output = _run(sync_env, "test_metrika_sync", first, state_dir)
+    assert state == "success", output
+    assert counts is not None
+    assert (counts["new"], counts["sent"], counts["state_orders"]) == (4, 4, 4)
+    [state_file] = _state_files(state_dir)
+    assert (
+        state_file.name
+        == f"metrika-simple-orders-127.0.0.1_{metrika.base_url.rsplit(':', 1)[1]}-{COUNTER}.parquet"
+    )
+
+    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    assert state == "success", output
+    assert counts is not None
+    assert (counts["new"], counts["changed"], counts["unchanged"], counts["sent"]) == (1, 1, 3, 2)
+    assert _sent_counts(metrika) == [4, 2]
+    held = metrika.orders(COUNTER)
+    assert held["applied_counts"] == {"o-1": 1, "o-2": 2, "o-3": 1, "o-4": 1}
+    assert held["orders"]["o-2"]["order_status"] == "PAID"
+    assert len(held["orders_without_id"]) == 1, "the row without id was sent once"
+    assert "unchanged (skipped)  3" in output
+    assert "unchanged                 3  (skipped)" in output
+
+    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    assert state == "success", output
+    assert counts is not None
+    assert (counts["unchanged"], counts["sent"]) == (5, 0)
+    assert _sent_counts(metrika) == [4, 2], "nothing changed: nothing sent"
+    assert "Nothing new or changed since the last sync: 5 orders unchanged" in output
+
+
+def test_the_asset_event_carries_the_counts(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state, _, output = _run(
+        sync_env, "test_metrika_sync", _orders_file(tmp_path, "o.csv", FIRST), tmp_path / "s"
+    )
+    assert state == "success", output
+
+    with sqlite3.connect(Path(sync_env["AIRFLOW_HOME"]) / "airflow.db") as conn:
+        (extra,) = conn.execute(
+            "SELECT e.extra FROM asset_event e JOIN asset a ON e.asset_id = a.id WHERE a.uri = ? "
+            "ORDER BY e.id DESC LIMIT 1",
+            ("metrika://counter/12345/synced_orders",),
+        ).fetchone()
+    assert {key: json.loads(extra)[key] for key in ("new", "changed", "unchanged", "sent")} == {
+        "new": 4,
+        "changed": 0,
+        "unchanged": 0,
+        "sent": 4,
+    }
+
+
+def test_a_failed_upload_leaves_the_state_and_the_next_run_sends_the_changes(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    assert (
+        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+    )
+    [state_file] = _state_files(state_dir)
+    before = _digest(state_file)
+    second = _orders_file(tmp_path, "b.csv", SECOND)
+    metrika.inject_faults({"target": "upload", "status": 400, "times": 1})
+
+    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+
+    assert state == "failed", output
+    assert _digest(state_file) == before, "the state did not move"
+    assert _state_files(state_dir) == [state_file], "no temporary file is left behind"
+
+    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    assert state == "success", output
+    assert counts is not None
+    assert (counts["new"], counts["changed"], counts["sent"]) == (1, 1, 2)
+    assert metrika.orders(COUNTER)["orders"]["o-2"]["order_status"] == "PAID"
+
+
+def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    assert (
+        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+    )
+    [state_file] = _state_files(state_dir)
+    before = _digest(state_file)
+    second = _orders_file(tmp_path, "b.csv", SECOND)
+    # The upload is stored, and its answer held back for 60 s: the task is killed while it waits.
+    metrika.inject_faults({"target": "upload", "drop": "after", "delay": 60})
+    conf = json.dumps({"orders_uri": second, "sync_state": str(state_dir)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "dags", "test", "test_metrika_sync", "-c", conf],
+        env=sync_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not metrika.api_requests(path_contains="simple_orders", method="POST")[1:]:
+            assert time.monotonic() < deadline, "the second upload never started"
+            assert process.poll() is None, "the run ended before it was killed"
+            time.sleep(0.2)
+        time.sleep(1.0)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    assert _digest(state_file) == before, "a killed run leaves the old state"
+    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    assert state == "success", output
+    assert counts is not None
+    assert counts["sent"] == 2, "what was not confirmed is sent again"
+    assert metrika.orders(COUNTER)["orders"]["o-2"]["order_status"] == "PAID"
+
+
+def test_full_refresh_sends_every_order_and_rebuilds_the_state(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    orders = _orders_file(tmp_path, "a.csv", FIRST)
+    assert _run(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
+
+    state, counts, output = _run(sync_env, "test_metrika_sync", orders, state_dir, full_refresh=True)
+
+    assert state == "success", output
+    assert counts is not None
+    assert (counts["sent"], counts["state_orders"], counts["full_refresh"]) == (
+        4,
+        4,
+        True,
+    )
+    assert _sent_counts(metrika) == [4, 4]
+    assert "full_refresh: every order is sent" in output
+
+
+def test_a_state_written_for_another_counter_is_refused_before_any_upload(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    orders = _orders_file(tmp_path, "a.csv", FIRST)
+    assert _run(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
+    [state_file] = _state_files(state_dir)
+    state_file.rename(state_dir / state_file.name.replace(str(COUNTER), str(OTHER_COUNTER)))
+
+    state, _, output = _run(sync_env, "test_metrika_sync", orders, state_dir, counter_id=OTHER_COUNTER)
+
+    assert state == "failed", output
+    assert "MetrikaSyncStateError" in output
+    assert f"was written for counter {COUNTER} at 127.0.0.1" in output
+    assert "full_refresh=True" in output
+    assert metrika.uploadings(OTHER_COUNTER) == []
+
+
+def test_a_deferred_wait_moves_the_state_only_after_metrika_validated(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    metrika.configure(status_delay=3.0)
+
+    state, counts, output = _run(
+        sync_env, "test_metrika_sync_validated", _orders_file(tmp_path, "a.csv", FIRST), state_dir
+    )
+
+    assert state == "success", output
+    assert "deferred" in output.lower()
+    assert counts is not None
+    assert (counts["sent"], counts["state_orders"]) == (4, 4)
+    assert [path.suffix for path in _state_files(state_dir)] == [".parquet"], "the pending copy is gone"
+    assert output.index("all PASSED") < output.index("now tracks 4 orders")
+
+
+def test_sync_arguments_that_do_not_go_together_are_refused_when_the_dag_is_parsed() -> None:
+    with pytest.raises(MetrikaInvalidArgumentError, match="changed_only=True needs sync_state="):
+        SimpleOrdersUploadOperator(task_id="t", path="/a.csv", changed_only=True)
+    with pytest.raises(MetrikaInvalidArgumentError, match="sync_state= is used only with changed_only"):
+        SimpleOrdersUploadOperator(task_id="t", path="/a.csv", sync_state="/s")
+    with pytest.raises(MetrikaInvalidArgumentError, match="full_refresh=True rebuilds"):
+        SimpleOrdersUploadOperator(task_id="t", path="/a.csv", full_refresh=True)
+    with pytest.raises(MetrikaInvalidArgumentError, match="merge_mode=APPEND"):
+        SimpleOrdersUploadOperator(
+            task_id="t", path="/a.csv", changed_only=True, sync_state="/s", merge_mode="APPEND"
+        )
