@@ -199,7 +199,7 @@ EXAMPLES: list[tuple[str, list[str], dict[str, Any]]] = [
 ]
 
 
-def _make_warehouse(path: Path) -> Path:
+def make_warehouse(path: Path) -> Path:
     with sqlite3.connect(path) as conn:
         conn.execute(
             "CREATE TABLE orders (order_id TEXT, created_at TEXT, customer_id TEXT, email TEXT, phone TEXT,"
@@ -214,7 +214,7 @@ def example_runs(
     metrika_emulator: EmulatorClient, airflow_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, ExampleRun]:
     """Run every example DAG once for the session (about 2 minutes) and keep what each did."""
-    warehouse = _make_warehouse(tmp_path_factory.mktemp("warehouse") / "orders.db")
+    warehouse = make_warehouse(tmp_path_factory.mktemp("warehouse") / "orders.db")
     runs: dict[str, ExampleRun] = {}
     db = MetadataDb(airflow_home)
     for dag_id, args, settings in EXAMPLES:

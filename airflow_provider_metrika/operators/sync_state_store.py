@@ -20,6 +20,10 @@ from airflow.providers.common.compat.sdk import ObjectStoragePath
 from airflow_provider_metrika.operators.order_sources import storage_path
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pyarrow as pa
+
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 
 #: Suffix of the accepted orders a deferred task keeps until Metrika validated them.
@@ -108,8 +112,12 @@ def commit_state(
     from airflow_provider_metrika.simple_orders.sync_state import SyncState, read_sent
 
     current = SyncState.empty(destination) if rebuild else load_state(location, destination)
-    with sent.open("rb") as source:
-        merged = current.apply(read_sent(source))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        with sent.open("rb") as source:
+            yield from read_sent(source)
+
+    merged = current.apply(batches)
     temporary = location.parent / f".{location.name}.{uuid.uuid4().hex[:12]}.tmp"
     location.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -4,14 +4,15 @@ A state is a Parquet file of two ``uint64`` columns sorted by ``key``: ``key`` i
 order's ``id`` (of the whole written row for a row without an id) and ``fingerprint`` a hash of the
 normalised row as written to Metrika. Its schema metadata names the destination (API host and
 counter) and the columns written, so a state is never applied to another destination or layout.
-In memory a state takes 16 bytes per order.
+In memory a state takes 16 bytes per order; rewriting it adds 16 bytes per new order and a few
+megabytes of merge buffers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,8 +34,8 @@ _ID_SEED = 1
 _ROW_SEED = 2
 _NO_ID = np.uint64(0xD6E8FEB86659FD93)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-#: Orders per Parquet row group and per step of a merge.
-CHUNK = 1 << 20
+#: Orders per step of a merge (at most twice as many per Parquet row group): buffers of about 6 MB.
+CHUNK = 1 << 16
 
 
 class SyncStateError(ValueError):
@@ -171,21 +172,20 @@ class SyncState:
         found = self.keys[positions] == keys
         return np.where(found, self.fingerprints[positions], np.uint64(0))
 
-    def apply(self, sent: Iterator[pa.RecordBatch]) -> MergeResult:
+    def apply(self, sent: Callable[[], Iterator[pa.RecordBatch]]) -> MergeResult:
         """Record orders Metrika accepted; return what to write. The state's arrays are changed.
 
         A key whose fingerprint moved since this run read the state (another run sent it meanwhile)
         and differs from ours is dropped: which value Metrika holds is unknown, so it is sent again.
+        The sent orders are read three times (to count, to apply, and for the fingerprints of new
+        keys), so that memory holds the state plus 16 bytes per new order, and no index array.
 
-        :param sent: batches of :data:`SENT_SCHEMA`.
+        :param sent: returns the batches of :data:`SENT_SCHEMA`, from the start, at each call.
         """
-        added_keys: list[np.ndarray] = []
-        added_fingerprints: list[np.ndarray] = []
-        conflicts = 0
-        for batch in sent:
-            keys = batch.column("key").to_numpy()
-            fingerprints = batch.column("fingerprint").to_numpy()
-            previous = batch.column("previous").to_numpy()
+        added = np.empty(sum(batch.num_rows for batch in sent()), dtype=np.uint64)
+        count = conflicts = 0
+        for batch in sent():
+            keys, fingerprints, previous = (batch.column(name).to_numpy() for name in SENT_SCHEMA.names)
             held = self.previous(keys)
             agreed = (held == previous) | (held == fingerprints)
             conflicts += int((~agreed).sum())
@@ -194,14 +194,20 @@ class SyncState:
                 positions = np.searchsorted(self.keys, keys[found])
                 # 0 marks a key to drop when the state is written.
                 self.fingerprints[positions] = np.where(agreed[found], fingerprints[found], np.uint64(0))
-            new = ~found & agreed
-            added_keys.append(keys[new])
-            added_fingerprints.append(fingerprints[new])
-        return MergeResult(self, _concatenate(added_keys), _concatenate(added_fingerprints), conflicts)
-
-
-def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
+            new = keys[~found & agreed]
+            added[count : count + len(new)] = new
+            count += len(new)
+        added = added[:count]
+        added.sort()
+        added_fingerprints = np.zeros(count, dtype=np.uint64)
+        if count:
+            for batch in sent():
+                keys, fingerprints = (batch.column(name).to_numpy() for name in SENT_SCHEMA.names[:2])
+                # The last of repeated keys gets the fingerprint; the write keeps the last one.
+                positions = np.maximum(np.searchsorted(added, keys, side="right") - 1, 0)
+                mine = added[positions] == keys
+                added_fingerprints[positions[mine]] = fingerprints[mine]
+        return MergeResult(self, added, added_fingerprints, conflicts)
 
 
 def _read_metadata(metadata: dict[bytes, bytes] | None, where: str) -> dict[str, Any]:
@@ -223,7 +229,7 @@ class MergeResult:
     """A state with accepted orders applied, ready to be written.
 
     :param state: the state, with changed fingerprints updated and dropped keys marked 0.
-    :param added_keys: keys the state did not hold, in any order (repeats possible).
+    :param added_keys: sorted keys the state did not hold (repeats possible: identical rows).
     :param added_fingerprints: their fingerprints.
     :param conflicts: keys dropped because another run changed them meanwhile.
     """
@@ -236,15 +242,10 @@ class MergeResult:
     def write(self, out: IO[bytes], columns: list[str]) -> int:
         """Write the merged state as Parquet, sorted by key; return the number of orders written.
 
-        Memory: the state's 16 bytes per order, plus 24 per added order (keys, fingerprints, order).
-
         :param out: a binary file to write to.
         :param columns: the columns the rows were written with.
         """
         state = self.state
-        order = np.argsort(self.added_keys)
-        added = self.added_keys
-        added.sort()
         metadata = {
             _METADATA_KEY: json.dumps(
                 {
@@ -258,14 +259,13 @@ class MergeResult:
         }
         written = 0
         last = None
+        merged = _merged_chunks(state.keys, state.fingerprints, self.added_keys, self.added_fingerprints)
         with pq.ParquetWriter(out, _SCHEMA.with_metadata(metadata), compression="zstd") as writer:
-            for keys, fingerprints in _merged_chunks(
-                state.keys, state.fingerprints, added, self.added_fingerprints, order
-            ):
+            for keys, fingerprints in merged:
                 keep = fingerprints != 0
                 if last is not None and len(keys) and keys[0] == last:
                     keep[0] = False  # the same key ended the chunk before
-                # Repeated added keys (identical rows without id) are adjacent: keep the last one.
+                # Repeated added keys (identical rows without id) are adjacent: keep one.
                 keep[:-1] &= keys[:-1] != keys[1:]
                 keys, fingerprints = keys[keep], fingerprints[keep]
                 if not len(keys):
@@ -277,19 +277,14 @@ class MergeResult:
 
 
 def _merged_chunks(
-    keys: np.ndarray,
-    fingerprints: np.ndarray,
-    added: np.ndarray,
-    added_fingerprints: np.ndarray,
-    order: np.ndarray,
+    keys: np.ndarray, fingerprints: np.ndarray, added: np.ndarray, added_fingerprints: np.ndarray
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (keys, fingerprints) of two sorted sequences merged, in chunks of at most 2 x CHUNK.
 
     :param keys: the state's sorted keys.
     :param fingerprints: their fingerprints.
     :param added: added keys, sorted.
-    :param added_fingerprints: added fingerprints in the order before sorting.
-    :param order: ``added_fingerprints[order[i]]`` belongs to ``added[i]``.
+    :param added_fingerprints: their fingerprints.
     """
     i = j = 0
     held, new = len(keys), len(added)
@@ -302,7 +297,7 @@ def _merged_chunks(
             i_end = i + int(np.searchsorted(keys[i:i_end], bound, side="right"))
             j_end = j + int(np.searchsorted(added[j:j_end], bound, side="right"))
         merged_keys = np.concatenate([keys[i:i_end], added[j:j_end]])
-        merged_fingerprints = np.concatenate([fingerprints[i:i_end], added_fingerprints[order[j:j_end]]])
+        merged_fingerprints = np.concatenate([fingerprints[i:i_end], added_fingerprints[j:j_end]])
         sort = np.argsort(merged_keys, kind="stable")
         yield merged_keys[sort], merged_fingerprints[sort]
         i, j = i_end, j_end

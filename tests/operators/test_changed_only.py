@@ -18,8 +18,8 @@ import pytest
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
-from tests.airflow_cli import REPO, MetadataDb, run_airflow
-from tests.conftest import COUNTER, OTHER_COUNTER
+from tests.airflow_cli import REPO, MetadataDb, airflow_env, run_airflow
+from tests.conftest import COUNTER, OTHER_COUNTER, WAREHOUSE_ROWS, connection_json, make_warehouse
 
 TEST_DAGS = REPO / "tests" / "dags"
 HEADER = "id,create_date_time,emails,order_status,revenue\n"
@@ -265,3 +265,42 @@ def test_sync_arguments_that_do_not_go_together_are_refused_when_the_dag_is_pars
         SimpleOrdersUploadOperator(
             task_id="t", path="/a.csv", changed_only=True, sync_state="/s", merge_mode="APPEND"
         )
+
+
+def test_the_example_daily_sync_sends_only_the_rows_changed_between_two_runs(
+    airflow_home: Path, metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    warehouse = make_warehouse(tmp_path / "orders.db")
+    env = airflow_env(
+        airflow_home,
+        AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
+            metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
+        ),
+        AIRFLOW_CONN_ORDERS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
+        METRIKA_SYNC_STATE=str(tmp_path / "metrika-state"),
+    )
+    db = MetadataDb(airflow_home)
+    dag_id = "example_metrika_changed_only"
+
+    first = run_airflow(["dags", "test", dag_id], env)
+    assert db.run_state(dag_id, db.latest_run_id(dag_id)) == "success", first.output
+    assert _sent_counts(metrika) == [len(WAREHOUSE_ROWS)]
+
+    with sqlite3.connect(warehouse) as conn:
+        conn.execute("UPDATE orders SET status = 'CANCELLED' WHERE order_id = 'o-in-1'")
+        conn.execute("UPDATE orders SET amount = 99.9 WHERE order_id = 'o-after'")
+        conn.execute(
+            "INSERT INTO orders VALUES ('o-new', '2024-01-11 08:00:00', 'c9', 'n@example.com', NULL,"
+            " 'PAID', 10, 'RUB')"
+        )
+    second = run_airflow(["dags", "test", dag_id], env)
+    run_id = db.latest_run_id(dag_id)
+
+    assert db.run_state(dag_id, run_id) == "success", second.output
+    assert _sent_counts(metrika) == [len(WAREHOUSE_ROWS), 3]
+    counts = db.xcom(dag_id, run_id, "sync_orders", "sync_state")
+    assert (counts["new"], counts["changed"], counts["unchanged"]) == (1, 2, len(WAREHOUSE_ROWS) - 2)
+    held = metrika.orders(COUNTER)
+    assert held["orders"]["o-in-1"]["order_status"] == "CANCELLED"
+    assert held["orders"]["o-after"]["revenue"] == "99.9"
+    assert held["applied_counts"] == {"o-before": 1, "o-in-1": 2, "o-in-2": 1, "o-after": 2, "o-new": 1}
