@@ -37,6 +37,7 @@ EXAMPLE_DAG_IDS = {
     "example_metrika_sql",
     "example_metrika_many_counters",
     "example_metrika_wait_for_validation",
+    "example_metrika_changed_only",
 }
 #: Two warehouse rows inside the SQL example's data interval (2024-01-09), one outside.
 WAREHOUSE_ROWS = [
@@ -89,7 +90,7 @@ class Checker:
         self.db = cli.MetadataDb(home)
         self.warehouse = home / "warehouse.db"
 
-    def env(self, dags: Path = EXAMPLE_DAGS) -> dict[str, str]:
+    def env(self, dags: Path = EXAMPLE_DAGS, **extra: str) -> dict[str, str]:
         """Return the CLI environment: the emulator as ``metrika_default``, no repository on the path."""
         connection = {
             "conn_type": "metrika",
@@ -102,19 +103,25 @@ class Checker:
             AIRFLOW_CONN_METRIKA_DEFAULT=json.dumps(connection),
             AIRFLOW_CONN_ORDERS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(self.warehouse)}),
             AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+            **extra,
         )
         env["PYTHONPATH"] = ""
         return env
 
     def dags_test(
-        self, dag_id: str, *args: str, dags: Path = EXAMPLE_DAGS, **settings: float
+        self,
+        dag_id: str,
+        *args: str,
+        dags: Path = EXAMPLE_DAGS,
+        env: dict[str, str] | None = None,
+        **settings: float,
     ) -> tuple[str, str]:
         """Run ``airflow dags test`` with fresh emulator state; return the run id and the output."""
         self.emulator.reset()
         self.emulator.configure(
             **{"listing_delay": 0.0, "status_delay": 0.0, "parallel_limit": None, **settings}
         )
-        result = cli.run_airflow(["dags", "test", dag_id, *args], self.env(dags), timeout=600)
+        result = cli.run_airflow(["dags", "test", dag_id, *args], self.env(dags, **(env or {})), timeout=600)
         run_id = self.db.latest_run_id(dag_id)
         state = self.db.run_state(dag_id, run_id)
         assert state == "success", f"{dag_id} ended {state}\n{result.output[-6000:]}"
@@ -186,8 +193,7 @@ class Checker:
         assert len(stored) == 10, sorted(stored)
         assert stored["A-1001"]["emails_md5"] == hashlib.md5(b"anna.petrova@example.com").hexdigest()
 
-    def sql_example(self) -> None:
-        """A query through a common.sql connection uploads the rows of the run's data interval."""
+    def _write_warehouse(self) -> None:
         self.warehouse.unlink(missing_ok=True)
         with sqlite3.connect(self.warehouse) as conn:
             conn.execute(
@@ -195,8 +201,27 @@ class Checker:
                 " phone TEXT, status TEXT, amount NUMERIC, currency TEXT)"
             )
             conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?)", WAREHOUSE_ROWS)
+
+    def sql_example(self) -> None:
+        """A query through a common.sql connection uploads the rows of the run's data interval."""
+        self._write_warehouse()
         self.dags_test("example_metrika_sql", "2024-01-10")
         assert set(self.stored()) == {"o-in-1", "o-in-2"}
+
+    def changed_only_example(self) -> None:
+        """The daily sync sends the whole table once, then only the row changed in between."""
+        self._write_warehouse()
+        state = {"METRIKA_SYNC_STATE": str(self.home / "metrika-state")}
+        shutil.rmtree(state["METRIKA_SYNC_STATE"], ignore_errors=True)
+        self.dags_test("example_metrika_changed_only", env=state)
+        assert set(self.stored()) == {row[0] for row in WAREHOUSE_ROWS}
+        with sqlite3.connect(self.warehouse) as conn:
+            conn.execute("UPDATE orders SET status = 'CANCELLED' WHERE order_id = 'o-in-1'")
+        self.dags_test("example_metrika_changed_only", env=state)  # the emulator starts empty
+        stored = self.stored()
+        assert set(stored) == {"o-in-1"}, f"sent again: {sorted(stored)}"
+        assert stored["o-in-1"]["order_status"] == "CANCELLED"
+        assert len(list((self.home / "metrika-state").glob("*.parquet"))) == 1
 
     def wait_example(self) -> None:
         """The sensor finds the upload still in progress, defers to the trigger, and ends on PASSED."""
@@ -252,6 +277,7 @@ CHECKS: list[tuple[str, Callable[[Checker], None]]] = [
     ("SQL", Checker.sql_example),
     ("wait (deferred)", Checker.wait_example),
     ("retry skips accepted part", Checker.retry_skips_accepted_part),
+    ("changed_only, twice", Checker.changed_only_example),
 ]
 
 

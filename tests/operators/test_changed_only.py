@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -304,3 +305,61 @@ def test_the_example_daily_sync_sends_only_the_rows_changed_between_two_runs(
     assert held["orders"]["o-in-1"]["order_status"] == "CANCELLED"
     assert held["orders"]["o-after"]["revenue"] == "99.9"
     assert held["applied_counts"] == {"o-before": 1, "o-in-1": 2, "o-in-2": 1, "o-after": 2, "o-new": 1}
+
+
+def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    """Two Airflow deployments (two metadata DBs) run the sync at once on one state location."""
+    state_dir = tmp_path / "state"
+    assert (
+        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "base.csv", FIRST), state_dir)[0]
+        == "success"
+    )
+    # A raises o-1 and o-2; B raises o-3 and o-2 to another value. Both read the state before either commits:
+    # every upload is held back 10 s.
+    run_a = [FIRST[0].replace(",100", ",111"), FIRST[1].replace(",200", ",222"), FIRST[2], FIRST[3]]
+    run_b = [FIRST[0], FIRST[1].replace(",200", ",299"), FIRST[2].replace(",300", ",333"), FIRST[3]]
+    homes = []
+    for name in ("a", "b"):
+        home = tmp_path / f"home-{name}"
+        home.mkdir()
+        shutil.copy(Path(sync_env["AIRFLOW_HOME"]) / "airflow.db", home / "airflow.db")
+        homes.append(home)
+    metrika.inject_faults({"target": "upload", "delay": 10, "times": 2})
+    processes = []
+    for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
+        conf = json.dumps(
+            {"orders_uri": _orders_file(tmp_path, f"{name}.csv", rows), "sync_state": str(state_dir)}
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "airflow", "dags", "test", "test_metrika_sync", "-c", conf],
+                env={**sync_env, "AIRFLOW_HOME": str(home)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        )
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=300)[0])
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    for home, output in zip(homes, outputs, strict=True):
+        db = MetadataDb(home)
+        assert db.run_state("test_metrika_sync", db.latest_run_id("test_metrika_sync")) == "success", output
+    assert sum("1 orders were changed in the sync state by another run" in output for output in outputs) == 1
+
+    # A third run with B's rows: o-3 is known (B's value), o-1 holds A's value, o-2 was dropped.
+    state, counts, output = _run(
+        sync_env, "test_metrika_sync", _orders_file(tmp_path, "c.csv", run_b), state_dir
+    )
+    assert state == "success", output
+    assert counts is not None
+    assert (counts["new"], counts["changed"], counts["unchanged"]) == (1, 1, 2)
+    assert metrika.orders(COUNTER)["orders"]["o-2"]["revenue"] == "299"

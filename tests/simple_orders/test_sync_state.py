@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_metrika.simple_orders import PreparedOrders
+from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
 from airflow_provider_metrika.simple_orders import sync_state as sync_state_module
 from airflow_provider_metrika.simple_orders.bytes_ops import hash64
 from airflow_provider_metrika.simple_orders.sync_state import (
@@ -216,3 +218,17 @@ def test_a_state_takes_16_bytes_per_order_in_memory(tmp_path: Path) -> None:
     _, state = _sync(_csv(FIRST), tmp_path / "1", state_file)
 
     assert state.nbytes == 16 * state.orders
+
+
+def test_a_dataframe_and_batches_from_a_query_compare_the_same_as_a_file(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.parquet"
+    _sync(_csv(FIRST), tmp_path / "1", state_file)
+    state = SyncState.read(state_file, HERE, "s")
+    frame = pd.read_csv(io.StringIO(_csv(FIRST)), dtype=str, keep_default_na=False)
+    frame.loc[0, "revenue"] = "101"
+    batches = [pa.RecordBatch.from_pandas(frame.iloc[:2]), pa.RecordBatch.from_pandas(frame.iloc[2:])]
+
+    for name, data in (("frame", frame), ("batches", iter(batches))):
+        result = prepare_simple_orders(data, tmp_path / name, timezone="Europe/Moscow", sync_state=state)
+        report = result.report
+        assert (report.orders_changed, report.orders_unchanged, report.rows_written) == (1, 3, 1), name
