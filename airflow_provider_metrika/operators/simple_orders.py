@@ -341,6 +341,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                         state.location,
                     )
                     self._publish_sync(context, report, state.location, state.orders, None)
+                    TaskUploadJournal(context).clear()  # records of an earlier try that committed
                     return []
                 raise AirflowSkipException(f"No orders to upload: {report.rows_read} rows read, none written")
             check_goal_statuses(hook, counter, report, self.unknown_statuses, self.log)
