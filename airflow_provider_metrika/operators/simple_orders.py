@@ -333,7 +333,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
             self._keep_rejects(report.rejects_path, report.rows_rejected)
             if not prepared.parts:
-                if state is not None and report.rows_read:
+                if state is not None and report.orders_unchanged:
                     self.log.info(
                         "Nothing new or changed since the last sync: %s orders unchanged; the sync "
                         "state %s is kept as it is",
@@ -352,18 +352,17 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 prepared, uploadings, seconds=time.monotonic() - started, counter_id=counter
             )
             self.log.info("%s\n", summary)
-            pending = None
             if self.wait_for_validation:
+                pending = None
                 if destination is not None and prepared.sent_orders is not None and self.deferrable:
                     from airflow_provider_metrika.operators.sync_state_store import keep_pending
 
                     pending = self._pending_location(context, destination)
                     keep_pending(prepared.sent_orders, pending)
                 uploadings = self._wait(context, counter, uploadings, pending)
+            # Not deferred (a deferred task commits in execute_complete): every part is accepted.
             if destination is not None and prepared.sent_orders is not None:
-                self._commit(context, destination, pending or prepared.sent_orders, report)
-                if pending is not None:
-                    pending.unlink(missing_ok=True)
+                self._commit(context, destination, prepared.sent_orders, report)
         # Done: a cleared or new run of this task sends again, to the destination configured then.
         journal.clear()
         return uploadings
