@@ -61,6 +61,7 @@ bench: venv
 	$(BIN)/python bench/prepare_csv_memory.py
 	$(BIN)/python bench/sql_source_memory.py
 	$(BIN)/python bench/concurrent_uploads.py
+	$(BIN)/python bench/changed_only.py
 
 screenshots: venv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python playwright

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, Param
 
@@ -54,4 +54,23 @@ with DAG(
         deferrable=True,
         poll_interval=1,
         retries=0,
+    )
+
+with DAG(
+    dag_id="test_metrika_sync_retry",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    SimpleOrdersUploadOperator(
+        task_id="sync",
+        counter_id="{{ params.counter_id }}",
+        path="{{ params.orders_uri }}",
+        changed_only=True,
+        sync_state="{{ params.sync_state }}",
+        timezone="Europe/Moscow",
+        max_part_bytes=2048,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
     )

@@ -363,3 +363,31 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
     assert counts is not None
     assert (counts["new"], counts["changed"], counts["unchanged"]) == (1, 1, 2)
     assert metrika.orders(COUNTER)["orders"]["o-2"]["revenue"] == "299"
+
+
+def test_a_retry_sends_only_the_parts_not_yet_accepted_and_the_state_records_them_all(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    rows = [f"o-{n:03d},2026-11-20 10:{n % 60:02d}:00,buyer{n}@example.com,PAID,{n}" for n in range(100)]
+    orders = _orders_file(tmp_path, "many.csv", rows)
+    # The first try's second part is refused: the task fails after part 1 was accepted.
+    metrika.inject_faults({"target": "upload", "status": 400, "error_type": "invalid_uploading", "skip": 1})
+
+    state, counts, output = _run(sync_env, "test_metrika_sync_retry", orders, state_dir)
+
+    assert state == "success", output
+    db = MetadataDb(Path(sync_env["AIRFLOW_HOME"]))
+    run_id = db.latest_run_id("test_metrika_sync_retry")
+    assert db.task_tries("test_metrika_sync_retry", run_id, "sync") == 2, "one failed try, one retry"
+    sent = [entry["multipart"][0]["sha256"] for entry in metrika.api_requests(path_contains="simple_orders")]
+    assert len(set(sent)) == 3, "three parts"
+    assert sent.count(sent[0]) == 1, "the part accepted before the failure was not sent again"
+    assert set(metrika.orders(COUNTER)["applied_counts"].values()) == {1}
+    assert counts is not None
+    assert (counts["sent"], counts["state_orders"]) == (100, 100)
+
+    state, counts, output = _run(sync_env, "test_metrika_sync_retry", orders, state_dir)
+    assert state == "success", output
+    assert counts is not None
+    assert (counts["unchanged"], counts["sent"]) == (100, 0)
