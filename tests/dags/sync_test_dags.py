@@ -36,25 +36,24 @@ with DAG(
         retries=0,
     )
 
-with DAG(
-    dag_id="test_metrika_sync_validated",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
-    params=PARAMS,
+for dag_id, timeout in (
+    ("test_metrika_sync_validated", 3600.0),
+    ("test_metrika_sync_validation_timeout", 3.0),
 ):
-    SimpleOrdersUploadOperator(
-        task_id="sync",
-        counter_id="{{ params.counter_id }}",
-        path="{{ params.orders_uri }}",
-        changed_only=True,
-        sync_state="{{ params.sync_state }}",
-        timezone="Europe/Moscow",
-        wait_for_validation=True,
-        deferrable=True,
-        poll_interval=1,
-        retries=0,
-    )
+    with DAG(dag_id=dag_id, schedule=None, start_date=datetime(2024, 1, 1), catchup=False, params=PARAMS):
+        SimpleOrdersUploadOperator(
+            task_id="sync",
+            counter_id="{{ params.counter_id }}",
+            path="{{ params.orders_uri }}",
+            changed_only=True,
+            sync_state="{{ params.sync_state }}",
+            timezone="Europe/Moscow",
+            wait_for_validation=True,
+            deferrable=True,
+            poll_interval=1,
+            timeout=timeout,
+            retries=0,
+        )
 
 with DAG(
     dag_id="test_metrika_sync_retry",

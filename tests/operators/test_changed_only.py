@@ -255,6 +255,26 @@ def test_a_deferred_wait_moves_the_state_only_after_metrika_validated(
     assert output.index("all PASSED") < output.index("now tracks 4 orders")
 
 
+def test_a_wait_that_times_out_leaves_the_state_and_no_pending_copy(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    orders = _orders_file(tmp_path, "a.csv", FIRST)
+    assert _run(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
+    [state_file] = _state_files(state_dir)
+    before = _digest(state_file)
+    metrika.configure(status_delay=30.0)  # validation outlasts the task's 3 s timeout
+
+    state, _, output = _run(
+        sync_env, "test_metrika_sync_validation_timeout", _orders_file(tmp_path, "b.csv", SECOND), state_dir
+    )
+
+    assert state == "failed", output
+    assert "MetrikaUploadingTimeoutError" in output
+    assert _digest(state_file) == before, "not validated: the state did not move"
+    assert _state_files(state_dir) == [state_file], "the pending copy was dropped"
+
+
 def test_sync_arguments_that_do_not_go_together_are_refused_when_the_dag_is_parsed() -> None:
     with pytest.raises(MetrikaInvalidArgumentError, match="changed_only=True needs sync_state="):
         SimpleOrdersUploadOperator(task_id="t", path="/a.csv", changed_only=True)
