@@ -267,6 +267,24 @@ class Checker:
         assert len(stored["orders"]) == 100
         assert set(stored["applied_counts"].values()) == {1}, "an order was applied twice"
 
+    def deferred_sync(self) -> None:
+        """A changed_only upload waits deferred; its state moves once PASSED; a re-run sends nothing."""
+        orders = self.home / "sync-orders.csv"
+        rows = "".join(f"s-{n},2024-01-09 10:00:00,b{n}@example.com,{n}\n" for n in range(5))
+        orders.write_text("id,create_date_time,emails,revenue\n" + rows)
+        state = self.home / "sync-state"
+        shutil.rmtree(state, ignore_errors=True)
+        conf = json.dumps({"orders_uri": f"file://{orders}", "sync_state": str(state)})
+        dag_id = "compat_metrika_sync_validated"
+        run_id, output = self.dags_test(dag_id, "--conf", conf, dags=COMPAT_DAGS, status_delay=4.0)
+        assert "deferred" in output.lower(), "the wait did not defer"
+        counts = self.db.xcom(dag_id, run_id, "sync", "sync_state")
+        assert (counts["sent"], counts["state_orders"]) == (5, 5), counts
+        assert [path.suffix for path in state.iterdir()] == [".parquet"], sorted(state.iterdir())
+        run_id, _ = self.dags_test(dag_id, "--conf", conf, dags=COMPAT_DAGS)
+        assert self.emulator.uploadings(COUNTER) == [], "unchanged orders were sent again"
+        assert self.db.xcom(dag_id, run_id, "sync", "sync_state")["unchanged"] == 5
+
 
 CHECKS: list[tuple[str, Callable[[Checker], None]]] = [
     ("provider listed", Checker.provider_listed),
@@ -278,6 +296,7 @@ CHECKS: list[tuple[str, Callable[[Checker], None]]] = [
     ("wait (deferred)", Checker.wait_example),
     ("retry skips accepted part", Checker.retry_skips_accepted_part),
     ("changed_only, twice", Checker.changed_only_example),
+    ("changed_only, deferred wait", Checker.deferred_sync),
 ]
 
 
