@@ -4,8 +4,8 @@ A state is a Parquet file of two ``uint64`` columns sorted by ``key``: ``key`` i
 order's ``id`` (of the whole written row for a row without an id) and ``fingerprint`` a hash of the
 normalised row as written to Metrika. Its schema metadata names the destination (API host and
 counter) and the columns written, so a state is never applied to another destination or layout.
-In memory a state takes 16 bytes per order; rewriting it adds 16 bytes per new order and a few
-megabytes of merge buffers.
+In memory a state takes 16 bytes per order; rewriting it adds 16 bytes per new order and up to
+about 20 MB of buffers.
 """
 
 from __future__ import annotations
