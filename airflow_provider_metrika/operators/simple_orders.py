@@ -606,9 +606,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
     ) -> list[dict[str, Any]]:
         """Wait until Metrika lists every uploading as PASSED: in the triggerer, or polling here.
 
-        :param pending: with ``changed_only``, the copy of the accepted orders to record in the
-            sync state once Metrika validated them (deferred, this task resumes in a new process);
-            dropped when the wait fails.
+        :param pending: with ``changed_only`` and ``deferrable``, the copy of the accepted orders
+            that :meth:`execute_complete` records in the sync state once Metrika validated them,
+            or drops when the wait failed (the task resumes in a new process).
         """
         if self.deferrable:
             # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
@@ -620,16 +620,11 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 timeout=self.timeout,
                 metrika_conn_id=self.metrika_conn_id,
             )
-            try:
-                self.defer(
-                    trigger=trigger,
-                    method_name="execute_complete",
-                    timeout=deferral_timeout(trigger.deadline, self.poll_interval),
-                )
-            except BaseException as deferred:
-                if pending is not None and type(deferred).__name__ != "TaskDeferred":
-                    pending.unlink(missing_ok=True)
-                raise
+            self.defer(
+                trigger=trigger,
+                method_name="execute_complete",
+                timeout=deferral_timeout(trigger.deadline, self.poll_interval),
+            )
         wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings))
         deadline = time.monotonic() + self.timeout
         hook = self.hook

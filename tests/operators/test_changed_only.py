@@ -135,6 +135,36 @@ def test_the_asset_event_carries_the_counts(
     }
 
 
+def test_the_openlineage_output_carries_the_counts(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    events = tmp_path / "openlineage.jsonl"
+    env = {
+        **sync_env,
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(events), "append": True}
+        ),
+    }
+    orders = _orders_file(tmp_path, "o.csv", FIRST)
+    assert _run(env, "test_metrika_sync", orders, tmp_path / "s")[0] == "success"
+
+    complete = [
+        json.loads(line)
+        for line in events.read_text().splitlines()
+        if json.loads(line)["eventType"] == "COMPLETE" and json.loads(line)["job"]["name"].endswith(".sync")
+    ]
+    [output] = complete[-1]["outputs"]
+    assert output["name"] == f"counter/{COUNTER}/simple_orders"
+    facet = output["facets"]["metrikaSync"]
+    assert (facet["sent"], facet["new"], facet["changed"], facet["unchanged"], facet["stateOrders"]) == (
+        4,
+        4,
+        0,
+        0,
+        4,
+    )
+
+
 def test_a_failed_upload_leaves_the_state_and_the_next_run_sends_the_changes(
     sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
 ) -> None:
