@@ -28,24 +28,16 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from _common import human_bytes, orders_frame
 
-T = TypeVar("T")
 COUNTER = 12345
 BYTES_TARGET = 0.02
 TIME_TARGET = 0.5
 MEMORY_TARGET = 24
-
-
-def _timed(action: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
-    result = action()
-    return time.perf_counter() - start, result
 
 
 def _change(frame: Any, share: float, seed: int = 11) -> int:

@@ -160,17 +160,26 @@ class SyncState:
                 "compared; set full_refresh=True to send every order and rebuild the state"
             )
 
+    def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return each key's position in the state and whether the state holds it there."""
+        if not self.orders:
+            return np.zeros(len(keys), dtype=np.intp), np.zeros(len(keys), dtype=bool)
+        positions = np.searchsorted(self.keys, keys)
+        np.minimum(positions, self.orders - 1, out=positions)
+        return positions, self.keys[positions] == keys
+
+    def _held(self, positions: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """Return the fingerprints at ``positions`` where ``found``, 0 elsewhere."""
+        if not self.orders:
+            return np.zeros(len(found), dtype=np.uint64)
+        return np.where(found, self.fingerprints[positions], np.uint64(0))
+
     def previous(self, keys: np.ndarray) -> np.ndarray:
         """Return the fingerprint held for each key, 0 for a key the state does not hold.
 
         :param keys: order keys.
         """
-        if not self.orders:
-            return np.zeros(len(keys), dtype=np.uint64)
-        positions = np.searchsorted(self.keys, keys)
-        np.minimum(positions, self.orders - 1, out=positions)
-        found = self.keys[positions] == keys
-        return np.where(found, self.fingerprints[positions], np.uint64(0))
+        return self._held(*self._find(keys))
 
     def apply(self, sent: Callable[[], Iterator[pa.RecordBatch]]) -> MergeResult:
         """Record orders Metrika accepted; return what to write. The state's arrays are changed.
@@ -185,16 +194,16 @@ class SyncState:
         added = np.empty(sum(batch.num_rows for batch in sent()), dtype=np.uint64)
         count = conflicts = 0
         for batch in sent():
-            keys, fingerprints, previous = (batch.column(name).to_numpy() for name in SENT_SCHEMA.names)
-            held = self.previous(keys)
-            agreed = (held == previous) | (held == fingerprints)
+            sent_rows = RowChanges.from_columns(batch)
+            positions, found = self._find(sent_rows.keys)
+            held = self._held(positions, found)
+            agreed = (held == sent_rows.previous) | (held == sent_rows.fingerprints)
             conflicts += int((~agreed).sum())
-            found = held != 0
-            if found.any():
-                positions = np.searchsorted(self.keys, keys[found])
-                # 0 marks a key to drop when the state is written.
-                self.fingerprints[positions] = np.where(agreed[found], fingerprints[found], np.uint64(0))
-            new = keys[~found & agreed]
+            # 0 marks a key to drop when the state is written.
+            self.fingerprints[positions[found]] = np.where(
+                agreed[found], sent_rows.fingerprints[found], np.uint64(0)
+            )
+            new = sent_rows.keys[~found & agreed]
             added[count : count + len(new)] = new
             count += len(new)
         added = added[:count]
@@ -202,11 +211,11 @@ class SyncState:
         added_fingerprints = np.zeros(count, dtype=np.uint64)
         if count:
             for batch in sent():
-                keys, fingerprints = (batch.column(name).to_numpy() for name in SENT_SCHEMA.names[:2])
+                sent_rows = RowChanges.from_columns(batch)
                 # The last of repeated keys gets the fingerprint; the write keeps the last one.
-                positions = np.maximum(np.searchsorted(added, keys, side="right") - 1, 0)
-                mine = added[positions] == keys
-                added_fingerprints[positions[mine]] = fingerprints[mine]
+                positions = np.maximum(np.searchsorted(added, sent_rows.keys, side="right") - 1, 0)
+                mine = added[positions] == sent_rows.keys
+                added_fingerprints[positions[mine]] = sent_rows.fingerprints[mine]
         return MergeResult(self, added, added_fingerprints, conflicts)
 
 
@@ -327,12 +336,15 @@ class RowChanges:
         keys, fingerprints = fingerprint_rows(ids, lines)
         return cls(keys, fingerprints, state.previous(keys))
 
-    def columns(self) -> dict[str, pa.Array]:
-        """Return the three as Arrow columns named as in :data:`SENT_SCHEMA`."""
+    def columns(self, rows: np.ndarray | None = None) -> dict[str, pa.Array]:
+        """Return the three as Arrow columns named as in :data:`SENT_SCHEMA`.
+
+        :param rows: a mask of the rows to keep; all when None.
+        """
+        arrays = (self.keys, self.fingerprints, self.previous)
         return {
-            "key": pa.array(self.keys),
-            "fingerprint": pa.array(self.fingerprints),
-            "previous": pa.array(self.previous),
+            name: pa.array(array if rows is None else array[rows])
+            for name, array in zip(SENT_SCHEMA.names, arrays, strict=True)
         }
 
     @classmethod
@@ -368,8 +380,9 @@ class SentOrders:
         self.changed += int((send & ~new).sum())
         self.unchanged += int((~send).sum())
         if send.any() and self._writer is not None:
-            columns = [changes.keys[send], changes.fingerprints[send], changes.previous[send]]
-            self._writer.write_batch(pa.record_batch([pa.array(c) for c in columns], schema=SENT_SCHEMA))
+            self._writer.write_batch(
+                pa.record_batch(list(changes.columns(send).values()), schema=SENT_SCHEMA)
+            )
         return send
 
     def close(self) -> Path:
