@@ -1,10 +1,13 @@
-"""Where the upload operator reads orders from: object storage files and SQL queries, streamed."""
+"""Where the upload operator reads orders from, streamed (object storage files and SQL queries), and
+how it writes its own files (rejects, sync states) to object storage."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook, ObjectStoragePath
@@ -33,6 +36,17 @@ def storage_path(path: str | ObjectStoragePath) -> ObjectStoragePath:
     if "://" not in text:
         text = f"file://{text}" if text.startswith("/") else text
     return ObjectStoragePath(text)
+
+
+def copy_to_storage(source: Path, target: ObjectStoragePath) -> None:
+    """
+    Copy a local file to a path in object storage (or on local disk), 1 MiB at a time.
+
+    :param source: the local file.
+    :param target: where to write it; replaced if it exists.
+    """
+    with source.open("rb") as data, target.open("wb") as out:
+        shutil.copyfileobj(data, out, 1 << 20)
 
 
 def sql_batches(

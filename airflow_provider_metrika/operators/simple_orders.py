@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 import zoneinfo
@@ -39,7 +38,7 @@ from airflow_provider_metrika.hooks.metrika import (
 )
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
 from airflow_provider_metrika.operators.goal_check import UNKNOWN_STATUSES, check_goal_statuses
-from airflow_provider_metrika.operators.order_sources import sql_batches, storage_path
+from airflow_provider_metrika.operators.order_sources import copy_to_storage, sql_batches, storage_path
 from airflow_provider_metrika.operators.task_upload_journal import TaskUploadJournal
 from airflow_provider_metrika.operators.upload_summary import upload_summary
 from airflow_provider_metrika.progress import ProgressLog
@@ -538,8 +537,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             )
             return None
         target = storage_path(self.rejects_path)
-        with rejects.open("rb") as source, target.open("wb") as out:
-            shutil.copyfileobj(source, out, 1 << 20)
+        copy_to_storage(rejects, target)
         self.log.info("%s rejected rows, with their reasons, written to %s", f"{count:,}", target)
         return str(target)
 

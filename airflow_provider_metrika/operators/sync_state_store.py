@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-from airflow_provider_metrika.operators.order_sources import storage_path
+from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -89,8 +88,7 @@ def keep_pending(sent: Path, pending: ObjectStoragePath) -> None:
     :param pending: where to keep the copy (see :func:`pending_location`).
     """
     pending.parent.mkdir(parents=True, exist_ok=True)
-    with sent.open("rb") as source, pending.open("wb") as out:
-        shutil.copyfileobj(source, out, 1 << 20)
+    copy_to_storage(sent, pending)
 
 
 def commit_state(
