@@ -53,7 +53,7 @@ from airflow_provider_metrika.uploading_status import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_metrika.simple_orders import OrdersReport, PreparedOrders
+    from airflow_provider_metrika.simple_orders import PreparedOrders
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 
 #: XCom key of the uploading ids, pushed before any waiting.
@@ -329,7 +329,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
             )
             for warning in report.warnings:
                 self.log.warning("%s", warning.describe())
-            context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
+            counts = report.to_dict()
+            context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=counts)
             self._keep_rejects(report.rejects_path, report.rows_rejected)
             if not prepared.parts:
                 if state is not None and report.orders_unchanged:
@@ -339,7 +340,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                         f"{report.orders_unchanged:,}",
                         state.location,
                     )
-                    self._publish_sync(context, report, state.location, state.orders, None)
+                    self._publish_sync(context, counts, state.location, state.orders, None)
                     TaskUploadJournal(context).clear()  # records of an earlier try that committed
                     return []
                 raise AirflowSkipException(f"No orders to upload: {report.rows_read} rows read, none written")
@@ -361,7 +362,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 uploadings = self._wait(context, counter, uploadings, pending)
             # Not deferred (a deferred task commits in execute_complete): every part is accepted.
             if destination is not None and prepared.sent_orders is not None:
-                self._commit(context, destination, prepared.sent_orders, report)
+                self._commit(context, destination, prepared.sent_orders, counts)
         # Done: a cleared or new run of this task sends again, to the destination configured then.
         journal.clear()
         return uploadings
@@ -426,18 +427,20 @@ class SimpleOrdersUploadOperator(BaseOperator):
         context: Context,
         destination: Destination,
         sent: Any,
-        report: OrdersReport | dict[str, Any],
+        report: dict[str, Any],
     ) -> None:
-        """Record the accepted orders in the sync state and publish the counts."""
+        """Record the accepted orders in the sync state and publish the counts.
+
+        :param report: the preparation report as pushed to XCom (its columns and counts).
+        """
         from airflow_provider_metrika.operators.sync_state_store import commit_state
 
         location = self._state_location(destination)
-        columns = report["columns"] if isinstance(report, dict) else report.columns
         saved = commit_state(
             location,
             destination,
             sent,
-            list(columns),
+            list(report["columns"]),
             rebuild=_read_flag("full_refresh", self.full_refresh),
         )
         if saved.conflicts:
@@ -458,18 +461,17 @@ class SimpleOrdersUploadOperator(BaseOperator):
     def _publish_sync(
         self,
         context: Context,
-        report: OrdersReport | dict[str, Any],
+        report: dict[str, Any],
         location: str,
         orders: int,
         size: int | None,
     ) -> None:
         """Push the change counts and the state to XCom and to the task's outlet asset events."""
-        counts = report if isinstance(report, dict) else report.to_dict()
         summary = {
-            "new": counts["orders_new"],
-            "changed": counts["orders_changed"],
-            "unchanged": counts["orders_unchanged"],
-            "sent": counts["rows_written"],
+            "new": report["orders_new"],
+            "changed": report["orders_changed"],
+            "unchanged": report["orders_unchanged"],
+            "sent": report["rows_written"],
             "state_location": location,
             "state_orders": orders,
             "state_bytes": size,
