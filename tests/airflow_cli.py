@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,8 @@ class MetadataDb:
         self.path = home / "airflow.db"
 
     def _query(self, sql: str, *params: Any) -> list[sqlite3.Row]:
-        with sqlite3.connect(self.path) as conn:
+        # closing(): a sqlite3 connection's own ``with`` commits but leaves it open.
+        with closing(sqlite3.connect(self.path)) as conn:
             conn.row_factory = sqlite3.Row
             return list(conn.execute(sql, params))
 

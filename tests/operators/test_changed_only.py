@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -366,17 +366,23 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "base.csv", FIRST), state_dir)[0]
         == "success"
     )
-    # A raises o-1 and o-2; B raises o-3 and o-2 to another value. Both read the state before either commits:
-    # every upload is held back 10 s.
+    # A raises o-1 and o-2; B raises o-3 and o-2 to another value. Both read the state before
+    # either commits: the first upload is held back 15 s, the second 30 s, so the two commits
+    # come about 15 s apart (commits at the same instant are the race the README owns up to).
     run_a = [FIRST[0].replace(",100", ",111"), FIRST[1].replace(",200", ",222"), FIRST[2], FIRST[3]]
     run_b = [FIRST[0], FIRST[1].replace(",200", ",299"), FIRST[2].replace(",300", ",333"), FIRST[3]]
     homes = []
     for name in ("a", "b"):
         home = tmp_path / f"home-{name}"
         home.mkdir()
-        shutil.copy(Path(sync_env["AIRFLOW_HOME"]) / "airflow.db", home / "airflow.db")
+        # The backup API copies a consistent snapshot of the WAL-mode database, unlike a file copy.
+        with (
+            closing(sqlite3.connect(Path(sync_env["AIRFLOW_HOME"]) / "airflow.db")) as source,
+            closing(sqlite3.connect(home / "airflow.db")) as copy,
+        ):
+            source.backup(copy)
         homes.append(home)
-    metrika.inject_faults({"target": "upload", "delay": 10, "times": 2})
+    metrika.inject_faults({"target": "upload", "delay": 15}, {"target": "upload", "delay": 30})
     processes = []
     for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
         conf = json.dumps(
