@@ -39,10 +39,19 @@ class MetrikaUploadUncertainError(MetrikaError, AirflowFailException):
     An upload was sent, its answer was lost, and it is not listed: Metrika may or may not have it.
 
     Sending it again is not idempotent (rows without an id, or ``APPEND``), so the task fails
-    without retries: a person checks Metrika, then marks the task success or re-sends with
-    ``force_resend=True``.
+    without retries: a person checks Metrika, then resolves the upload (``python -m
+    airflow_provider_metrika.delivery resolve``) or re-sends it once with ``force_resend``.
 
     :param message: what was sent, when, and how to check.
+    """
+
+
+class MetrikaSourceChangedError(MetrikaError, AirflowFailException):
+    """
+    A retry re-read its source and would send other bytes than its first attempt planned, after
+    parts that cannot be sent twice harmlessly were sent: it refuses before sending anything.
+
+    :param message: what changed, what was sent, and how to proceed.
     """
 
 

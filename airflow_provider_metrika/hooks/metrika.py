@@ -1,36 +1,27 @@
-"""Hook for Yandex Metrika's CDP API: the simplified orders upload and its read-back."""
+"""Hook for Yandex Metrika's API: one method per call (uploads, their read-back, the counter)."""
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import json
 import os
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime, timedelta
-from pathlib import Path
+from collections.abc import Sequence
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import aiohttp
 import requests
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-from airflow.providers.common.compat.sdk import mask_secret
 from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt import MultipartEncoder
-from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
-from urllib3 import PoolManager
 
 from airflow_provider_metrika import __version__
+from airflow_provider_metrika.arguments import check_choice, check_counter_id
 from airflow_provider_metrika.constants import (
     CONN_TYPE,
     DEFAULT_API_URL,
     DEFAULT_CONN_ID,
     DELIMITER_TYPES,
     MAX_LIST_LIMIT,
-    MAX_UPLOAD_BYTES,
     MERGE_MODES,
     counter_endpoint,
     goals_endpoint,
@@ -40,193 +31,44 @@ from airflow_provider_metrika.constants import (
 from airflow_provider_metrika.exceptions import (
     MetrikaAccessDeniedError,
     MetrikaApiError,
-    MetrikaAuthenticationError,
     MetrikaConnectionError,
     MetrikaError,
-    MetrikaFileTooLargeError,
     MetrikaInvalidArgumentError,
-    MetrikaNotFoundError,
-    MetrikaUploadUncertainError,
     api_error_from_response,
 )
-from airflow_provider_metrika.hooks.access import (
-    COUNTER_CALL,
-    RECOMMENDED_SCOPES,
-    TIMEZONE_HINT,
-    UPLOADINGS_CALL,
-    access_denied_causes,
-    explain_access_error,
-    unauthorized_advice,
+from airflow_provider_metrika.hooks.access import explain_access_error
+from airflow_provider_metrika.hooks.connection import (
+    base_url_from_connection,
+    is_loopback_host,
+    normalise_extras,
+    retry_policy,
+    token_from_connection,
 )
-from airflow_provider_metrika.hooks.retries import (
-    RetryPolicy,
-    describe_failure,
-    is_refused,
-    is_retryable,
-    parse_retry_after,
+from airflow_provider_metrika.hooks.connection_test import (
+    NO_DEFAULT_COUNTER,
+    connection_verdict,
+    failure_text,
 )
-from airflow_provider_metrika.hooks.upload_journal import (
-    ACCEPTED,
-    MemoryUploadJournal,
-    UploadJournal,
-    UploadRecord,
-    unique_upload_name,
-    upload_key,
-)
+from airflow_provider_metrika.hooks.retries import RetryPolicy, is_retryable, parse_retry_after
+from airflow_provider_metrika.hooks.upload_file import KeepAliveLargeBlockAdapter, UploadFile
 from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
 from airflow_provider_metrika.progress import ProgressLog
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Connection
 
+    from airflow_provider_metrika.delivery.journal import UploadJournal
+
+__all__ = [
+    "MetrikaHook",
+    "base_url_from_connection",
+    "check_choice",
+    "check_counter_id",
+    "is_loopback_host",
+    "token_from_connection",
+]
+
 USER_AGENT = f"airflow-provider-metrika/{__version__}"
-#: Bytes read from the body per socket write: urllib3's default (16 KiB) caps uploads near 150 MB/s.
-UPLOAD_BLOCK_SIZE = 1 << 20
-_MAX_COUNTER_ID = 2**31 - 1
-#: Merge modes in which applying the same file twice leaves the same orders.
-IDEMPOTENT_MERGE_MODES = ("SAVE", "UPDATE")
-#: How far Metrika's clock may lag ours when looking for an uploading after a lost answer.
-UPLOAD_CLOCK_SKEW = timedelta(minutes=2)
-#: Seconds between two looks at ``last_uploadings`` while waiting for a lost upload to be listed.
-LOST_ANSWER_POLL = 5.0
-
-
-def check_counter_id(counter_id: Any, parameter: str = "counter_id") -> int:
-    """
-    Return a counter id as an int, or raise a clear error before any request.
-
-    :param counter_id: an int or a string of digits (templated values arrive as strings).
-    :param parameter: the argument's name, for the message.
-    """
-    value: int | None = None
-    if isinstance(counter_id, int) and not isinstance(counter_id, bool):
-        value = counter_id
-    elif isinstance(counter_id, str) and counter_id.strip().isdigit():
-        value = int(counter_id.strip())
-    if value is None or not 0 < value <= _MAX_COUNTER_ID:
-        raise MetrikaInvalidArgumentError(
-            f"{parameter} must be a positive integer (the number in the Metrika counter's URL), "
-            f"got {counter_id!r}"
-        )
-    return value
-
-
-def check_choice(parameter: str, value: Any, allowed: Sequence[str]) -> str:
-    """
-    Return ``value`` upper-cased when it is one of ``allowed``, or raise a clear error.
-
-    :param parameter: the argument's name, for the message.
-    :param value: the value given.
-    :param allowed: the accepted values.
-    """
-    if isinstance(value, str) and value.strip().upper() in allowed:
-        return value.strip().upper()
-    raise MetrikaInvalidArgumentError(f"{parameter} must be one of {', '.join(allowed)}; got {value!r}")
-
-
-class _BoundedReader:
-    """
-    Read at most ``size`` bytes of a stream, from where it stands.
-
-    ``MultipartEncoder`` copies any object with ``getvalue()`` (``BytesIO``) into memory and sends
-    a file from its start; this wrapper has neither trait, so the body streams from the position.
-    """
-
-    def __init__(self, stream: IO[bytes], size: int, progress: ProgressLog | None = None) -> None:
-        self._stream = stream
-        self.len = size
-        self._done = 0
-        self._progress = progress
-
-    def read(self, length: int = -1) -> bytes:
-        """Read up to ``length`` bytes (all that remain when negative)."""
-        if length < 0 or length > self.len:
-            length = self.len
-        data = self._stream.read(length)
-        self.len -= len(data)
-        self._done += len(data)
-        if self._progress is not None:
-            self._progress(self._done)
-        return data
-
-
-class _UploadFile:
-    """
-    A CSV to upload: a path or a seekable binary file object, re-readable for each try.
-
-    :param file: the path or file object.
-    :param filename: the name sent in the multipart part (default: the file's own).
-    :param expected_rows: its data rows, for messages.
-    :param resend_safe: sending it again after a lost answer is allowed (ids everywhere and SAVE /
-        UPDATE, or the caller forces it).
-    """
-
-    def __init__(
-        self,
-        file: str | os.PathLike[str] | IO[bytes],
-        filename: str | None,
-        expected_rows: int | None = None,
-        resend_safe: bool = False,
-    ) -> None:
-        self.expected_rows = expected_rows
-        self.resend_safe = resend_safe
-        if isinstance(file, (str, os.PathLike)):
-            path = Path(file)
-            if not path.is_file():
-                raise MetrikaInvalidArgumentError(f"file {str(path)!r} does not exist or is not a file")
-            self.path: Path | None = path
-            self.stream: IO[bytes] | None = None
-            self.size = path.stat().st_size
-            self.name = filename or path.name
-            self.start = 0
-        else:
-            if not hasattr(file, "read") or not hasattr(file, "seek") or not file.seekable():
-                raise MetrikaInvalidArgumentError(
-                    "file must be a path or a seekable binary file object (open(path, 'rb'))"
-                )
-            self.path = None
-            self.stream = file
-            self.start = file.tell()
-            self.size = file.seek(0, os.SEEK_END) - self.start
-            file.seek(self.start)
-            self.name = filename or Path(str(getattr(file, "name", "") or "data.csv")).name
-        if self.size > MAX_UPLOAD_BYTES:
-            raise MetrikaFileTooLargeError(
-                f"{self.name} is {self.size:,} bytes; Metrika accepts at most {MAX_UPLOAD_BYTES:,} bytes "
-                "per upload. Split it into parts (prepare_simple_orders does this with max_part_bytes)."
-            )
-
-    def sha256(self) -> str:
-        """Return the hex SHA-256 of the file's bytes, read streamed."""
-        digest = hashlib.sha256()
-        with self.open() as reader:
-            while block := reader.read(UPLOAD_BLOCK_SIZE):
-                digest.update(block)
-        return digest.hexdigest()
-
-    @contextmanager
-    def open(self, progress: ProgressLog | None = None) -> Iterator[_BoundedReader]:
-        """Yield a reader of the file's bytes from its start, for one try."""
-        if self.path is not None:
-            with self.path.open("rb") as stream:
-                yield _BoundedReader(stream, self.size, progress)
-        else:
-            assert self.stream is not None
-            self.stream.seek(self.start)
-            yield _BoundedReader(self.stream, self.size, progress)
-
-
-class _KeepAliveLargeBlockAdapter(TCPKeepAliveAdapter):
-    """TCP keep-alive (long uploads pass idle NATs) with large socket writes (fast uploads)."""
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
-        self.poolmanager = PoolManager(
-            num_pools=connections,
-            maxsize=maxsize,
-            block=block,
-            socket_options=self.socket_options,
-            blocksize=UPLOAD_BLOCK_SIZE,
-        )
 
 
 class MetrikaHook(HttpHook):
@@ -275,7 +117,7 @@ class MetrikaHook(HttpHook):
         super().__init__(
             method="GET",
             http_conn_id=metrika_conn_id,
-            adapter=_KeepAliveLargeBlockAdapter(idle=120, count=20, interval=30),
+            adapter=KeepAliveLargeBlockAdapter(idle=120, count=20, interval=30),
         )
         self.metrika_conn_id = metrika_conn_id
         self._timeout_arg = timeout
@@ -321,7 +163,12 @@ class MetrikaHook(HttpHook):
     @property
     def extras(self) -> dict[str, Any]:
         """The connection's extras, with form-prefixed keys (``extra__metrika__x``) folded in."""
-        return _normalise_extras(self.connection.extra_dejson)
+        return normalise_extras(self.connection.extra_dejson)
+
+    @property
+    def base_url_checked(self) -> str:
+        """The API base URL of the connection, checked (plain http only to this machine)."""
+        return base_url_from_connection(self.connection)
 
     @property
     def default_counter_id(self) -> int | None:
@@ -334,7 +181,7 @@ class MetrikaHook(HttpHook):
     @property
     def retry_policy(self) -> RetryPolicy:
         """Retry settings from hook arguments, else connection extras, else defaults."""
-        return _retry_policy(self._retry_args, self.extras)
+        return retry_policy(self._retry_args, self.extras)
 
     @property
     def timeout(self) -> float:
@@ -359,8 +206,8 @@ class MetrikaHook(HttpHook):
         """
         Refuse ``HttpHook.run``: it would bypass the typed errors, the retry rule and the journal.
 
-        Use :meth:`upload_simple_orders`, :meth:`list_uploadings`, :meth:`find_uploadings`,
-        :meth:`get_uploading` or :meth:`get_counter`.
+        Use :meth:`upload_simple_orders`, :meth:`post_simple_orders`, :meth:`list_uploadings`,
+        :meth:`find_uploadings`, :meth:`get_uploading` or :meth:`get_counter`.
         """
         raise MetrikaInvalidArgumentError(
             "MetrikaHook.run() is not supported: it would skip Metrika's typed errors, retries and the "
@@ -449,6 +296,51 @@ class MetrikaHook(HttpHook):
                 return self._send("GET", endpoint, params=params, timeout=self.read_timeout)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
+    def post_simple_orders(
+        self,
+        counter_id: int | str | None,
+        file: str | os.PathLike[str] | IO[bytes] | UploadFile,
+        name: str,
+        merge_mode: str = "SAVE",
+        delimiter_type: str = "COMMA",
+    ) -> dict[str, Any]:
+        """
+        Send one simplified-orders CSV in one POST, streamed, and return Metrika's ``uploading``.
+
+        No retry and no journal: a failure is raised as it is (see :mod:`.delivery.failures` for
+        what each means). :meth:`upload_simple_orders` is the exactly-once call built on this one.
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        :param file: a path or a seekable binary file object, of at most 1 GB.
+        :param name: the file name sent in the multipart part.
+        :param merge_mode: ``SAVE``, ``UPDATE`` or ``APPEND``.
+        :param delimiter_type: ``COMMA`` or ``SEMICOLON``.
+        """
+        counter = self.resolve_counter_id(counter_id)
+        params = {
+            "merge_mode": check_choice("merge_mode", merge_mode, MERGE_MODES),
+            "delimiter_type": check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
+        }
+        upload = file if isinstance(file, UploadFile) else UploadFile(file, name)
+        self.log.info(
+            "Uploading %s (%s bytes) to counter %s with merge_mode=%s",
+            name,
+            f"{upload.size:,}",
+            counter,
+            params["merge_mode"],
+        )
+        with upload.open(ProgressLog(self.log, f"{name}: sent", unit="bytes")) as stream:
+            body = MultipartEncoder(fields={"file": (name, stream, "text/csv")})
+            answer = self._send(
+                "POST",
+                simple_orders_endpoint(counter),
+                params=params,
+                data=body,
+                headers={"Content-Type": body.content_type},
+                timeout=self.timeout,
+            )
+        return _uploading_from_answer(answer)
+
     def upload_simple_orders(
         self,
         counter_id: int | str | None,
@@ -462,24 +354,19 @@ class MetrikaHook(HttpHook):
         journal: UploadJournal | None = None,
         content_sha256: str | None = None,
         force_resend: bool = False,
+        position: int = 1,
     ) -> dict[str, Any]:
         """
-        Upload one simplified-orders CSV, streamed from disk, and return Metrika's ``uploading``.
+        Upload one simplified-orders CSV exactly once, streamed from disk; return Metrika's ``uploading``.
 
-        Metrika has no idempotency key, so every POST goes out under a file name unique to it, and
-        ``journal`` gets a ``sending`` record before it and an ``accepted`` record after it, under
-        a key of the destination and the content (:func:`upload_key`). The rule:
-
-        - the journal already has the upload ``accepted``: it is returned, nothing is sent;
-        - 420 / 429 / 503, or a connection that could not be opened: Metrika refused the request;
-          it is sent again after a backoff;
-        - a lost answer (connection broken after sending, read timeout, 500 / 502 / 504), or a
-          ``sending`` record left by an earlier try: the uploading titled with that POST's unique
-          name is looked for in ``last_uploadings`` and adopted if listed (never one matched by
-          time or row count). If none is listed, the file is sent again only when that is
-          idempotent (every row has an order ``id`` and ``merge_mode`` is SAVE or UPDATE) or
-          ``force_resend`` is set; otherwise :class:`MetrikaUploadUncertainError` (never retried
-          by Airflow) says what may be stored and how to check.
+        The delivery engine (:mod:`airflow_provider_metrika.delivery.engine`) sends it under a
+        file name unique to each POST, with a ``sending`` record before and an ``accepted``
+        record after in ``journal``: an upload accepted earlier is returned without sending; a
+        quota answer or a connection never opened is sent again after a backoff; a lost answer
+        (5xx, a reset, a read timeout, or a ``sending`` left by an earlier call) is adopted when
+        listed under its unique name, sent again only when that is harmless (every row has an
+        ``id`` and ``merge_mode`` is SAVE or UPDATE), and otherwise raises
+        :class:`~airflow_provider_metrika.exceptions.MetrikaUploadUncertainError`.
 
         :param counter_id: the counter, or None for the connection's default counter.
         :param file: a path, or a seekable binary file object, of a UTF-8 CSV of at most 1 GB.
@@ -489,160 +376,89 @@ class MetrikaHook(HttpHook):
         :param filename: the stem of the file names sent (default: the file's own name); each POST
             adds a tag unique to it.
         :param expected_rows: the file's data rows, for messages.
-        :param all_rows_have_ids: every row has an order id (re-sending with SAVE / UPDATE is safe).
+        :param all_rows_have_ids: every row has an order id (re-sending with SAVE / UPDATE is harmless).
         :param journal: where records are kept; default: in memory, for this call only. Pass a
             durable one to carry the rule across processes (the operator keeps it in Airflow).
         :param content_sha256: the file's SHA-256, when the caller knows it (else it is computed).
-        :param force_resend: send again even when an earlier send of this upload is unresolved
-            and re-sending is not idempotent (after checking in Metrika that it was not stored).
+        :param force_resend: send again a file whose send by an *earlier* call with this journal is
+            unresolved, even when that is not harmless (after checking in Metrika that it was not
+            stored); it never re-sends a send of this call.
+        :param position: the file's place among the files a caller sends with one journal: two
+            identical files at two places are two uploads.
         :return: the ``uploading`` object: ``uploading_id``, ``api_validation_status``, ...
         """
+        from airflow_provider_metrika.delivery.engine import local_parts
+        from airflow_provider_metrika.delivery.journal import MemoryUploadJournal
+        from airflow_provider_metrika.delivery.manifest import PlannedPart
+        from airflow_provider_metrika.hooks.simple_orders_endpoint import SimpleOrdersEndpoint
+
         counter = self.resolve_counter_id(counter_id)
-        params = {
-            "merge_mode": check_choice("merge_mode", merge_mode, MERGE_MODES),
-            "delimiter_type": check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
-        }
-        resend_safe = all_rows_have_ids and params["merge_mode"] in IDEMPOTENT_MERGE_MODES
-        upload = _UploadFile(file, filename, expected_rows, resend_safe or force_resend)
-        key = upload_key(
-            base_url_from_connection(self.connection),
+        upload = UploadFile(file, filename, expected_rows)
+        endpoint = SimpleOrdersEndpoint(
+            self,
             counter,
-            params["merge_mode"],
-            params["delimiter_type"],
-            content_sha256 or upload.sha256(),
+            check_choice("merge_mode", merge_mode, MERGE_MODES),
+            check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
+            file_stem=upload.name,
         )
-        journal = journal if journal is not None else MemoryUploadJournal()
-        earlier = self._resolve_earlier_send(journal, key, upload, force_resend)
-        if earlier is not None:
-            return earlier
-        endpoint = simple_orders_endpoint(counter)
-        self.log.info(
-            "Uploading %s (%s bytes) to counter %s with merge_mode=%s",
-            upload.name,
-            f"{upload.size:,}",
-            counter,
-            params["merge_mode"],
+        part = PlannedPart(
+            position=position,
+            sha256=content_sha256 or upload.sha256(),
+            rows=expected_rows,
+            rows_without_id=0 if all_rows_have_ids else max(1, expected_rows or 0),
+            bytes=upload.size,
         )
-        for attempt in self.retry_policy.retrying(_may_resend, self.log, f"POST {endpoint}"):
-            with attempt:
-                uploading = self._post_file(endpoint, params, upload, counter, key, journal)
-        return uploading
+        engine = self.delivery_engine(
+            endpoint,
+            journal if journal is not None else MemoryUploadJournal(),
+            owner="",
+            force_resend=force_resend,
+        )
+        return engine.send(part, local_parts({position: upload}), upload.name)
 
-    def _resolve_earlier_send(
-        self, journal: UploadJournal, key: str, upload: _UploadFile, force_resend: bool
-    ) -> dict[str, Any] | None:
-        """Return the uploading of an earlier send of this upload, or None when it must be sent."""
-        record = journal.read(key)
-        if record is None:
-            return None
-        if record.state == ACCEPTED and record.uploading is not None:
-            self.log.info(
-                "%s: accepted in an earlier try as uploading %s (sent as %s); not sent again",
-                upload.name,
-                record.uploading.get("uploading_id"),
-                record.name,
-            )
-            return record.uploading
-        found = self._adopt_listed(journal, key, record, upload, "an earlier try recorded no answer")
-        if found is not None:
-            return found
-        if upload.resend_safe:
-            self.log.warning(
-                "%s: an earlier try sent it as %s at %s and no uploading with that name is listed; %s",
-                upload.name,
-                record.name,
-                record.sent_at,
-                "sending it again, as force_resend=True asks"
-                if force_resend
-                else "sending it again is safe (every row has an id, merge_mode SAVE/UPDATE)",
-            )
-            return None
-        raise MetrikaUploadUncertainError(
-            _uncertain_message(upload, record, "an earlier try lost its answer")
-        )
-
-    def _post_file(
-        self,
-        endpoint: str,
-        params: dict[str, str],
-        upload: _UploadFile,
-        counter: int,
-        key: str,
-        journal: UploadJournal,
-    ) -> dict[str, Any]:
-        record = UploadRecord.sending(unique_upload_name(upload.name, key), upload.expected_rows, counter)
-        journal.write(key, record)
-        with upload.open(ProgressLog(self.log, f"{record.name}: sent", unit="bytes")) as stream:
-            body = MultipartEncoder(fields={"file": (record.name, stream, "text/csv")})
-            try:
-                answer = self._send(
-                    "POST",
-                    endpoint,
-                    params=params,
-                    data=body,
-                    headers={"Content-Type": body.content_type},
-                    timeout=self.timeout,
-                )
-            except (MetrikaConnectionError, MetrikaApiError) as exc:
-                if is_refused(exc) or not _is_ambiguous(exc):
-                    # Metrika answered, or was never reached: nothing of this POST is stored.
-                    journal.delete(key)
-                    raise
-                failure = exc
-            else:
-                uploading = _uploading_from_answer(answer)
-                journal.write(key, record.accepted(uploading))
-                return uploading
-        found = self._adopt_listed(
-            journal, key, record, upload, f"its answer was lost ({describe_failure(failure)})"
-        )
-        if found is not None:
-            return found
-        if upload.resend_safe:
-            raise _ResendableUploadError(
-                f"{record.name}: the answer was lost ({failure}) and no uploading is listed under its "
-                "name; sending it again is safe (every row has an id, merge_mode SAVE/UPDATE)"
-            )
-        raise MetrikaUploadUncertainError(
-            _uncertain_message(upload, record, f"no answer came back ({failure})")
-        )
-
-    def _adopt_listed(
-        self, journal: UploadJournal, key: str, record: UploadRecord, upload: _UploadFile, lost: str
-    ) -> dict[str, Any] | None:
-        """Return the uploading listed under the record's unique name, recorded as accepted; or None."""
-        found = self._find_titled(record.counter_id, record, wait=not upload.resend_safe)
-        if found is None:
-            return None
-        self.log.warning(
-            "%s, sent as %s at %s: %s, but Metrika lists it as uploading %s: not sending it again",
-            upload.name,
-            record.name,
-            record.sent_at,
-            lost,
-            found.get("uploading_id"),
-        )
-        journal.write(key, record.accepted(found))
-        return found
-
-    def _find_titled(self, counter: int, record: UploadRecord, *, wait: bool) -> dict[str, Any] | None:
+    def delivery_engine(
+        self, endpoint: Any, journal: UploadJournal, *, owner: str, attempt: str | None = None, **kwargs: Any
+    ) -> Any:
         """
-        Return the uploading whose title is the record's unique name, looking back to its send.
+        Return a delivery engine that sends through this hook, with its retry policy and waits.
 
-        An uploading may be listed some time after it was stored (*unconfirmed* delay): when a
-        miss would fail the task (``wait``), the list is read again for up to ``lost_answer_wait``
-        seconds. Whether Metrika echoes the file name as ``uploading_title`` is *unconfirmed*:
-        when it does not, nothing is ever adopted.
+        :param endpoint: the upload kind and destination (e.g. a ``SimpleOrdersEndpoint``).
+        :param journal: where the records are kept.
+        :param owner: who sends (part of every part key).
+        :param attempt: this attempt's name (default: one of its own).
+        :param kwargs: more :class:`~airflow_provider_metrika.delivery.engine.DeliveryEngine` arguments.
         """
-        since = record.sent_at_datetime - UPLOAD_CLOCK_SKEW
-        deadline = time.monotonic() + (self.lost_answer_wait if wait else 0.0)
-        while True:
-            search = UploadingsSearch([], not_before=since, page_size=100, max_pages=10, title=record.name)
-            while (params := search.next_params()) is not None:
-                search.feed(self.list_uploadings(counter, **params))
-            if search.titled is not None or time.monotonic() >= deadline:
-                return search.titled
-            time.sleep(min(LOST_ANSWER_POLL, max(0.0, deadline - time.monotonic())))
+        from airflow_provider_metrika.delivery.engine import DeliveryEngine
+
+        return DeliveryEngine(
+            endpoint,
+            journal,
+            owner=owner,
+            attempt=attempt,
+            retry=self.retry_policy.retrying,
+            log=self.log,
+            lost_answer_wait=self.lost_answer_wait,
+            **kwargs,
+        )
+
+    def find_titled_uploading(
+        self, counter_id: int | str | None, title: str, *, not_before: str | datetime
+    ) -> dict[str, Any] | None:
+        """
+        Return the uploading whose ``uploading_title`` is exactly ``title``, looking back to ``not_before``.
+
+        Whether Metrika echoes the file name as ``uploading_title`` is *unconfirmed*: when it does
+        not, nothing is found, and callers treat the upload as unresolved.
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        :param title: a name unique to one upload.
+        :param not_before: how far back to look (UTC).
+        """
+        counter = self.resolve_counter_id(counter_id)
+        search = UploadingsSearch([], not_before=not_before, page_size=100, max_pages=10, title=title)
+        while (params := search.next_params()) is not None:
+            search.feed(self.list_uploadings(counter, **params))
+        return search.titled
 
     def list_uploadings(
         self,
@@ -753,32 +569,17 @@ class MetrikaHook(HttpHook):
         except MetrikaError as exc:
             return False, str(exc)
         if counter is None:
-            return False, (
-                "The connection has a token, but no 'Default counter ID': add one so the test can "
-                "check that the token reaches a counter."
-            )
+            return False, NO_DEFAULT_COUNTER
         # A person is waiting on the form's "Test" button: one try, no backoff.
         retry_limit, self._retry_args["retry_limit"] = self._retry_args["retry_limit"], 0
         try:
             info = self._probe(lambda: self.get_counter(counter))
             listed = self._probe(lambda: self.list_uploadings(counter, limit=1))
-        except MetrikaAuthenticationError:
-            return False, unauthorized_advice(who)
-        except MetrikaNotFoundError:
-            return False, (
-                f"Counter {counter} was not found (404) at {base_url}. Check 'Default counter ID', and "
-                f"that 'API base URL' is Metrika's API (empty means {DEFAULT_API_URL})."
-            )
-        except MetrikaConnectionError:
-            return False, (
-                f"Could not reach {base_url}. Check 'API base URL' (empty means {DEFAULT_API_URL}) "
-                "and the network."
-            )
         except MetrikaError as exc:
-            return False, _first_line(exc)
+            return False, failure_text(exc, counter, base_url, who)
         finally:
             self._retry_args["retry_limit"] = retry_limit
-        return _connection_verdict(counter, info, listed is not None, who)
+        return connection_verdict(counter, info, listed is not None, who)
 
     def _probe(self, call: Any) -> Any:
         """Return the call's answer, or None when Metrika refuses it with 403."""
@@ -793,7 +594,7 @@ class MetrikaHook(HttpHook):
         connection = await get_async_connection(self.metrika_conn_id, hook=self)
         token = token_from_connection(connection)
         url = f"{base_url_from_connection(connection)}/{endpoint}"
-        policy = _retry_policy(self._retry_args, _normalise_extras(await get_async_extra_dejson(connection)))
+        policy = retry_policy(self._retry_args, normalise_extras(await get_async_extra_dejson(connection)))
         headers = {"Authorization": f"OAuth {token}", "Accept": "application/json", "User-Agent": USER_AGENT}
         timeout = aiohttp.ClientTimeout(total=self.read_timeout, connect=self.connect_timeout)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
@@ -850,107 +651,6 @@ class MetrikaHook(HttpHook):
         return answer["counter"]
 
 
-def token_from_connection(connection: Connection, who: str | None = None) -> str:
-    """
-    Return the OAuth token kept in the connection's password field, registered for log masking.
-
-    :param connection: the Airflow connection.
-    :param who: how messages name the connection (default: ``Connection '<conn_id>'``).
-    """
-    token = (connection.password or "").strip()
-    if not token:
-        raise MetrikaInvalidArgumentError(
-            f"{who or _named(connection)} has no OAuth token: put a token with scopes "
-            f"{RECOMMENDED_SCOPES} in its 'OAuth token' (password) field"
-        )
-    mask_secret(token)
-    return token
-
-
-def base_url_from_connection(connection: Connection, who: str | None = None) -> str:
-    """
-    Return the API base URL from the connection's Host (and Port, Schema), without a trailing slash.
-
-    Plain ``http://`` would send the token unencrypted: it is refused, before any request, for any
-    host but this machine (127.0.0.0/8, ::1, ``localhost``: the emulator), unless the connection's
-    extra ``allow_insecure_http`` is true.
-
-    :param connection: the Airflow connection; an empty Host means Metrika's public API.
-    :param who: how messages name the connection (default: ``Connection '<conn_id>'``).
-    """
-    host = (connection.host or "").strip()
-    if not host:
-        return DEFAULT_API_URL
-    if "://" not in host:
-        host = f"{connection.schema or 'https'}://{host}"
-    if connection.port and not urlparse(host).port:
-        host = f"{host.rstrip('/')}:{connection.port}"
-    parsed = urlparse(host)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise MetrikaInvalidArgumentError(
-            f"{who or _named(connection)}: 'API base URL' must look like {DEFAULT_API_URL} "
-            f"(or http://127.0.0.1:8765 for the emulator); got {connection.host!r}"
-        )
-    insecure_allowed = _truthy(_normalise_extras(connection.extra_dejson).get("allow_insecure_http"))
-    if parsed.scheme == "http" and not is_loopback_host(parsed.hostname) and not insecure_allowed:
-        raise MetrikaInvalidArgumentError(
-            f"{who or _named(connection)}: 'API base URL' {host.rstrip('/')} is plain http:// to "
-            "another machine, so the OAuth token would travel unencrypted; nothing was sent. Use "
-            f"https:// (Metrika's API is {DEFAULT_API_URL}; an empty 'API base URL' means it), or, "
-            "only for a trusted proxy, set the connection's extra allow_insecure_http to true."
-        )
-    return host.rstrip("/")
-
-
-def is_loopback_host(hostname: str) -> bool:
-    """
-    Tell whether a host name is this machine: ``localhost``, 127.0.0.0/8 or ::1.
-
-    :param hostname: the host part of a URL, without brackets.
-    """
-    name = hostname.strip().lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return value is True or value == 1
-
-
-def _named(connection: Connection) -> str:
-    return f"Connection {connection.conn_id!r}"
-
-
-def _normalise_extras(extras: dict[str, Any]) -> dict[str, Any]:
-    prefix = f"extra__{CONN_TYPE}__"
-    folded = {key.removeprefix(prefix): value for key, value in extras.items() if key.startswith(prefix)}
-    return {**folded, **{k: v for k, v in extras.items() if not k.startswith(prefix)}}
-
-
-def _retry_policy(arguments: dict[str, Any], extras: dict[str, Any]) -> RetryPolicy:
-    settings: dict[str, Any] = {}
-    for name, convert in (("retry_limit", int), ("retry_delay", float), ("max_retry_delay", float)):
-        value = arguments.get(name)
-        if value is None:
-            value = extras.get(name)
-        if value in (None, ""):
-            continue
-        try:
-            settings[name] = convert(value)
-        except (TypeError, ValueError):
-            raise MetrikaInvalidArgumentError(f"{name} must be a number; got {value!r}") from None
-    try:
-        return RetryPolicy(**settings)
-    except ValueError as exc:
-        raise MetrikaInvalidArgumentError(str(exc)) from None
-
-
 def _list_params(limit: int, datetime_offset: str | datetime | None) -> dict[str, Any]:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
         raise MetrikaInvalidArgumentError(
@@ -974,34 +674,6 @@ def _uploadings_from_answer(answer: Any) -> list[dict[str, Any]]:
     if not isinstance(uploadings, list):
         raise MetrikaError(f"Metrika's answer has no 'uploadings' list: {str(answer)[:200]}")
     return [u for u in uploadings if isinstance(u, dict)]
-
-
-class _ResendableUploadError(MetrikaError):
-    """An upload's answer was lost, none is listed, and sending the file again is idempotent."""
-
-
-def _uncertain_message(upload: _UploadFile, record: UploadRecord, what: str) -> str:
-    rows = f"{record.rows:,} orders" if record.rows is not None else "its orders"
-    return (
-        f"{upload.name} was sent to counter {record.counter_id} as {record.name!r} at {record.sent_at} UTC, "
-        f"but {what} and no uploading with that name is listed, so Metrika may or may not have stored "
-        f"it: up to {rows} may be stored once already. It was not sent again, and the task is not "
-        "retried: with rows lacking an order id, or merge_mode APPEND, a second copy would add to "
-        f"the first. Check the counter's uploadings for {record.name!r} (Metrika's CRM data page, or "
-        "MetrikaHook.list_uploadings). If it is there, mark the task success; if it is not, re-send "
-        "on purpose with force_resend=True (operator or hook argument) and clear the task."
-    )
-
-
-def _may_resend(exc: BaseException) -> bool:
-    return is_refused(exc) or isinstance(exc, _ResendableUploadError)
-
-
-def _is_ambiguous(exc: Exception) -> bool:
-    """Tell whether an upload's failure leaves open whether Metrika stored the file."""
-    if isinstance(exc, MetrikaConnectionError):
-        return exc.request_sent
-    return isinstance(exc, MetrikaApiError) and exc.http_status >= 500
 
 
 def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
@@ -1031,53 +703,3 @@ async def _aget_json(session: aiohttp.ClientSession, url: str, params: dict[str,
         return json.loads(body)
     except ValueError:
         raise MetrikaError(f"GET {url}: the answer is not JSON: {body[:200]!r}") from None
-
-
-_UPLOADS_UNTESTED = (
-    "Uploads need metrika:offline_data or metrika:write; the test uploads nothing, so it cannot check "
-    "that scope."
-)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0]
-
-
-def _connection_verdict(
-    counter: int, info: dict[str, Any] | None, listed: bool, who: str
-) -> tuple[bool, str]:
-    """Say what works with this token on ``counter``, from the two reads of the test."""
-    if info is not None and listed:
-        name = info.get("name") or info.get("site") or "no name"
-        return True, (
-            f"Connected: counter {counter} ({name}), time zone {info.get('time_zone_name')}. "
-            "Token accepted; counter settings readable (metrika:read); uploadings list readable. "
-            + _UPLOADS_UNTESTED
-        )
-    if listed:
-        return True, (
-            f"Usable for uploads to counter {counter}: the token is accepted and the uploadings list "
-            "is readable (waiting for validation works). It cannot read the counter's settings (403: "
-            f"the token lacks metrika:read), so a task that needs the counter's time zone fails: "
-            f"{TIMEZONE_HINT}; or issue a token with metrika:read as well. " + _UPLOADS_UNTESTED
-        )
-    if info is not None:
-        return False, (
-            f"Counter {counter} is readable (time zone {info.get('time_zone_name')}), but Metrika "
-            "refused its uploadings list (403). The causes that fit: "
-            + "; ".join(access_denied_causes(UPLOADINGS_CALL, str(counter), who)[:1])
-            + ". Without that list, waiting for validation (the sensor, wait_for_validation=True) fails. "
-            + _UPLOADS_UNTESTED
-        )
-    causes = access_denied_causes(COUNTER_CALL, str(counter), who)
-    causes[0] = (
-        "the token lacks the scopes: metrika:read to read the counter, and metrika:offline_data or "
-        "metrika:write to upload (a token with metrika:offline_data alone is refused both reads when "
-        "the uploadings list needs metrika:read, which Metrika does not document)"
-    )
-    return False, (
-        f"Metrika refused both counter {counter}'s settings and its uploadings list (403), so "
-        "nothing can be done with this token on that counter as it stands. The causes that fit: "
-        + "; ".join(f"({n}) {cause}" for n, cause in enumerate(causes, start=1))
-        + "."
-    )

@@ -11,12 +11,13 @@ from typing import Any
 
 import tenacity
 
+from airflow_provider_metrika.delivery.failures import is_refused
 from airflow_provider_metrika.exceptions import MetrikaApiError, MetrikaConnectionError
+
+__all__ = ["RetryPolicy", "describe_failure", "is_refused", "is_retryable", "parse_retry_after"]
 
 #: Answers worth another try: quotas (420 in older docs, 429) and server-side failures.
 RETRYABLE_STATUSES = frozenset({420, 429, 500, 502, 503, 504})
-#: Answers by which Metrika refused a request before acting on it: re-sending an upload is safe.
-REFUSED_STATUSES = frozenset({420, 429, 503})
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -47,13 +48,6 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, MetrikaApiError):
         return exc.http_status in RETRYABLE_STATUSES
     return isinstance(exc, MetrikaConnectionError)
-
-
-def is_refused(exc: BaseException) -> bool:
-    """Tell whether an upload failed in a way that proves Metrika did not store it."""
-    if isinstance(exc, MetrikaApiError):
-        return exc.http_status in REFUSED_STATUSES
-    return isinstance(exc, MetrikaConnectionError) and not exc.request_sent
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -5,10 +5,18 @@ Imported only when the OpenLineage provider asks for facets: it is an optional d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import attrs
 from airflow.providers.common.compat.openlineage.facet import DatasetFacet
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_metrika.hooks.connection import base_url_from_connection
+from airflow_provider_metrika.operators.order_sources import storage_path
+
+if TYPE_CHECKING:
+    from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 
 
 @attrs.define
@@ -47,3 +55,39 @@ def sync_output_facets(summary: dict[str, Any]) -> dict[str, Any]:
             stateLocation=summary["state_location"],
         ),
     }
+
+
+def upload_lineage(task: SimpleOrdersUploadOperator) -> Any:
+    """
+    Describe an upload task's run for OpenLineage: the file or query read, the counter's orders written.
+
+    :param task: the upload operator.
+    """
+    from airflow.providers.common.compat.openlineage.facet import Dataset, SQLJobFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    hook = task.hook
+    counter = task._counter_used or hook.resolve_counter_id(task.counter_id)
+    api = urlparse(base_url_from_connection(hook.connection)).netloc
+    output_facets: dict[str, Any] = {}
+    if task._sync_summary is not None:
+        output_facets = sync_output_facets(task._sync_summary)
+    outputs = [
+        Dataset(
+            namespace=f"metrika://{api}",
+            name=f"counter/{counter}/simple_orders",
+            facets=output_facets,
+        )
+    ]
+    inputs = []
+    job_facets: dict[str, Any] = {}
+    if task.path is not None:
+        source = storage_path(task.path)
+        namespace = f"{source.protocol or 'file'}://{source.bucket}" if source.bucket else "file"
+        inputs.append(Dataset(namespace=namespace, name=source.key if source.bucket else str(source.path)))
+    elif task.sql is not None and task.sql_conn_id:
+        connection = BaseHook.get_connection(task.sql_conn_id)
+        namespace = f"{connection.conn_type}://{connection.host or task.sql_conn_id}"
+        inputs.append(Dataset(namespace=namespace, name=connection.schema or task.sql_conn_id))
+        job_facets["sql"] = SQLJobFacet(query=task.sql)
+    return OperatorLineage(inputs=inputs, outputs=outputs, job_facets=job_facets)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import tempfile
 import time
-import zoneinfo
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
-from airflow.providers.common.compat.sdk import AirflowSkipException, BaseHook, BaseOperator, XComArg, conf
+from airflow.providers.common.compat.sdk import AirflowSkipException, BaseOperator, XComArg, conf
 
+from airflow_provider_metrika.arguments import (
+    check_choice,
+    check_counter_id,
+    check_number,
+    check_option,
+    check_zone,
+    is_template,
+    read_flag,
+    read_mapping,
+)
 from airflow_provider_metrika.constants import (
     DECIMALS,
     DEFAULT_CONN_ID,
@@ -23,29 +32,25 @@ from airflow_provider_metrika.constants import (
     MIN_PART_BYTES,
     ON_INVALID,
     UNKNOWN_COLUMNS,
-    UPLOADING_FAILED,
 )
-from airflow_provider_metrika.exceptions import (
-    MetrikaInvalidArgumentError,
-    MetrikaUploadingFailedError,
-    MetrikaUploadingTimeoutError,
-)
-from airflow_provider_metrika.hooks.metrika import (
-    MetrikaHook,
-    base_url_from_connection,
-    check_choice,
-    check_counter_id,
-)
+from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+from airflow_provider_metrika.hooks.connection import base_url_from_connection
+from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
+from airflow_provider_metrika.operators.changed_only import (
+    SYNC_STATE_XCOM_KEY,
+    ChangedOnlySync,
+    check_sync_arguments,
+)
 from airflow_provider_metrika.operators.goal_check import UNKNOWN_STATUSES, check_goal_statuses
-from airflow_provider_metrika.operators.order_sources import copy_to_storage, sql_batches, storage_path
-from airflow_provider_metrika.operators.task_upload_journal import TaskUploadJournal
+from airflow_provider_metrika.operators.order_sources import storage_path
+from airflow_provider_metrika.operators.part_delivery import deliver_parts
+from airflow_provider_metrika.operators.preparation import prepare_keeping_rejects
 from airflow_provider_metrika.operators.upload_summary import upload_summary
-from airflow_provider_metrika.progress import ProgressLog
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
     UploadingsWait,
-    parse_literal,
     read_uploading_targets,
     result_from_event,
 )
@@ -53,19 +58,23 @@ from airflow_provider_metrika.uploading_status import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_metrika.delivery.manifest import Manifest
     from airflow_provider_metrika.simple_orders import PreparedOrders
-    from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
+    from airflow_provider_metrika.simple_orders.sync_state import SyncState
+
+__all__ = [
+    "REPORT_XCOM_KEY",
+    "SYNC_STATE_XCOM_KEY",
+    "UPLOADING_IDS_XCOM_KEY",
+    "SimpleOrdersUploadOperator",
+]
 
 #: XCom key of the uploading ids, pushed before any waiting.
 UPLOADING_IDS_XCOM_KEY = "uploading_ids"
 #: XCom key of the preparation report (counts only, no order data).
 REPORT_XCOM_KEY = "orders_report"
-#: XCom key of what a ``changed_only`` task recorded in its sync state (counts and location).
-SYNC_STATE_XCOM_KEY = "sync_state"
-
-
-def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
+#: The journal document that carries a deferred wait's hand-over to ``execute_complete``.
+DEFERRED_DOCUMENT = "deferred"
 
 
 class SimpleOrdersUploadOperator(BaseOperator):
@@ -79,13 +88,14 @@ class SimpleOrdersUploadOperator(BaseOperator):
     connection's common.sql hook). Orders are written to parts of at most ``max_part_bytes``,
     uploaded in order, streamed from disk.
 
-    Every order reaches Metrika once across task retries, crashes and concurrent runs: each part
-    is sent under a file name unique to that send, with a durable record before the POST and
-    after Metrika's answer, kept in Airflow (the task state store on Airflow 3.3+, a Variable
-    before) under a key of the destination and the part's content. A retry skips the parts
-    accepted earlier and resolves a send whose answer was lost (see
-    :meth:`MetrikaHook.upload_simple_orders`); the records are dropped when the task succeeds, so
-    a cleared or new run sends again. Uploads are never deferred: only waiting for validation may be.
+    Every order reaches Metrika once across task retries, crashes and concurrent runs: the
+    delivery engine (:mod:`airflow_provider_metrika.delivery`) keys each part by its destination,
+    task instance, place and bytes, fixes the plan at the first try, and keeps a durable record
+    before each POST and after Metrika's answer in Airflow (the task state store on Airflow 3.3+,
+    a Variable before). A retry skips the parts accepted earlier, resolves a send whose answer was
+    lost, and refuses to send parts cut from a source that changed when that could apply rows
+    twice; the records are dropped when the task succeeds, so a cleared or new run sends again.
+    Uploads are never deferred: only waiting for validation may be.
 
     Returns (XCom) the list of uploading objects, one per part; also pushes ``uploading_ids`` and
     ``orders_report`` (counts, and a few rejected-row examples with emails and phones masked).
@@ -133,9 +143,15 @@ class SimpleOrdersUploadOperator(BaseOperator):
     :param deferrable: wait in the triggerer instead of holding a worker slot.
     :param poll_interval: seconds between two looks at Metrika's uploadings while waiting.
     :param timeout: seconds to wait for validation before failing.
-    :param force_resend: send again a part whose earlier send is unresolved (its answer was lost
-        and it is not listed) even when that is not idempotent: set it only after checking in
-        Metrika that the part was not stored (templated).
+    :param force_resend: send again, once, a part whose send by an *earlier try* is unresolved
+        (its answer was lost and it is not listed) even when that is not harmless; never a send of
+        the current try. Set it for one run only, after checking in Metrika that the part was not
+        stored: ``python -m airflow_provider_metrika.delivery resend ...`` then Clear, or a
+        templated value such as ``"{{ params.force_resend }}"`` (templated).
+    :param archive_path: a directory or bucket prefix (templated) where the exact parts sent are
+        kept, with a ``manifest.json`` (counter, merge mode, uploads, statuses, rows, content
+        hashes, the task instance), one folder per task instance. A retry whose source moved sends
+        the parts kept here, so every order is sent once whatever the source does between tries.
     :param changed_only: send only orders that are new or changed since they were last accepted,
         compared by a fingerprint of each normalised row kept in ``sync_state``; the rest are
         counted and skipped. Needs ``merge_mode`` SAVE or UPDATE.
@@ -160,6 +176,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         "force_resend",
         "sync_state",
         "full_refresh",
+        "archive_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "sql": "sql",
@@ -206,6 +223,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         changed_only: bool = False,
         sync_state: str | None = None,
         full_refresh: bool | str = False,
+        archive_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -225,40 +243,39 @@ class SimpleOrdersUploadOperator(BaseOperator):
             )
         if sql_conn_id and sql is None:
             raise MetrikaInvalidArgumentError(f"{self.task_id}: sql_conn_id= is given without sql=")
-        if counter_id is not None and not _is_template(counter_id):
+        if counter_id is not None and not is_template(counter_id):
             check_counter_id(counter_id)
-        if not _is_template(merge_mode):
+        if not is_template(merge_mode):
             check_choice("merge_mode", merge_mode, MERGE_MODES)
         self.delimiter_type = check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES)
-        for name, value, allowed in (
-            ("on_invalid", on_invalid, ON_INVALID),
-            ("duplicates", duplicates, DUPLICATES),
-            ("unknown_columns", unknown_columns, UNKNOWN_COLUMNS),
-            ("unknown_statuses", unknown_statuses, UNKNOWN_STATUSES),
-        ):
-            if value not in allowed:
-                raise MetrikaInvalidArgumentError(
-                    f"{name} must be one of {', '.join(allowed)}; got {value!r}"
-                )
+        check_option("on_invalid", on_invalid, ON_INVALID)
+        check_option("duplicates", duplicates, DUPLICATES)
+        check_option("unknown_columns", unknown_columns, UNKNOWN_COLUMNS)
+        check_option("unknown_statuses", unknown_statuses, UNKNOWN_STATUSES)
         if decimal is not None and decimal not in DECIMALS:
             raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")
-        _check_number("max_invalid_fraction", max_invalid_fraction, low=0.0, high=1.0)
-        _check_number("poll_interval", poll_interval, low=0.0, high=None, open_low=True)
-        _check_number("timeout", timeout, low=0.0, high=None, open_low=True)
-        _check_number("sql_batch_rows", sql_batch_rows, low=1, high=None, integer=True)
-        _check_number(
+        check_number("max_invalid_fraction", max_invalid_fraction, low=0.0, high=1.0)
+        check_number("poll_interval", poll_interval, low=0.0, high=None, open_low=True)
+        check_number("timeout", timeout, low=0.0, high=None, open_low=True)
+        check_number("sql_batch_rows", sql_batch_rows, low=1, high=None, integer=True)
+        check_number(
             "max_part_bytes", max_part_bytes, low=MIN_PART_BYTES, high=MAX_UPLOAD_BYTES, integer=True
         )
-        if not _is_template(columns):
-            _read_mapping("columns", columns, "input column to Metrika column")
-        if not _is_template(status_map):
-            _read_mapping("status_map", status_map, "CRM status to Metrika status")
-        if not _is_template(force_resend):
-            _read_flag("force_resend", force_resend)
+        if not is_template(columns):
+            read_mapping("columns", columns, "input column to Metrika column")
+        if not is_template(status_map):
+            read_mapping("status_map", status_map, "CRM status to Metrika status")
+        if not is_template(force_resend):
+            read_flag("force_resend", force_resend)
         for name, zone in (("timezone", timezone), ("source_timezone", source_timezone)):
-            if zone is not None and not _is_template(zone):
-                _check_zone(name, zone)
-        _check_sync_arguments(self.task_id, changed_only, sync_state, full_refresh, merge_mode)
+            if zone is not None and not is_template(zone):
+                check_zone(name, zone)
+        if archive_path is not None and (not isinstance(archive_path, str) or not archive_path.strip()):
+            raise MetrikaInvalidArgumentError(
+                f"{self.task_id}: archive_path must be a directory or bucket prefix such as "
+                f"s3://bucket/metrika-archive/; got {archive_path!r}"
+            )
+        check_sync_arguments(self.task_id, changed_only, sync_state, full_refresh, merge_mode)
 
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's
@@ -295,350 +312,158 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.changed_only = changed_only
         self.sync_state = sync_state
         self.full_refresh = full_refresh
+        self.archive_path = archive_path
         self._counter_used: int | None = None
         self._sync_summary: dict[str, Any] | None = None
 
-    @property
+    @cached_property
     def hook(self) -> MetrikaHook:
-        """The Metrika hook of this task."""
+        """The Metrika hook of this task (closed when ``execute`` ends)."""
         return MetrikaHook(self.metrika_conn_id)
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        """Prepare the parts, upload those not yet accepted, push ids, optionally wait."""
-        hook = self.hook
-        counter = hook.resolve_counter_id(self.counter_id)
-        merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
-        self._counter_used = counter
-        context["ti"].xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
-        # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
-        timezone = self.timezone or hook.get_counter_timezone(counter)
-        started = time.monotonic()
-        destination = self._destination(hook, counter)
-        state = self._read_state(destination, merge_mode) if destination is not None else None
-        with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
-            prepared = self._prepare_keeping_rejects(context, Path(workdir), timezone, state)
-            report = prepared.report
-            self.log.info(
-                "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
-                "naive input read in %s):\n%s\n",
-                counter,
-                timezone,
-                "as given by timezone=" if self.timezone else "as read from Metrika",
-                self.source_timezone or timezone,
-                report.as_text(),
-            )
-            for warning in report.warnings:
-                self.log.warning("%s", warning.describe())
-            counts = report.to_dict()
-            context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=counts)
-            self._keep_rejects(report.rejects_path, report.rows_rejected)
-            if not prepared.parts:
-                if state is not None and report.orders_unchanged:
-                    self.log.info(
-                        "Nothing new or changed since the last sync: %s orders unchanged; the sync "
-                        "state %s is kept as it is",
-                        f"{report.orders_unchanged:,}",
-                        state.location,
-                    )
-                    self._publish_sync(context, counts, state.location, state.orders, None)
-                    TaskUploadJournal(context).clear()  # records of an earlier try that committed
-                    return []
-                raise AirflowSkipException(f"No orders to upload: {report.rows_read} rows read, none written")
-            check_goal_statuses(hook, counter, report, self.unknown_statuses, self.log)
+        """Prepare the parts, deliver those not accepted yet, push ids, optionally wait."""
+        ti = context["ti"]
+        try:
+            counter = self.hook.resolve_counter_id(self.counter_id)
+            merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
+            self._counter_used = counter
+            ti.xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
+            # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
+            timezone = self.timezone or self.hook.get_counter_timezone(counter)
+            started = time.monotonic()
+            sync = self._sync(counter, merge_mode)
+            state = sync.read() if sync is not None else None
             journal = TaskUploadJournal(context)
-            uploadings = self._upload_parts(hook, counter, merge_mode, prepared, journal)
-            context["ti"].xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[u["uploading_id"] for u in uploadings])
-            summary = upload_summary(
-                prepared, uploadings, seconds=time.monotonic() - started, counter_id=counter
-            )
-            self.log.info("%s\n", summary)
-            if self.wait_for_validation:
-                pending = None
-                if destination is not None and prepared.sent_orders is not None and self.deferrable:
-                    from airflow_provider_metrika.operators.sync_state_store import keep_pending
+            with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
+                prepared = prepare_keeping_rejects(self, context, Path(workdir), timezone, state)
+                report = self._publish_report(context, prepared, counter, timezone)
+                if not prepared.parts:
+                    return self._nothing_to_send(context, prepared, report, sync, state, journal)
+                check_goal_statuses(self.hook, counter, prepared.report, self.unknown_statuses, self.log)
+                manifest, uploadings = deliver_parts(
+                    self, context, counter, merge_mode, prepared, journal, Path(workdir)
+                )
+                ti.xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[u["uploading_id"] for u in uploadings])
+                seconds = time.monotonic() - started
+                summary = upload_summary(
+                    prepared.report, manifest.parts, uploadings, seconds=seconds, counter_id=counter
+                )
+                self.log.info("%s\n", summary)
+                sent = prepared.sent_orders if _sent_as_prepared(manifest, prepared) else None
+                if self.wait_for_validation:
+                    if self.deferrable:
+                        self._defer(context, counter, uploadings, report, sync, sent, journal)
+                    uploadings = self._wait(counter, uploadings)
+                if sync is not None and sent is not None:
+                    self._publish_sync(context, sync.commit(sent, report))
+            # Done: a cleared or new run of this task sends again, to the destination configured then.
+            journal.clear()
+            return uploadings
+        finally:
+            self.hook.close()
 
-                    pending = self._pending_location(context, destination)
-                    keep_pending(prepared.sent_orders, pending)
-                uploadings = self._wait(context, counter, uploadings, pending)
-            # Not deferred (a deferred task commits in execute_complete): every part is accepted.
-            if destination is not None and prepared.sent_orders is not None:
-                self._commit(context, destination, prepared.sent_orders, counts)
-        # Done: a cleared or new run of this task sends again, to the destination configured then.
-        journal.clear()
-        return uploadings
-
-    def _destination(self, hook: MetrikaHook, counter: int) -> Destination | None:
-        """Return where orders go, when this task sends only changes; None otherwise."""
+    def _sync(self, counter: int, merge_mode: str) -> ChangedOnlySync | None:
+        """Return the sync state's life cycle, when this task sends only changes."""
         if not self.changed_only:
             return None
         from airflow_provider_metrika.simple_orders.sync_state import Destination
 
-        return Destination(urlparse(base_url_from_connection(hook.connection)).netloc, counter)
+        check_sync_arguments(self.task_id, True, self.sync_state, self.full_refresh, merge_mode)
+        destination = Destination(urlparse(base_url_from_connection(self.hook.connection)).netloc, counter)
+        full_refresh = read_flag("full_refresh", self.full_refresh)
+        return ChangedOnlySync(self.task_id, str(self.sync_state or ""), destination, full_refresh, self.log)
 
-    def _state_location(self, destination: Destination) -> Any:
-        from airflow_provider_metrika.operators.sync_state_store import state_location
-
-        if not self.sync_state or not str(self.sync_state).strip():
-            raise MetrikaInvalidArgumentError(
-                f"{self.task_id}: sync_state rendered empty: pass a directory or bucket prefix "
-                "such as s3://bucket/metrika-state/"
-            )
-        return state_location(str(self.sync_state).strip(), destination)
-
-    def _read_state(self, destination: Destination, merge_mode: str) -> SyncState:
-        """Read what the destination holds (nothing, with ``full_refresh``); refuse a foreign state."""
-        from airflow_provider_metrika.exceptions import MetrikaSyncStateError
-        from airflow_provider_metrika.operators.sync_state_store import load_state
-        from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
-
-        _check_sync_arguments(self.task_id, True, self.sync_state, self.full_refresh, merge_mode)
-        location = self._state_location(destination)
-        if _read_flag("full_refresh", self.full_refresh):
-            self.log.info(
-                "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika accepted them",
-                location,
-            )
-            state = SyncState.empty(destination)
-            state.location = str(location)
-            return state
-        try:
-            state = load_state(location, destination)
-        except SyncStateError as error:
-            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
+    def _publish_report(
+        self, context: Context, prepared: PreparedOrders, counter: int, timezone: str
+    ) -> dict[str, Any]:
+        """Log the preparation report and its warnings, push it to XCom; return it as pushed."""
         self.log.info(
-            "Sync state %s: %s orders sent to %s before (%s in memory); only new and changed orders are sent",
-            location,
-            f"{state.orders:,}",
-            destination.describe(),
-            f"{state.nbytes:,} bytes",
+            "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
+            "naive input read in %s):\n%s\n",
+            counter,
+            timezone,
+            "as given by timezone=" if self.timezone else "as read from Metrika",
+            self.source_timezone or timezone,
+            prepared.report.as_text(),
         )
-        return state
+        for warning in prepared.report.warnings:
+            self.log.warning("%s", warning.describe())
+        counts = prepared.report.to_dict()
+        context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=counts)
+        return counts
 
-    def _pending_location(self, context: Context, destination: Destination) -> Any:
-        """Return where this task instance keeps its accepted orders while it waits deferred."""
-        from airflow_provider_metrika.operators.sync_state_store import pending_location
-
-        ti = context["ti"]
-        owner = f"{ti.dag_id}\n{ti.run_id}\n{ti.task_id}\n{ti.map_index}"
-        return pending_location(self._state_location(destination), owner)
-
-    def _commit(
+    def _nothing_to_send(
         self,
         context: Context,
-        destination: Destination,
-        sent: Any,
-        report: dict[str, Any],
-    ) -> None:
-        """Record the accepted orders in the sync state and publish the counts.
-
-        :param report: the preparation report as pushed to XCom (its columns and counts).
-        """
-        from airflow_provider_metrika.operators.sync_state_store import commit_state
-
-        location = self._state_location(destination)
-        saved = commit_state(
-            location,
-            destination,
-            sent,
-            list(report["columns"]),
-            rebuild=_read_flag("full_refresh", self.full_refresh),
-        )
-        if saved.conflicts:
-            self.log.warning(
-                "%s orders were changed in the sync state by another run while this one sent "
-                "them: which value Metrika holds is unknown, so they are left out of the state "
-                "and sent again next time",
-                f"{saved.conflicts:,}",
-            )
-        self.log.info(
-            "Sync state %s now tracks %s orders (%s bytes)",
-            saved.location,
-            f"{saved.orders:,}",
-            f"{saved.bytes:,}",
-        )
-        self._publish_sync(context, report, saved.location, saved.orders, saved.bytes)
-
-    def _publish_sync(
-        self,
-        context: Context,
-        report: dict[str, Any],
-        location: str,
-        orders: int,
-        size: int | None,
-    ) -> None:
-        """Push the change counts and the state to XCom and to the task's outlet asset events."""
-        summary = {
-            "new": report["orders_new"],
-            "changed": report["orders_changed"],
-            "unchanged": report["orders_unchanged"],
-            "sent": report["rows_written"],
-            "state_location": location,
-            "state_orders": orders,
-            "state_bytes": size,
-            "full_refresh": _read_flag("full_refresh", self.full_refresh),
-        }
-        self._sync_summary = summary
-        context["ti"].xcom_push(key=SYNC_STATE_XCOM_KEY, value=summary)
-        outlet_events = context.get("outlet_events")
-        for outlet in self.outlets or []:
-            if outlet_events is not None and hasattr(outlet, "uri"):
-                outlet_events[outlet].extra.update(summary)
-
-    def _prepare(
-        self, context: Context, workdir: Path, timezone: str, state: SyncState | None
-    ) -> PreparedOrders:
-        # The core (pandas, pyarrow) loads when a task runs, not when a DAG file is parsed.
-        from airflow_provider_metrika.simple_orders import prepare_simple_orders
-
-        progress = ProgressLog(self.log, "prepared", unit="rows")
-        with self._orders_input(context) as data:
-            return prepare_simple_orders(
-                data,
-                workdir,
-                timezone=timezone,
-                source_timezone=self.source_timezone or None,
-                columns=_read_mapping("columns", self.columns, "input column to Metrika column"),
-                status_map=_read_mapping("status_map", self.status_map, "CRM status to Metrika status"),
-                hash_identifiers=self.hash_identifiers,
-                on_invalid=self.on_invalid,
-                max_invalid_fraction=self.max_invalid_fraction,
-                duplicates=self.duplicates,
-                unknown_columns=self.unknown_columns,
-                rewrite_leading_8=self.rewrite_leading_8,
-                decimal=self.decimal,
-                delimiter=self.delimiter_type,
-                max_part_bytes=self.max_part_bytes,
-                progress=progress,
-                sync_state=state,
-            )
-
-    def _prepare_keeping_rejects(
-        self, context: Context, workdir: Path, timezone: str, state: SyncState | None
-    ) -> PreparedOrders:
-        """Prepare; when too many rows are rejected, keep them at ``rejects_path`` before failing."""
-        from airflow_provider_metrika.exceptions import MetrikaSyncStateError
-        from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError
-        from airflow_provider_metrika.simple_orders.sync_state import SyncStateError
-
-        try:
-            return self._prepare(context, workdir, timezone, state)
-        except InvalidOrdersError as exc:
-            kept = self._keep_rejects(exc.report.rejects_path, exc.report.rows_rejected)
-            raise exc.with_rejects_at(kept or "not kept (set rejects_path= to keep them)") from None
-        except SyncStateError as error:
-            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
-
-    def _keep_rejects(self, rejects: Path | None, count: int) -> str | None:
-        """Copy the rejected rows to ``rejects_path``; return where, or None when not kept."""
-        if rejects is None or not count or not rejects.exists():
-            return None
-        if not self.rejects_path:
-            self.log.warning(
-                "%s rejected rows are summarised above; set rejects_path= to keep them with their reasons",
-                f"{count:,}",
-            )
-            return None
-        target = storage_path(self.rejects_path)
-        copy_to_storage(rejects, target)
-        self.log.info("%s rejected rows, with their reasons, written to %s", f"{count:,}", target)
-        return str(target)
-
-    @contextmanager
-    def _orders_input(self, context: Context) -> Iterator[Any]:
-        if isinstance(self.dataframe, XComArg):
-            yield self.dataframe.resolve(context)
-        elif self.dataframe is not None:
-            yield self.dataframe
-        elif self.path is not None:
-            source = storage_path(self.path)
-            self.log.info("Reading orders from %s", source)
-            with source.open("rb") as stream:
-                yield stream
-        else:
-            assert self.sql is not None
-            assert self.sql_conn_id is not None
-            self.log.info(
-                "Reading orders from %s with a query, %s rows per batch",
-                self.sql_conn_id,
-                self.sql_batch_rows,
-            )
-            yield sql_batches(self.sql_conn_id, self.sql, self.sql_parameters, self.sql_batch_rows)
-
-    def _upload_parts(
-        self,
-        hook: MetrikaHook,
-        counter: int,
-        merge_mode: str,
         prepared: PreparedOrders,
+        report: dict[str, Any],
+        sync: ChangedOnlySync | None,
+        state: SyncState | None,
         journal: TaskUploadJournal,
     ) -> list[dict[str, Any]]:
-        force_resend = _read_flag("force_resend", self.force_resend)
-        self.log.info("Upload records of this task are kept in %s", journal.where)
-        uploadings: list[dict[str, Any]] = []
-        total = len(prepared.parts)
-        for number, part in enumerate(prepared.parts, start=1):
-            label = f"part {number} of {total} ({part.rows:,} orders, {part.bytes:,} bytes)"
-            uploading = hook.upload_simple_orders(
-                counter,
-                part.path,
-                merge_mode=merge_mode,
-                delimiter_type=self.delimiter_type,
-                filename=f"orders-{number:05d}.csv",
-                expected_rows=part.rows,
-                all_rows_have_ids=part.rows_without_id == 0,
-                journal=journal,
-                content_sha256=part.sha256,
-                force_resend=force_resend,
+        """Succeed when a sync found nothing new or changed; skip when the input had no orders."""
+        if sync is None or state is None or not prepared.report.orders_unchanged:
+            raise AirflowSkipException(
+                f"No orders to upload: {prepared.report.rows_read} rows read, none written"
             )
-            status = uploading.get("api_validation_status")
-            self.log.info("%s: uploading %s, status %s", label, uploading["uploading_id"], status)
-            if status == UPLOADING_FAILED:
-                raise MetrikaUploadingFailedError(_failed_part_message(label, uploading, uploadings))
-            uploadings.append(uploading)
-        return uploadings
+        self.log.info(
+            "Nothing new or changed since the last sync: %s orders unchanged; the sync state %s is kept",
+            f"{prepared.report.orders_unchanged:,}",
+            state.location,
+        )
+        self._publish_sync(context, sync.summary(report, state.location, state.orders, None))
+        journal.clear()  # records of an earlier try that committed
+        return []
 
-    def _wait(
+    def _defer(
         self,
         context: Context,
         counter: int,
         uploadings: list[dict[str, Any]],
-        pending: Any,
-    ) -> list[dict[str, Any]]:
-        """Wait until Metrika lists every uploading as PASSED: in the triggerer, or polling here.
+        report: dict[str, Any],
+        sync: ChangedOnlySync | None,
+        sent: Path | None,
+        journal: TaskUploadJournal,
+    ) -> None:
+        """Hand the wait to the triggerer; what ``execute_complete`` needs goes in the journal."""
+        pending = None
+        if sync is not None and sent is not None:
+            from airflow_provider_metrika.operators.sync_state_store import keep_pending
 
-        :param pending: with ``changed_only`` and ``deferrable``, the copy of the accepted orders
-            that :meth:`execute_complete` records in the sync state once Metrika validated them,
-            or drops when the wait failed (the task resumes in a new process).
-        """
-        if self.deferrable:
-            # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
-            # restarted triggerer replays polls, never uploads.
-            trigger = MetrikaUploadingTrigger.from_uploadings(
-                counter_id=counter,
-                uploadings=uploadings,
-                poll_interval=self.poll_interval,
-                timeout=self.timeout,
-                metrika_conn_id=self.metrika_conn_id,
-            )
-            self.defer(
-                trigger=trigger,
-                method_name="execute_complete",
-                timeout=deferral_timeout(trigger.deadline, self.poll_interval),
-            )
+            pending = sync.pending(journal.owner)
+            keep_pending(sent, pending)
+        journal.write_document(
+            DEFERRED_DOCUMENT,
+            {"counter": counter, "report": report, "pending": None if pending is None else str(pending)},
+        )
+        # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
+        # restarted triggerer replays polls, never uploads.
+        trigger = MetrikaUploadingTrigger.from_uploadings(
+            counter_id=counter,
+            uploadings=uploadings,
+            poll_interval=self.poll_interval,
+            timeout=self.timeout,
+            metrika_conn_id=self.metrika_conn_id,
+        )
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=deferral_timeout(trigger.deadline, self.poll_interval),
+        )
+
+    def _wait(self, counter: int, uploadings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Poll here until Metrika lists every upload as PASSED."""
+        from airflow_provider_metrika.delivery.wait import wait_for_validation
+
         wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings))
-        deadline = time.monotonic() + self.timeout
-        hook = self.hook
-        while True:
-            wait.update(hook.find_uploadings(counter, wait.pending, not_before=wait.not_before()))
-            if wait.failed:
-                raise MetrikaUploadingFailedError(wait.failure_message())
-            if not wait.pending:
-                self.log.info("%s", wait.success_message())
-                return list(wait.uploadings.values())
-            if time.monotonic() >= deadline:
-                raise MetrikaUploadingTimeoutError(wait.timeout_message(f"within {self.timeout:g} s"))
-            self.log.info("Waiting for Metrika: %s", wait.describe_pending())
-            time.sleep(self.poll_interval)
+        return wait_for_validation(
+            wait,
+            lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
+            timeout=self.timeout,
+            poll_interval=self.poll_interval,
+            log=self.log,
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Finish after the trigger: return the PASSED uploadings, or raise on failure or timeout.
@@ -646,156 +471,44 @@ class SimpleOrdersUploadOperator(BaseOperator):
         With ``changed_only``, the orders accepted before deferring are recorded in the sync state
         now that Metrika validated them; on failure the state stays as it was.
         """
-        pending = destination = None
-        if self.changed_only:
-            ti = context["ti"]
-            counter = ti.xcom_pull(task_ids=self.task_id, key=COUNTER_ID_XCOM_KEY, map_indexes=ti.map_index)
-            destination = self._destination(self.hook, counter)
-            pending = self._pending_location(context, destination) if destination is not None else None
+        journal = TaskUploadJournal(context)
+        handed = journal.read_document(DEFERRED_DOCUMENT) or {}
+        pending = storage_path(handed["pending"]) if handed.get("pending") else None
         try:
             found = result_from_event(event)
             self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
-            if destination is not None and pending is not None:
-                report = ti.xcom_pull(task_ids=self.task_id, key=REPORT_XCOM_KEY, map_indexes=ti.map_index)
-                self._commit(context, destination, pending, report)
+            sync = self._sync(int(handed["counter"]), str(self.merge_mode)) if pending is not None else None
+            if sync is not None and pending is not None:
+                self._publish_sync(context, sync.commit(pending, handed["report"]))
         finally:
             if pending is not None:
                 pending.unlink(missing_ok=True)
-        TaskUploadJournal(context).clear()
+            self.hook.close()
+        journal.clear()
         return list(found.values())
+
+    def _publish_sync(self, context: Context, summary: dict[str, Any]) -> None:
+        """Push the change counts and the state to XCom and to the task's outlet asset events."""
+        self._sync_summary = summary
+        context["ti"].xcom_push(key=SYNC_STATE_XCOM_KEY, value=summary)
+        outlet_events = context.get("outlet_events")
+        for outlet in self.outlets or []:
+            if outlet_events is not None and hasattr(outlet, "uri"):
+                outlet_events[outlet].extra.update(summary)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """
         Describe the run for OpenLineage: the file or query read, the counter's orders written.
 
-        The OpenLineage provider is optional: it is imported here, only when it calls this.
+        The OpenLineage provider is optional: it is imported only when it calls this.
 
         :param task_instance: the finished task instance.
         """
-        from airflow.providers.common.compat.openlineage.facet import Dataset, SQLJobFacet
-        from airflow.providers.openlineage.extractors import OperatorLineage
+        from airflow_provider_metrika.operators.lineage import upload_lineage
 
-        hook = self.hook
-        counter = self._counter_used or hook.resolve_counter_id(self.counter_id)
-        api = urlparse(base_url_from_connection(hook.connection)).netloc
-        output_facets: dict[str, Any] = {}
-        if self._sync_summary is not None:
-            from airflow_provider_metrika.operators.lineage import sync_output_facets
-
-            output_facets = sync_output_facets(self._sync_summary)
-        outputs = [
-            Dataset(
-                namespace=f"metrika://{api}",
-                name=f"counter/{counter}/simple_orders",
-                facets=output_facets,
-            )
-        ]
-        inputs = []
-        job_facets: dict[str, Any] = {}
-        if self.path is not None:
-            source = storage_path(self.path)
-            namespace = f"{source.protocol or 'file'}://{source.bucket}" if source.bucket else "file"
-            inputs.append(
-                Dataset(namespace=namespace, name=source.key if source.bucket else str(source.path))
-            )
-        elif self.sql is not None and self.sql_conn_id:
-            connection = BaseHook.get_connection(self.sql_conn_id)
-            namespace = f"{connection.conn_type}://{connection.host or self.sql_conn_id}"
-            inputs.append(Dataset(namespace=namespace, name=connection.schema or self.sql_conn_id))
-            job_facets["sql"] = SQLJobFacet(query=self.sql)
-        return OperatorLineage(inputs=inputs, outputs=outputs, job_facets=job_facets)
+        return upload_lineage(self)
 
 
-def _check_sync_arguments(
-    task_id: str, changed_only: bool, sync_state: str | None, full_refresh: Any, merge_mode: Any
-) -> None:
-    """Refuse sync arguments that do not go together, when the DAG is parsed (and again when run)."""
-    if changed_only and sync_state is None:
-        raise MetrikaInvalidArgumentError(
-            f"{task_id}: changed_only=True needs sync_state=, a directory or bucket prefix where the "
-            "state of what was sent is kept, e.g. sync_state='s3://bucket/metrika-state/'"
-        )
-    if not changed_only and sync_state is not None:
-        raise MetrikaInvalidArgumentError(f"{task_id}: sync_state= is used only with changed_only=True")
-    if not _is_template(full_refresh) and _read_flag("full_refresh", full_refresh) and not changed_only:
-        raise MetrikaInvalidArgumentError(
-            f"{task_id}: full_refresh=True rebuilds the state of changed_only=True; without "
-            "changed_only every order is sent anyway"
-        )
-    if changed_only and merge_mode == "APPEND":
-        raise MetrikaInvalidArgumentError(
-            f"{task_id}: changed_only=True sends a changed order again whole, and merge_mode=APPEND "
-            "would add its list values a second time: use merge_mode='SAVE' or 'UPDATE'"
-        )
-
-
-def _failed_part_message(label: str, uploading: dict[str, Any], accepted: list[dict[str, Any]]) -> str:
-    errors = uploading.get("api_validation_errors") or ["(Metrika gave no details)"]
-    lines = [
-        f"Metrika rejected {label}: uploading {uploading['uploading_id']} is FAILED; "
-        "nothing from it was loaded."
-    ]
-    lines += [f"  {error}" for error in errors[:20]]
-    if len(errors) > 20:
-        lines.append(f"  ... and {len(errors) - 20} more")
-    if accepted:
-        ids = ", ".join(u["uploading_id"] for u in accepted)
-        lines.append(f"Parts before it were accepted and are not sent again on retry: {ids}")
-    return "\n".join(lines)
-
-
-def _read_mapping(name: str, value: Any, what: str) -> dict[str, str] | None:
-    """Return a mapping argument as a dict; a rendered template's text (JSON or a Python repr) is read."""
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().startswith("{"):
-        value = parse_literal(value.strip(), name)
-    if not isinstance(value, Mapping):
-        raise MetrikaInvalidArgumentError(
-            f"{name} must be a mapping of {what}, e.g. {{'order_id': 'id'}}; got {str(value)[:100]!r}"
-        )
-    return dict(value) or None
-
-
-def _read_flag(name: str, value: Any) -> bool:
-    """Return a boolean argument; a rendered template's ``True`` / ``false`` text is read."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise MetrikaInvalidArgumentError(f"{name} must be True or False; got {value!r}")
-
-
-def _check_zone(name: str, zone: Any) -> None:
-    """Refuse a time zone name that is not an IANA zone, when the DAG is parsed."""
-    if not isinstance(zone, str) or not zone.strip():
-        raise MetrikaInvalidArgumentError(
-            f"{name} must be an IANA time zone name such as Europe/Moscow or UTC; got {zone!r}"
-        )
-    try:
-        zoneinfo.ZoneInfo(zone.strip())
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        raise MetrikaInvalidArgumentError(
-            f"{name} {zone!r} is not a known IANA time zone (e.g. Europe/Moscow, UTC)"
-        ) from None
-
-
-def _check_number(
-    name: str,
-    value: Any,
-    *,
-    low: float,
-    high: float | None,
-    open_low: bool = False,
-    integer: bool = False,
-) -> None:
-    kinds = (int,) if integer else (int, float)
-    ok = isinstance(value, kinds) and not isinstance(value, bool)
-    if ok:
-        ok = (value > low if open_low else value >= low) and (high is None or value <= high)
-    if not ok:
-        bound = f"greater than {low:g}" if open_low else f"at least {low:g}"
-        if high is not None:
-            bound += f" and at most {high:g}"
-        kind = "an integer" if integer else "a number"
-        raise MetrikaInvalidArgumentError(f"{name} must be {kind} {bound}; got {value!r}")
+def _sent_as_prepared(manifest: Manifest, prepared: PreparedOrders) -> bool:
+    """Tell whether the parts delivered are this try's own (not a first try's staged ones)."""
+    return [p.sha256 for p in manifest.parts] == [p.sha256 for p in prepared.parts]

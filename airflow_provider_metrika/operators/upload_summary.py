@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_provider_metrika.simple_orders import PreparedOrders
+    from airflow_provider_metrika.delivery.manifest import PlannedPart
+    from airflow_provider_metrika.simple_orders.report import OrdersReport
 
 
 def upload_summary(
-    prepared: PreparedOrders, uploadings: list[dict[str, Any]], *, seconds: float, counter_id: int
+    report: OrdersReport,
+    parts: Sequence[PlannedPart],
+    uploadings: list[dict[str, Any]],
+    *,
+    seconds: float,
+    counter_id: int,
 ) -> str:
     """
     Return the closing summary: counts, parts and their uploadings, aligned as plain text.
 
-    :param prepared: what the orders core prepared.
+    :param report: what the orders core counted.
+    :param parts: the parts delivered (this try's, or the first try's staged ones).
     :param uploadings: Metrika's uploading object of each part, in part order.
     :param seconds: the task's time from start to the last upload.
     :param counter_id: the counter uploaded to.
     """
-    report = prepared.report
-    sent_bytes = sum(part.bytes for part in prepared.parts)
+    sent_bytes = sum(part.bytes for part in parts)
     lines = [
         f"Metrika upload summary (counter {counter_id})",
         f"  rows read      {report.rows_read:>12,}",
@@ -35,15 +42,16 @@ def upload_summary(
             if report.changed_only
             else []
         ),
-        f"  parts          {len(prepared.parts):>12,}",
+        f"  parts          {len(parts):>12,}",
         f"  bytes          {sent_bytes:>12,}",
         f"  time           {seconds:>11.1f}s",
         "",
         f"  {'part':<6}{'orders':>10}{'bytes':>14}  {'uploading_id':<38}status",
     ]
-    for number, (part, uploading) in enumerate(zip(prepared.parts, uploadings, strict=False), start=1):
+    for part, uploading in zip(parts, uploadings, strict=False):
+        uploading_id = uploading.get("uploading_id", "")
         lines.append(
-            f"  {number:<6}{part.rows:>10,}{part.bytes:>14,}  {uploading.get('uploading_id', ''):<38}"
+            f"  {part.position:<6}{part.rows or 0:>10,}{part.bytes:>14,}  {uploading_id:<38}"
             f"{uploading.get('api_validation_status', '')}"
         )
     return "\n".join(lines)

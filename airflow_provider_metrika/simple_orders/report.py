@@ -81,7 +81,7 @@ class OrdersReport:
     columns: list[str] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
     revenue_by_currency: dict[str, str] = field(default_factory=dict)
-    rejects_path: Path | None = None
+    rejects_path: Path | str | None = None
     timezone: str | None = None
     source_timezone: str | None = None
 

@@ -284,20 +284,40 @@ def test_without_titles_in_listings_a_lost_answer_is_never_adopted(
     assert len(metrika.uploadings(COUNTER)) == 1
 
 
-def test_force_resend_sends_again_a_lost_upload_that_is_not_idempotent(
+def test_force_resend_never_resends_a_lost_answer_of_the_same_call(
+    metrika: EmulatorClient, metrika_conn: str, sample_csv: str
+) -> None:
+    metrika.configure(listing_delay=30.0)
+    metrika.inject_faults({"target": "upload", "status": 504, "after_processing": True})
+
+    with pytest.raises(MetrikaUploadUncertainError):
+        MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(
+            COUNTER, sample_csv, force_resend=True
+        )
+
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 1
+    assert len(metrika.uploadings(COUNTER)) == 1, "stored once, and not sent twice"
+
+
+def test_force_resend_sends_again_once_an_earlier_calls_unresolved_upload(
     metrika: EmulatorClient, metrika_conn: str, sample_csv: str
 ) -> None:
     metrika.configure(listing_delay=30.0)
     metrika.inject_faults({"target": "upload", "status": 504})
+    journal = MemoryUploadJournal()
+    hook = MetrikaHook(metrika_conn, lost_answer_wait=0.5)
+    with pytest.raises(MetrikaUploadUncertainError):
+        hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
 
-    uploading = MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(
-        COUNTER, sample_csv, force_resend=True
-    )
+    uploading = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal, force_resend=True)
 
     assert uploading["api_validation_status"] == "PASSED"
     names = [r["multipart"][0]["filename"] for r in metrika.api_requests(path_contains="simple_orders")]
     assert len(names) == 2
     assert len(set(names)) == 2, "every POST has its own name"
+    again = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal, force_resend=True)
+    assert again == uploading, "accepted now: a later force_resend sends nothing"
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 2
 
 
 def test_a_journal_carries_the_rule_across_calls(
@@ -329,7 +349,13 @@ def test_a_send_left_unanswered_by_a_killed_process_is_adopted_by_its_unique_nam
 
     assert uploading == accepted.uploading
     assert len(metrika.api_requests(path_contains="simple_orders")) == 1
-    assert journal.read(key) == accepted
+    adopted = journal.read(key)
+    assert adopted is not None
+    assert (adopted.state, adopted.name, adopted.uploading) == (
+        accepted.state,
+        accepted.name,
+        accepted.uploading,
+    )
 
 
 def test_run_is_refused_with_the_methods_to_call(metrika_conn: str) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
@@ -350,23 +348,3 @@ def test_too_many_rejected_rows_fail_the_task_and_are_kept_at_rejects_path(
     assert f"Rejected rows with reasons: file://{rejects}" in output, "the kept copy, not a deleted temp file"
     assert "r-2" in rejects.read_text()
     assert metrika.api_requests(path_contains="simple_orders") == []
-
-
-def test_a_deferred_wait_carries_its_deadline_and_a_framework_timeout_backstop() -> None:
-    operator = SimpleOrdersUploadOperator(
-        task_id="upload",
-        path="/a.csv",
-        wait_for_validation=True,
-        deferrable=True,
-        timeout=300,
-        poll_interval=5,
-    )
-    uploading = {"uploading_id": "u-1", "datetime": "2024-01-09T10:00:00Z", "api_validation_status": "PASSED"}
-
-    with pytest.raises(TaskDeferred) as caught:
-        operator._wait({}, COUNTER, [uploading], None)
-
-    deferred = caught.value
-    assert deferred.trigger.deadline == pytest.approx(time.time() + 300, abs=5)
-    assert deferred.timeout is not None
-    assert deferred.timeout.total_seconds() == pytest.approx(300 + 5 + 120, abs=5), "never deferred forever"

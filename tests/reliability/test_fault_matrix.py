@@ -48,7 +48,15 @@ UPLOAD_CASES = [
         "429 with an HTTP-date Retry-After", {"status": 429, "retry_after": "Thu, 01 Jan 1970 00:00:00 GMT"}
     ),
     UploadCase("420 (older quota answer)", {"status": 420}),
-    UploadCase("503 backend_error", {"status": 503}),
+    UploadCase("503 backend_error, ids: re-sent (SAVE is idempotent)", {"status": 503}),
+    UploadCase(
+        "503 before storing, no ids: a lost answer, uncertain",
+        {"status": 503},
+        SAMPLE_CSV,
+        "uncertain",
+        posts=1,
+    ),
+    UploadCase("429 quota, no ids: refused, re-sent", {"status": 429}, SAMPLE_CSV),
     UploadCase("500 before storing, ids: re-sent", {"status": 500}),
     UploadCase("504 before storing, ids: re-sent", {"status": 504}),
     UploadCase("504 after storing: found, not re-sent", {"status": 504, "after_processing": True}, posts=1),
@@ -169,7 +177,9 @@ def test_a_fault_that_outlasts_the_retry_limit_ends_in_a_typed_error(
     metrika.inject_faults({"target": "upload", "status": 503, "times": 10})
 
     with pytest.raises(MetrikaServerError, match="503"):
-        MetrikaHook(metrika_conn, retry_limit=3).upload_simple_orders(COUNTER, io.BytesIO(WITH_IDS))
+        MetrikaHook(metrika_conn, retry_limit=3).upload_simple_orders(
+            COUNTER, io.BytesIO(WITH_IDS), all_rows_have_ids=True
+        )
 
     assert len(metrika.api_requests(path_contains="simple_orders")) == 4
     assert metrika.orders(COUNTER)["orders"] == {}

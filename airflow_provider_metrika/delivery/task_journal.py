@@ -1,0 +1,120 @@
+"""The delivery journal of one task instance, kept by Airflow so that it outlives the worker."""
+
+from __future__ import annotations
+
+import json
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_metrika.delivery.journal import UploadRecord
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: Prefix of the record keys in the task state store (Airflow 3.3+).
+RECORD_PREFIX = "metrika_upload_"
+#: Prefix of the document keys in the task state store.
+DOCUMENT_PREFIX = "metrika_doc_"
+#: Prefix of document entries inside the Variable (Airflow < 3.3).
+_VARIABLE_DOCUMENT = "doc:"
+
+
+def variable_name(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """Return the name of the Variable that holds a task instance's journal below Airflow 3.3."""
+    return f"metrika_upload_journal__{dag_id}__{run_id}__{task_id}__{map_index}"
+
+
+def task_owner(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """Return a task instance's identity, the owner part of its part keys."""
+    return f"{dag_id}\n{run_id}\n{task_id}\n{map_index}"
+
+
+class TaskUploadJournal:
+    """
+    Upload records and documents of one task instance (dag, run, task, map index), across its tries.
+
+    Records live in Airflow's metadata database, never on the worker, so a retry on another
+    worker (Celery, Kubernetes) reads what the killed try wrote. On Airflow 3.3+ they are entries
+    of the task instance's ``task_state_store``; older versions have no such store, and there
+    they are one Airflow Variable named after the task instance. :meth:`clear` drops them when the
+    task succeeds: a cleared or new run sends again, to the destination configured then.
+
+    :param context: the task's execution context.
+    """
+
+    def __init__(self, context: Context) -> None:
+        self._store: Any = context.get("task_state_store")
+        ti = context["ti"]
+        map_index = -1 if ti.map_index is None else int(ti.map_index)
+        self.owner = task_owner(ti.dag_id, ti.run_id, ti.task_id, map_index)
+        self.attempt = f"try-{ti.try_number}"
+        self._variable_key = variable_name(ti.dag_id, ti.run_id, ti.task_id, map_index)
+
+    @property
+    def where(self) -> str:
+        """Say where the records are kept, for the log."""
+        return "task_state_store" if self._store is not None else f"Variable {self._variable_key}"
+
+    def read(self, key: str) -> UploadRecord | None:
+        """Return the record of a key, if any."""
+        if self._store is not None:
+            return UploadRecord.from_json(self._store.get(RECORD_PREFIX + key))
+        return UploadRecord.from_json(self._variable().get(key))
+
+    def write(self, key: str, record: UploadRecord) -> None:
+        """Keep ``record`` as the key's record."""
+        self._put(RECORD_PREFIX + key, key, record.to_json())
+
+    def delete(self, key: str) -> None:
+        """Drop the key's record."""
+        if self._store is not None:
+            self._store.delete(RECORD_PREFIX + key)
+            return
+        entries = self._variable()
+        if entries.pop(key, None) is not None:
+            self._save(entries)
+
+    def read_document(self, name: str) -> dict[str, Any] | None:
+        """Return the document kept under ``name``, if any."""
+        if self._store is not None:
+            value = self._store.get(DOCUMENT_PREFIX + name)
+        else:
+            value = self._variable().get(_VARIABLE_DOCUMENT + name)
+        return value if isinstance(value, dict) else None
+
+    def write_document(self, name: str, document: dict[str, Any]) -> None:
+        """Keep a document under ``name``."""
+        self._put(DOCUMENT_PREFIX + name, _VARIABLE_DOCUMENT + name, document)
+
+    def clear(self) -> None:
+        """Drop every record and document of this task instance (the task succeeded)."""
+        if self._store is not None:
+            self._store.clear()
+            return
+        from airflow.sdk import Variable
+
+        with suppress(Exception):  # a missing Variable is fine: nothing to forget
+            Variable.delete(self._variable_key)
+
+    def _put(self, store_key: str, variable_key: str, value: dict[str, Any]) -> None:
+        if self._store is not None:
+            self._store.set(store_key, value)
+            return
+        entries = self._variable()
+        entries[variable_key] = value
+        self._save(entries)
+
+    def _variable(self) -> dict[str, Any]:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(self._variable_key, default=None)
+        try:
+            parsed = json.loads(raw) if raw else {}
+        except ValueError:
+            parsed = {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    def _save(self, entries: dict[str, Any]) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(self._variable_key, json.dumps(entries))

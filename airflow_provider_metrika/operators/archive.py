@@ -1,0 +1,111 @@
+"""
+The archive of what was sent: the exact parts and a manifest, at a user-given place.
+
+With ``archive_path=`` the operator copies every part there before its first POST and records the
+copy in the delivery manifest: a retry whose source moved sends these bytes, not new ones. When the
+upload ends it writes ``manifest.json`` beside them (counter, merge mode, uploads, statuses, rows,
+content hashes, the task instance), so "what did we send to counter X on 1 December?" has an answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_metrika.delivery.manifest import Manifest, PlannedPart
+from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def archive_folder(base: str, dag_id: str, run_id: str, task_id: str, map_index: int) -> ObjectStoragePath:
+    """Return the folder of one task instance's upload under ``base``."""
+    parts = [dag_id, run_id, task_id if map_index < 0 else f"{task_id}-{map_index}"]
+    folder = storage_path(base)
+    for name in parts:
+        folder = folder / (_UNSAFE.sub("_", name).strip("._") or "_")
+    return folder
+
+
+def stage_parts(
+    folder: ObjectStoragePath, parts: Sequence[PlannedPart], files: dict[int, Path]
+) -> list[PlannedPart]:
+    """Copy each part to ``folder`` (creating it); return the parts with their staged location."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for part in parts:
+        target = folder / f"part-{part.position:05d}-{part.sha256[:12]}.csv"
+        copy_to_storage(files[part.position], target)
+        staged.append(replace(part, staged=str(target)))
+    return staged
+
+
+def part_opener(files: Mapping[int, tuple[Path, str]], workdir: Path) -> Any:
+    """
+    Return an opener that yields this attempt's file of a part, or a local copy of the staged one.
+
+    :param files: this attempt's part files and their SHA-256, by position.
+    :param workdir: where staged copies are brought back to.
+    """
+
+    @contextmanager
+    def opener(part: PlannedPart) -> Iterator[Path]:
+        local = files.get(part.position)
+        if local is not None and local[1] == part.sha256:
+            yield local[0]
+            return
+        if part.staged is None:
+            raise FileNotFoundError(f"part {part.position}: no file at hand and no staged copy")
+        copy = workdir / f"staged-{part.position:05d}.csv"
+        with storage_path(part.staged).open("rb") as source, copy.open("wb") as out:
+            while block := source.read(1 << 20):
+                out.write(block)
+        yield copy
+
+    return opener
+
+
+def _sha_matches(path: Path, part: PlannedPart) -> bool:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest() == part.sha256
+
+
+def write_manifest(
+    folder: ObjectStoragePath, manifest: Manifest, uploads: list[dict[str, Any]], about: dict[str, Any]
+) -> str:
+    """Write ``manifest.json`` of the finished upload beside its parts; return its location."""
+    document = {
+        **about,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parts": [
+            {
+                "position": part.position,
+                "file": part.staged,
+                "rows": part.rows,
+                "rows_without_id": part.rows_without_id,
+                "bytes": part.bytes,
+                "sha256": part.sha256,
+                "uploading_id": upload.get("uploading_id"),
+                "api_validation_status": upload.get("api_validation_status"),
+            }
+            for part, upload in zip(manifest.parts, uploads, strict=False)
+        ],
+    }
+    target = folder / "manifest.json"
+    with target.open("w") as out:
+        json.dump(document, out, indent=2, sort_keys=True)
+    return str(target)

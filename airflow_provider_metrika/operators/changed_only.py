@@ -1,0 +1,147 @@
+"""The life cycle of a ``changed_only`` upload: read the sync state, and record what Metrika accepted."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_metrika.arguments import read_flag
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, MetrikaSyncStateError
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
+
+#: XCom key of what a ``changed_only`` task recorded in its sync state (counts and location).
+SYNC_STATE_XCOM_KEY = "sync_state"
+
+
+def check_sync_arguments(
+    task_id: str, changed_only: bool, sync_state: str | None, full_refresh: Any, merge_mode: Any
+) -> None:
+    """Refuse sync arguments that do not go together, when the DAG is parsed (and again when run)."""
+    from airflow_provider_metrika.arguments import is_template
+
+    if changed_only and sync_state is None:
+        raise MetrikaInvalidArgumentError(
+            f"{task_id}: changed_only=True needs sync_state=, a directory or bucket prefix where the "
+            "state of what was sent is kept, e.g. sync_state='s3://bucket/metrika-state/'"
+        )
+    if not changed_only and sync_state is not None:
+        raise MetrikaInvalidArgumentError(f"{task_id}: sync_state= is used only with changed_only=True")
+    if not is_template(full_refresh) and read_flag("full_refresh", full_refresh) and not changed_only:
+        raise MetrikaInvalidArgumentError(
+            f"{task_id}: full_refresh=True rebuilds the state of changed_only=True; without "
+            "changed_only every order is sent anyway"
+        )
+    if changed_only and merge_mode == "APPEND":
+        raise MetrikaInvalidArgumentError(
+            f"{task_id}: changed_only=True sends a changed order again whole, and merge_mode=APPEND "
+            "would add its list values a second time: use merge_mode='SAVE' or 'UPDATE'"
+        )
+
+
+@dataclass
+class ChangedOnlySync:
+    """
+    The sync state of one destination, for one task: read before preparing, committed after acceptance.
+
+    :param task_id: the task, for messages.
+    :param base: the rendered ``sync_state`` (a directory or bucket prefix).
+    :param destination: the API host and counter.
+    :param full_refresh: send everything and rebuild the state.
+    :param log: the task's log.
+    """
+
+    task_id: str
+    base: str
+    destination: Destination
+    full_refresh: bool
+    log: logging.Logger | Any
+
+    @property
+    def location(self) -> ObjectStoragePath:
+        """The state file."""
+        from airflow_provider_metrika.operators.sync_state_store import state_location
+
+        if not self.base or not str(self.base).strip():
+            raise MetrikaInvalidArgumentError(
+                f"{self.task_id}: sync_state rendered empty: pass a directory or bucket prefix "
+                "such as s3://bucket/metrika-state/"
+            )
+        return state_location(str(self.base).strip(), self.destination)
+
+    def read(self) -> SyncState:
+        """Read what the destination holds (nothing, with ``full_refresh``); refuse a foreign state."""
+        from airflow_provider_metrika.operators.sync_state_store import load_state
+        from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
+
+        location = self.location
+        if self.full_refresh:
+            self.log.info(
+                "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika accepted them",
+                location,
+            )
+            state = SyncState.empty(self.destination)
+            state.location = str(location)
+            return state
+        try:
+            state = load_state(location, self.destination)
+        except SyncStateError as error:
+            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
+        self.log.info(
+            "Sync state %s: %s orders sent to %s before (%s in memory); only new and changed orders are sent",
+            location,
+            f"{state.orders:,}",
+            self.destination.describe(),
+            f"{state.nbytes:,} bytes",
+        )
+        return state
+
+    def pending(self, owner: str) -> ObjectStoragePath:
+        """Return where this task instance keeps its accepted orders while it waits deferred."""
+        from airflow_provider_metrika.operators.sync_state_store import pending_location
+
+        return pending_location(self.location, owner)
+
+    def commit(self, sent: Any, report: dict[str, Any]) -> dict[str, Any]:
+        """
+        Record the accepted orders in the sync state; return the summary to publish.
+
+        :param sent: the keys and fingerprints sent and accepted (local file, or a pending copy).
+        :param report: the preparation report as pushed to XCom (its columns and counts).
+        """
+        from airflow_provider_metrika.operators.sync_state_store import commit_state
+
+        saved = commit_state(
+            self.location, self.destination, sent, list(report["columns"]), rebuild=self.full_refresh
+        )
+        if saved.conflicts:
+            self.log.warning(
+                "%s orders were changed in the sync state by another run while this one sent "
+                "them: which value Metrika holds is unknown, so they are left out of the state "
+                "and sent again next time",
+                f"{saved.conflicts:,}",
+            )
+        self.log.info(
+            "Sync state %s now tracks %s orders (%s bytes)",
+            saved.location,
+            f"{saved.orders:,}",
+            f"{saved.bytes:,}",
+        )
+        return self.summary(report, saved.location, saved.orders, saved.bytes)
+
+    def summary(self, report: dict[str, Any], location: str, orders: int, size: int | None) -> dict[str, Any]:
+        """Return the change counts and the state, as pushed to XCom and to outlet asset events."""
+        return {
+            "new": report["orders_new"],
+            "changed": report["orders_changed"],
+            "unchanged": report["orders_unchanged"],
+            "sent": report["rows_written"],
+            "state_location": location,
+            "state_orders": orders,
+            "state_bytes": size,
+            "full_refresh": self.full_refresh,
+        }

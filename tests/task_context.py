@@ -1,0 +1,75 @@
+"""A task's execution context in process: a task instance with XCom and a task state store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class TaskStateStore:
+    """The task state store of one task instance (Airflow 3.3+): JSON values by key, kept across tries."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        """Return a value, or None."""
+        return self.values.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        """Keep a value."""
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        """Drop a value."""
+        self.values.pop(key, None)
+
+    def clear(self) -> None:
+        """Drop every value."""
+        self.values.clear()
+
+
+@dataclass
+class TaskInstance:
+    """The parts of a runtime task instance the provider uses."""
+
+    dag_id: str = "in_process"
+    run_id: str = "manual__2024-01-09T00:00:00+00:00"
+    task_id: str = "upload"
+    map_index: int = -1
+    try_number: int = 1
+    xcoms: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        """Push an XCom of this task instance."""
+        self.xcoms[(self.task_id, key, self.map_index)] = value
+
+    def xcom_pull(
+        self, task_ids: str | None = None, key: str = "return_value", map_indexes: Any = None
+    ) -> Any:
+        """Pull an XCom pushed by a task instance of this run."""
+        index = self.map_index if map_indexes is None else map_indexes
+        return self.xcoms.get((task_ids or self.task_id, key, index))
+
+
+@dataclass
+class TaskContext:
+    """A task instance and its store, across its tries: :meth:`context` builds each try's context."""
+
+    ti: TaskInstance = field(default_factory=TaskInstance)
+    store: TaskStateStore | None = field(default_factory=TaskStateStore)
+
+    def context(self) -> Context:
+        """Return the execution context of the current try."""
+        context: dict[str, Any] = {"ti": self.ti, "outlet_events": {}}
+        if self.store is not None:
+            context["task_state_store"] = self.store
+        return cast("Context", context)
+
+    def retry(self) -> Context:
+        """Start the next try (as Airflow does on a retry or a Clear) and return its context."""
+        self.ti.try_number += 1
+        return self.context()
