@@ -13,6 +13,11 @@ MODULES = (
     "airflow_provider_metrika.sensors.uploading",
     "airflow_provider_metrika.hooks.metrika",
     "airflow_provider_metrika.triggers.uploading",
+    # The delivery engine serves every Metrika upload: it knows no file format.
+    "airflow_provider_metrika.delivery.engine",
+    "airflow_provider_metrika.delivery.resolve",
+    "airflow_provider_metrika.delivery.task_journal",
+    "airflow_provider_metrika.delivery.wait",
 )
 HEAVY = ("pandas", "pyarrow", "numpy", "airflow_provider_metrika.simple_orders")
 

@@ -77,6 +77,9 @@ class UploadEndpoint(Protocol):
     def describe(self) -> str:
         """Name the destination for messages, e.g. ``counter 12345``."""
 
+    def request_name(self) -> str:
+        """Name the request for retry log lines, e.g. ``POST cdp/api/v1/counter/12345/data/simple_orders``."""
+
     def post(self, file: Any, name: str) -> dict[str, Any]:
         """Send one part under ``name`` (one request); return the upload's status object."""
 
@@ -250,7 +253,7 @@ class DeliveryEngine:
             return earlier
         self.log.info("Sending %s to %s", label, self.endpoint.describe())
         try:
-            for attempt in self._retry(_may_send_again, self.log, f"upload of {label}"):
+            for attempt in self._retry(_may_send_again, self.log, self.endpoint.request_name()):
                 with attempt:
                     return self._post(key, part, open_part, label)
         except _ResendableLostAnswer as exc:
@@ -275,7 +278,7 @@ class DeliveryEngine:
             return None
         if record.state == ACCEPTED and record.uploading is not None:
             self.log.info(
-                "%s: accepted in an earlier attempt as upload %s (sent as %s); not sent again",
+                "%s: accepted in an earlier try as uploading %s (sent as %s); not sent again",
                 label,
                 self.endpoint.uploading_id(record.uploading),
                 record.name,
@@ -283,12 +286,12 @@ class DeliveryEngine:
             self.journal.write(key, record)
             return record.uploading
         harmless = self.endpoint.resend_is_harmless(part)
-        found = self._adopt(key, record, label, "an earlier attempt recorded no answer", wait=not harmless)
+        found = self._adopt(key, record, label, "an earlier try recorded no answer", wait=not harmless)
         if found is not None:
             return found
         if harmless:
             self.log.warning(
-                "%s: an earlier attempt sent it as %s at %s and no upload with that name is listed; "
+                "%s: an earlier try sent it as %s at %s and no uploading with that name is listed; "
                 "sending it again is harmless",
                 label,
                 record.name,
@@ -297,7 +300,7 @@ class DeliveryEngine:
             return None
         if self.force_resend and record.attempt != self.attempt:
             self.log.warning(
-                "%s: an earlier attempt sent it as %s at %s and no upload with that name is listed; "
+                "%s: an earlier try sent it as %s at %s and no uploading with that name is listed; "
                 "sending it again because force_resend is set for this run",
                 label,
                 record.name,
@@ -305,7 +308,7 @@ class DeliveryEngine:
             )
             return None
         raise MetrikaUploadUncertainError(
-            self._uncertain_message(label, record, "an earlier attempt lost its answer")
+            self._uncertain_message(label, record, "an earlier try lost its answer")
         )
 
     def _post(self, key: str, part: PlannedPart, open_part: PartOpener, label: str) -> dict[str, Any]:
@@ -331,7 +334,7 @@ class DeliveryEngine:
             return found
         if harmless:
             raise _ResendableLostAnswer(
-                f"{record.name}: the answer was lost ({_describe(lost)}) and no upload is listed under "
+                f"{record.name}: the answer was lost ({_describe(lost)}) and no uploading is listed under "
                 "its name; sending it again is harmless",
                 lost,
             )
@@ -353,7 +356,7 @@ class DeliveryEngine:
         if found is None:
             return None
         self.log.warning(
-            "%s, sent as %s at %s: %s, but Metrika lists it as upload %s: not sending it again",
+            "%s, sent as %s at %s: %s, but Metrika lists it as uploading %s: not sending it again",
             label,
             record.name,
             record.sent_at,
@@ -377,10 +380,10 @@ class DeliveryEngine:
         resolve = self.resolve_hint or "forget the journal's records of it"
         return (
             f"{label} was sent to {self.endpoint.describe()} as {record.name!r} at {record.sent_at} UTC, "
-            f"but {what} and no upload with that name is listed, so Metrika may or may not have stored "
+            f"but {what} and no uploading with that name is listed, so Metrika may or may not have stored "
             f"it: up to {rows} may be stored once already. It was not sent again, and the task is not "
             "retried: with rows lacking an order id, or merge_mode APPEND, a second copy would add to the "
-            f"first. Check the counter's uploads for {record.name!r} (Metrika's CRM data page, or "
+            f"first. Check the counter's uploadings for {record.name!r} (Metrika's CRM data page, or "
             f"MetrikaHook.list_uploadings). If it is there: {resolve}. If it is not: send it again once, "
             f"on purpose: {self.force_hint}."
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,7 +20,6 @@ from airflow_provider_metrika.constants import (
     DEFAULT_API_URL,
     DEFAULT_CONN_ID,
     DELIMITER_TYPES,
-    MAX_LIST_LIMIT,
     MERGE_MODES,
     counter_endpoint,
     goals_endpoint,
@@ -48,6 +46,14 @@ from airflow_provider_metrika.hooks.connection_test import (
     NO_DEFAULT_COUNTER,
     connection_verdict,
     failure_text,
+)
+from airflow_provider_metrika.hooks.responses import (
+    aget_json,
+    connection_failure,
+    is_connect_failure,
+    list_params,
+    uploading_from_answer,
+    uploadings_from_answer,
 )
 from airflow_provider_metrika.hooks.retries import RetryPolicy, is_retryable, parse_retry_after
 from airflow_provider_metrika.hooks.upload_file import KeepAliveLargeBlockAdapter, UploadFile
@@ -274,9 +280,9 @@ class MetrikaHook(HttpHook):
             response = session.request(method, url, timeout=(self.connect_timeout, timeout), **kwargs)
         except requests.exceptions.ConnectionError as exc:
             # ConnectTimeout is a ConnectionError too: in both, nothing reached the server.
-            sent = not isinstance(exc, requests.exceptions.ConnectTimeout) and not _is_connect_failure(exc)
+            sent = not isinstance(exc, requests.exceptions.ConnectTimeout) and not is_connect_failure(exc)
             raise MetrikaConnectionError(
-                f"{method} {url}: {_connection_failure(exc)}", request_sent=sent
+                f"{method} {url}: {connection_failure(exc)}", request_sent=sent
             ) from None
         except requests.exceptions.Timeout:
             raise MetrikaConnectionError(f"{method} {url}: no answer within {timeout:.0f} s") from None
@@ -339,7 +345,7 @@ class MetrikaHook(HttpHook):
                 headers={"Content-Type": body.content_type},
                 timeout=self.timeout,
             )
-        return _uploading_from_answer(answer)
+        return uploading_from_answer(answer)
 
     def upload_simple_orders(
         self,
@@ -474,9 +480,9 @@ class MetrikaHook(HttpHook):
         :param datetime_offset: only uploadings strictly older than this (UTC), for paging back.
         """
         counter = self.resolve_counter_id(counter_id)
-        params = _list_params(limit, datetime_offset)
+        params = list_params(limit, datetime_offset)
         answer = self._get(last_uploadings_endpoint(counter), params)
-        return _uploadings_from_answer(answer)
+        return uploadings_from_answer(answer)
 
     def find_uploadings(
         self,
@@ -601,7 +607,7 @@ class MetrikaHook(HttpHook):
             try:
                 async for attempt in policy.async_retrying(is_retryable, self.log, f"GET {endpoint}"):
                     with attempt:
-                        return await _aget_json(session, url, params)
+                        return await aget_json(session, url, params)
             except MetrikaApiError as exc:
                 raise explain_access_error(exc, self.metrika_conn_id, "GET", endpoint) from None
         raise AssertionError("unreachable: tenacity re-raises the last failure")
@@ -614,8 +620,8 @@ class MetrikaHook(HttpHook):
     ) -> list[dict[str, Any]]:
         """Asynchronous twin of :meth:`list_uploadings`."""
         counter = check_counter_id(counter_id)
-        answer = await self._aget(last_uploadings_endpoint(counter), _list_params(limit, datetime_offset))
-        return _uploadings_from_answer(answer)
+        answer = await self._aget(last_uploadings_endpoint(counter), list_params(limit, datetime_offset))
+        return uploadings_from_answer(answer)
 
     async def afind_uploadings(
         self,
@@ -649,57 +655,3 @@ class MetrikaHook(HttpHook):
         if not isinstance(answer, dict) or not isinstance(answer.get("counter"), dict):
             raise MetrikaError(f"counter {counter}: the answer has no 'counter' object")
         return answer["counter"]
-
-
-def _list_params(limit: int, datetime_offset: str | datetime | None) -> dict[str, Any]:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST_LIMIT:
-        raise MetrikaInvalidArgumentError(
-            f"limit must be an integer from 1 to {MAX_LIST_LIMIT}; got {limit!r}"
-        )
-    params: dict[str, Any] = {"limit": limit, "source": "API"}
-    if datetime_offset is not None:
-        params["datetime_offset"] = UploadingsSearch.format_datetime(datetime_offset)
-    return params
-
-
-def _uploading_from_answer(answer: Any) -> dict[str, Any]:
-    uploading = answer.get("uploading") if isinstance(answer, dict) else None
-    if not isinstance(uploading, dict) or "uploading_id" not in uploading:
-        raise MetrikaError(f"Metrika's answer to the upload has no 'uploading' object: {str(answer)[:200]}")
-    return uploading
-
-
-def _uploadings_from_answer(answer: Any) -> list[dict[str, Any]]:
-    uploadings = answer.get("uploadings") if isinstance(answer, dict) else None
-    if not isinstance(uploadings, list):
-        raise MetrikaError(f"Metrika's answer has no 'uploadings' list: {str(answer)[:200]}")
-    return [u for u in uploadings if isinstance(u, dict)]
-
-
-def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
-    reason = exc.args[0] if exc.args else None
-    inner = getattr(reason, "reason", reason)
-    name = type(inner).__name__
-    return name in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError")
-
-
-def _connection_failure(exc: requests.exceptions.RequestException) -> str:
-    reason = exc.args[0] if exc.args else exc
-    inner = getattr(reason, "reason", reason)
-    return f"connection failed ({type(inner).__name__})"
-
-
-async def _aget_json(session: aiohttp.ClientSession, url: str, params: dict[str, Any] | None) -> Any:
-    try:
-        async with session.get(url, params=params) as response:
-            body = await response.read()
-            if response.status >= 400:
-                raise api_error_from_response(
-                    response.status, body, parse_retry_after(response.headers.get("Retry-After"))
-                )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise MetrikaConnectionError(f"GET {url}: connection failed ({type(exc).__name__})") from None
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise MetrikaError(f"GET {url}: the answer is not JSON: {body[:200]!r}") from None

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_metrika.constants import UPLOADING_FAILED
+from airflow_provider_metrika.constants import UPLOADING_FAILED, simple_orders_endpoint
 from airflow_provider_metrika.delivery.journal import upload_key
 from airflow_provider_metrika.delivery.manifest import PlannedPart
 
@@ -55,6 +55,10 @@ class SimpleOrdersEndpoint:
     def describe(self) -> str:
         """Name the destination for messages."""
         return f"counter {self.counter_id}"
+
+    def request_name(self) -> str:
+        """Name the request for retry log lines."""
+        return f"POST {simple_orders_endpoint(self.counter_id)}"
 
     def file_name(self, part: PlannedPart) -> str:
         """Return the name a part is sent under, before the engine's unique tag."""

@@ -131,6 +131,38 @@ SCENARIOS: list[Scenario] = [
         Outcome("all 4 stored, each once", 3, "success after 1 try"),
     ),
     Scenario(
+        "identical_parts_in_one_task",
+        "A POS export without ids, two customers buying twice: two parts with equal bytes",
+        "one try",
+        Outcome("all 4 stored, each once", 2, "success after 1 try"),
+    ),
+    Scenario(
+        "source_moved_between_tries",
+        "`APPEND`, rows without `id`, 3 parts: part 1 accepted, part 2 refused by quota; a late order "
+        "lands at the top of the source before the retry",
+        "`retries=2`",
+        Outcome("4 rows without id missing", 3, "failed after 2 tries"),
+    ),
+    Scenario(
+        "source_moved_between_tries_archived",
+        "As above, with `archive_path=`: the retry sends the first try's staged parts",
+        "`retries=2`",
+        Outcome("all 6 stored, each once", 5, "success after 2 tries"),
+    ),
+    Scenario(
+        "force_resend_same_try",
+        f"`force_resend` set by the run's params; the answer is lost after Metrika stored the file, "
+        f"not listed yet; {_SAMPLE}",
+        "`retries=2`",
+        Outcome("all 3 stored, each once", 1, "failed after 1 try"),
+    ),
+    Scenario(
+        "rejects_path_in_a_new_folder",
+        "Too many rows rejected; `rejects_path` in a folder that does not exist yet",
+        "`retries=2`",
+        Outcome("none sent", 0, "failed after 3 tries"),
+    ),
+    Scenario(
         "task_process_killed_save_with_ids",
         "Task process SIGKILLed after Metrika stored the file, before the answer; `SAVE`, ids",
         "scheduler retry (`airflow standalone`)",
@@ -147,6 +179,13 @@ SCENARIOS: list[Scenario] = [
         "Task succeeded; its connection is then pointed at another counter",
         "Clear (REST API, as the UI does), scheduler re-run",
         Outcome("all 2 stored, each once", 2, "success after 2 tries"),
+    ),
+    Scenario(
+        "clear_after_a_hand_marked_success",
+        "An uncertain upload (`APPEND`, rows without `id`) found in Metrika, resolved with `forget` and "
+        "marked success; the counter's data is later deleted in Metrika",
+        "mark success, Clear (REST API), scheduler re-run",
+        Outcome("all 2 stored, each once", 1, "success after 2 tries"),
     ),
     Scenario(
         "triggerer_restarted_while_deferred",

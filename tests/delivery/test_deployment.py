@@ -194,6 +194,89 @@ def test_clear_after_success_sends_again_to_the_destination_configured_then(
     )
 
 
+def _journal_command(standalone: Standalone, verb: str, dag_id: str, run_id: str) -> str:
+    """Run ``python -m airflow_provider_metrika.delivery <verb>`` as a person would, on the deployment."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_metrika.delivery",
+            verb,
+            "--dag-id",
+            dag_id,
+            "--run-id",
+            run_id,
+            "--task-id",
+            "upload",
+        ],
+        env=standalone.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_clear_after_an_uncertain_upload_resolved_by_hand_sends_everything_again(
+    standalone: Standalone, metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    connection = {
+        "connection_id": "metrika_delivery",
+        "conn_type": "metrika",
+        "host": metrika.base_url,
+        "password": TOKEN,
+        "extra": json.dumps({"counter_id": COUNTER, "retry_delay": 0.2, "lost_answer_wait": 1}),
+    }
+    standalone.api("DELETE", "/connections/metrika_delivery")
+    assert standalone.api("POST", "/connections", json=connection).ok
+    metrika.configure(listing_delay=600)
+    metrika.inject_faults({"target": "upload", "drop": "after"})
+    orders = _orders_file(tmp_path / "orders.csv", ["u-1", "u-2"], with_ids=False)
+    dag_id = "delivery_upload_on_connection"
+    run_id = _trigger(standalone, dag_id, {"orders_uri": orders, "merge_mode": "APPEND"})
+    assert _finished(standalone, dag_id, run_id) == "failed", standalone.tail()
+    assert (
+        json.loads(_journal_command(standalone, "show", dag_id, run_id))["records"][0]["state"] == "sending"
+    )
+
+    # The person finds the upload in Metrika: resolved, then marked success.
+    assert "Forgot 1 upload record" in _journal_command(standalone, "forget", dag_id, run_id)
+    answer = standalone.api(
+        "PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/upload", json={"new_state": "success"}
+    )
+    assert answer.ok, answer.text
+    assert json.loads(_journal_command(standalone, "show", dag_id, run_id))["records"] == []
+    # Later the counter's data is deleted in Metrika, and the task is cleared to send it again.
+    metrika.reset()
+    metrika.configure(listing_delay=0.0)
+    answer = standalone.api(
+        "POST",
+        f"/dags/{dag_id}/clearTaskInstances",
+        json={"dry_run": False, "dag_run_id": run_id, "task_ids": ["upload"], "only_failed": False},
+    )
+    assert answer.ok, answer.text
+    standalone.wait_for(
+        "the cleared task to run again",
+        lambda: (
+            standalone.db.task_tries(dag_id, run_id, "upload") == 2
+            and standalone.db.task_states(dag_id, run_id)["upload"] in ("success", "failed")
+        ),
+        STATE_TIMEOUT,
+    )
+
+    db = standalone.db
+    outcome = Outcome(
+        orders_outcome(metrika, COUNTER, set(), without_id=2),
+        _posts(metrika),
+        task_outcome(db.task_states(dag_id, run_id)["upload"], db.task_tries(dag_id, run_id, "upload")),
+    )
+    assert outcome == expected("clear_after_a_hand_marked_success"), (
+        describe(outcome) + "\n" + standalone.tail()
+    )
+
+
 def _triggerer(standalone: Standalone) -> psutil.Process:
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error):

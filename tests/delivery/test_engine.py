@@ -247,3 +247,9 @@ def test_the_failure_table_names_only_quota_answers_and_unopened_connections_as_
     assert classify(MetrikaConnectionError("reset")) is Failure.LOST
     table = render_failure_table()
     assert all(rule.what in table for rule in FAILURE_RULES)
+
+
+def test_the_readme_failure_table_is_the_engines() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+    assert render_failure_table() in readme, "refresh it from delivery.failures.render_failure_table()"

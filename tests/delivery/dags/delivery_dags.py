@@ -84,3 +84,58 @@ with DAG(
         poke_interval=1,
         timeout=600,
     )
+
+with DAG(
+    dag_id="delivery_pos_export",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={**PARAMS, "merge_mode": Param("APPEND", type="string"), "archive_uri": Param("", type="string")},
+):
+    # Small parts (two rows each) of a POS export without order ids, kept at archive_uri when given.
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        merge_mode="{{ params.merge_mode }}",
+        timezone="Europe/Moscow",
+        max_part_bytes=100,
+        archive_path="{{ params.archive_uri or '' }}",
+        retries=2,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG(
+    dag_id="delivery_force_resend_param",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={**PARAMS, "force_resend": Param(False, type="boolean")},
+):
+    # force_resend for one run, from the run's params: never in the DAG file.
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        timezone="Europe/Moscow",
+        force_resend="{{ params.force_resend }}",
+        retries=2,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG(
+    dag_id="delivery_rejects",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={**PARAMS, "rejects_uri": Param("", type="string")},
+):
+    # A templated rejects_path in a folder of the run's date, which does not exist yet.
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        timezone="Europe/Moscow",
+        on_invalid="skip",
+        max_invalid_fraction=0.1,
+        rejects_path="{{ params.rejects_uri }}",
+        retries=2,
+        retry_delay=timedelta(seconds=0),
+    )
