@@ -226,7 +226,7 @@ class DeliveryEngine:
             label = f"part {part.position} of {total} ({rows}, {part.bytes:,} bytes)"
             uploading = self.send(part, open_part, label)
             self.log.info(
-                "%s: upload %s, status %s",
+                "%s: uploading %s, status %s",
                 label,
                 self.endpoint.uploading_id(uploading),
                 uploading.get("api_validation_status"),

@@ -29,11 +29,3 @@ def javascript_goal_identifiers(goals: Iterable[Mapping[str, Any]]) -> set[str]:
         if isinstance(steps, list):
             found |= javascript_goal_identifiers(step for step in steps if isinstance(step, Mapping))
     return found
-
-
-def goal_numeric_ids(goals: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Return the goals' numeric ids as text.
-
-    :param goals: goal objects as the management API lists them.
-    """
-    return {str(goal["id"]) for goal in goals if isinstance(goal.get("id"), int)}

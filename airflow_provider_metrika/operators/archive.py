@@ -74,16 +74,6 @@ def part_opener(files: Mapping[int, tuple[Path, str]], workdir: Path) -> Any:
     return opener
 
 
-def _sha_matches(path: Path, part: PlannedPart) -> bool:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while block := source.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest() == part.sha256
-
-
 def write_manifest(
     folder: ObjectStoragePath, manifest: Manifest, uploads: list[dict[str, Any]], about: dict[str, Any]
 ) -> str:

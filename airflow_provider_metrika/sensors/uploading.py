@@ -15,13 +15,11 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_metrika.arguments import check_counter_id
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID
-from airflow_provider_metrika.exceptions import (
-    MetrikaInvalidArgumentError,
-    MetrikaUploadingFailedError,
-    MetrikaUploadingTimeoutError,
-)
-from airflow_provider_metrika.hooks.metrika import MetrikaHook, check_counter_id
+from airflow_provider_metrika.delivery.wait import poll_once
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, MetrikaUploadingTimeoutError
+from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
     UploadingsWait,
@@ -111,11 +109,9 @@ class MetrikaUploadingSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool:
         """Look up every pending uploading in one search: True when all PASSED, raise on FAILED."""
         wait = self._waiting()
-        found = self.hook.find_uploadings(wait.counter_id, wait.pending, not_before=wait.not_before())
-        wait.update(found)
-        if wait.failed:
-            raise MetrikaUploadingFailedError(wait.failure_message())
-        if wait.pending:
+        if not poll_once(
+            wait, lambda ids, since: self.hook.find_uploadings(wait.counter_id, ids, not_before=since)
+        ):
             self.log.info("Waiting for Metrika to validate: %s", wait.describe_pending())
             return False
         self.log.info(wait.success_message())
