@@ -101,6 +101,24 @@ def _uploading_process(metrika: EmulatorClient) -> psutil.Process:
     raise AssertionError("no process is talking to the emulator")
 
 
+def _clear_and_rerun(standalone: Standalone, dag_id: str, run_id: str) -> None:
+    """Clear the upload task as the UI does, and wait for its second try to end."""
+    answer = standalone.api(
+        "POST",
+        f"/dags/{dag_id}/clearTaskInstances",
+        json={"dry_run": False, "dag_run_id": run_id, "task_ids": ["upload"], "only_failed": False},
+    )
+    assert answer.ok, answer.text
+    standalone.wait_for(
+        "the cleared task to run again",
+        lambda: (
+            standalone.db.task_tries(dag_id, run_id, "upload") == 2
+            and standalone.db.task_states(dag_id, run_id)["upload"] in ("success", "failed")
+        ),
+        STATE_TIMEOUT,
+    )
+
+
 def _posts(metrika: EmulatorClient) -> int:
     return len(metrika.api_requests(path_contains="simple_orders"))
 
@@ -168,20 +186,7 @@ def test_clear_after_success_sends_again_to_the_destination_configured_then(
     changed = {**connection, "extra": json.dumps({"counter_id": OTHER_COUNTER, "retry_delay": 0.2})}
     answer = standalone.api("PATCH", "/connections/metrika_delivery", json=changed)
     assert answer.ok, answer.text
-    answer = standalone.api(
-        "POST",
-        f"/dags/{dag_id}/clearTaskInstances",
-        json={"dry_run": False, "dag_run_id": run_id, "task_ids": ["upload"], "only_failed": False},
-    )
-    assert answer.ok, answer.text
-    standalone.wait_for(
-        "the cleared task to run again",
-        lambda: (
-            standalone.db.task_tries(dag_id, run_id, "upload") == 2
-            and standalone.db.task_states(dag_id, run_id)["upload"] in ("success", "failed")
-        ),
-        STATE_TIMEOUT,
-    )
+    _clear_and_rerun(standalone, dag_id, run_id)
 
     db = standalone.db
     outcome = Outcome(
@@ -251,20 +256,7 @@ def test_clear_after_an_uncertain_upload_resolved_by_hand_sends_everything_again
     # Later the counter's data is deleted in Metrika, and the task is cleared to send it again.
     metrika.reset()
     metrika.configure(listing_delay=0.0)
-    answer = standalone.api(
-        "POST",
-        f"/dags/{dag_id}/clearTaskInstances",
-        json={"dry_run": False, "dag_run_id": run_id, "task_ids": ["upload"], "only_failed": False},
-    )
-    assert answer.ok, answer.text
-    standalone.wait_for(
-        "the cleared task to run again",
-        lambda: (
-            standalone.db.task_tries(dag_id, run_id, "upload") == 2
-            and standalone.db.task_states(dag_id, run_id)["upload"] in ("success", "failed")
-        ),
-        STATE_TIMEOUT,
-    )
+    _clear_and_rerun(standalone, dag_id, run_id)
 
     db = standalone.db
     outcome = Outcome(

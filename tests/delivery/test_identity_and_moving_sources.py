@@ -17,28 +17,17 @@ import pytest
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from tests.airflow_cli import MetadataDb, run_airflow
-from tests.conftest import COUNTER, connection_json
+from tests.conftest import COUNTER
+from tests.delivery.environment import delivery_env
 from tests.delivery.scenarios import Outcome, describe, expected, orders_outcome, task_outcome
 
-DAGS = Path(__file__).resolve().parent / "dags"
 SAMPLE_IDS = {"s_ord1", "s_ord2"}
 
 
 @pytest.fixture
 def env(dag_env: dict[str, str], metrika: EmulatorClient) -> dict[str, str]:
-    """``dags test`` on the delivery DAGs; one hook retry; a lost answer is looked for during 1 s."""
-    return {
-        **dag_env,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW_CONN_METRIKA_DEFAULT": connection_json(
-            metrika.base_url,
-            counter_id=COUNTER,
-            retry_limit=1,
-            retry_delay=0.05,
-            max_retry_delay=0.5,
-            lost_answer_wait=1,
-        ),
-    }
+    """``dags test`` on the delivery DAGs with one hook retry (a quota answer twice fails a try)."""
+    return delivery_env(dag_env, metrika.base_url, retry_limit=1)
 
 
 def _pos_export(path: Path, emails: list[str]) -> Path:

@@ -14,23 +14,17 @@ import pytest
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from tests.airflow_cli import MetadataDb, run_airflow
-from tests.conftest import COUNTER, connection_json
+from tests.conftest import COUNTER
+from tests.delivery.environment import delivery_env
 from tests.delivery.scenarios import Outcome, describe, expected, orders_outcome, render_table, task_outcome
 
-DAGS = Path(__file__).resolve().parent / "dags"
 SAMPLE_IDS = {"s_ord1", "s_ord2"}
 
 
 @pytest.fixture
 def env(dag_env: dict[str, str], metrika: EmulatorClient) -> dict[str, str]:
     """``dags test`` environment on the delivery DAGs; a lost answer is looked for during 1 s."""
-    return {
-        **dag_env,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW_CONN_METRIKA_DEFAULT": connection_json(
-            metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5, lost_answer_wait=1
-        ),
-    }
+    return delivery_env(dag_env, metrika.base_url)
 
 
 def _orders_file(path: Path, ids: list[str], with_ids: bool = True) -> Path:
@@ -70,7 +64,8 @@ def test_a_lost_answer_not_yet_listed_fails_without_retry_when_resending_would_d
     )
     assert outcome == expected("lost_answer_not_listed_rows_without_id"), describe(outcome) + output[-3000:]
     assert "MetrikaUploadUncertainError" in output
-    assert "force_resend=True" in output
+    assert "python -m airflow_provider_metrika.delivery resend --dag-id delivery_upload" in output
+    assert "python -m airflow_provider_metrika.delivery forget --dag-id delivery_upload" in output
     sent_name = metrika.api_requests(path_contains="simple_orders")[0]["multipart"][0]["filename"]
     assert sent_name in output, "the message names the file as Metrika knows it"
 
