@@ -74,7 +74,7 @@ UPLOADINGS_CALL = ApiCall(
     confirmed=False,
 )
 REPORTS_CALL = ApiCall(
-    "read the Reports API (stat/v1/data: the linked CRM orders the linkage check reads)",
+    "read linked CRM orders from the Reports API (stat/v1/data)",
     (READ_SCOPE,),
 )
 #: (method, endpoint pattern) -> the call; one line per endpoint.

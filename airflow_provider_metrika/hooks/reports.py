@@ -161,7 +161,9 @@ class LinkedOrdersQuery:
         if isinstance(page_size, bool) or not isinstance(page_size, int):
             raise MetrikaInvalidArgumentError(f"page_size must be an integer; got {page_size!r}")
         if not 1 <= page_size <= MAX_REPORT_PAGE_ROWS:
-            raise MetrikaInvalidArgumentError(f"page_size must be from 1 to {MAX_REPORT_PAGE_ROWS}; got {page_size}")
+            raise MetrikaInvalidArgumentError(
+                f"page_size must be from 1 to {MAX_REPORT_PAGE_ROWS}; got {page_size}"
+            )
         self.page_size = page_size
         self._offset = 1
         self._pages = 0
