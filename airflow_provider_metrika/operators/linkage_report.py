@@ -188,11 +188,7 @@ class Linkage:
         total = ["total", str(self.sent), str(self.linked), _percent(self.share)]
         rows.append([*total, *self._statuses(totals_expected, totals_linked)])
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = [
-            "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
-        ]
-        title = "  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True))
-        return "\n".join(f"  {line}" for line in [title, *lines])
+        return "\n".join(f"  {_aligned(row, widths)}" for row in [header, *rows])
 
     @staticmethod
     def _row(day: DayLinkage) -> list[str]:
@@ -202,6 +198,15 @@ class Linkage:
     @staticmethod
     def _statuses(expected: Mapping[str, int], linked: LinkedCounts) -> list[str]:
         return [f"{expected.get(name, 0)}/{getattr(linked, name)}" for name in STATUS_COLUMNS]
+
+
+def _aligned(row: list[str], widths: list[int]) -> str:
+    """Left-align the first cell (the date), right-align the numbers."""
+    cells = [
+        row[0].ljust(widths[0]),
+        *(cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)),
+    ]
+    return "  ".join(cells).rstrip()
 
 
 def _warning_count(warnings: Any, kind: str) -> int:
