@@ -199,6 +199,10 @@ class MetrikaLinkageCheckOperator(BaseOperator):
 
     def _settle_moment(self, uploadings: Any) -> float:
         settle = _number("settle_seconds", self.settle_seconds, None)
+        if isinstance(uploadings, list) and not uploadings:
+            # changed_only with nothing new: what Metrika holds was sent by earlier runs.
+            self.log.info("Task %s sent no part: nothing to wait for", self.upload_task_id)
+            return time.time()
         uploaded = _uploaded_at(uploadings)
         if uploaded is None:
             self.log.warning(
@@ -230,6 +234,9 @@ class MetrikaLinkageCheckOperator(BaseOperator):
         if threshold is None:
             return result
         share = linkage.share
+        if share is None and not linkage.over_counted:
+            self.log.info("No orders besides spam: there is no linked share to check")
+            return result
         if share is None:
             message = (
                 f"No day of this upload can be compared (see above), so the linked share cannot be "

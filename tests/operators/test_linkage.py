@@ -47,6 +47,11 @@ class TaskInstance:
         self.pushed[key] = value
 
 
+def _context(ti: TaskInstance) -> Any:
+    """Return the task context the check reads: its task instance."""
+    return {"ti": ti}
+
+
 def _orders_csv(tmp_path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
     """Write ``id,create_date_time,emails,order_status`` rows."""
     path = tmp_path / f"orders-{time.monotonic_ns()}.csv"
@@ -85,7 +90,7 @@ def _check(xcoms: dict[tuple[str, str, int], Any], map_index: int = -1, **kwargs
     operator = MetrikaLinkageCheckOperator(
         task_id="check", upload_task_id=UPLOAD, settle_seconds=0, deferrable=False, **kwargs
     )
-    result: dict[str, Any] = operator.execute({"ti": TaskInstance(xcoms, map_index)})  # type: ignore[arg-type]
+    result: dict[str, Any] = operator.execute(_context(TaskInstance(xcoms, map_index)))
     return result
 
 
@@ -311,7 +316,7 @@ def test_deferrable_defers_to_a_settle_trigger_that_fires_then_completes(
     )
 
     with pytest.raises(TaskDeferred) as caught:
-        operator.execute({"ti": ti})  # type: ignore[arg-type]
+        operator.execute(_context(ti))
     trigger = caught.value.trigger
     assert isinstance(trigger, MetrikaSettleTrigger)
     assert trigger.serialize()[1] == {"moment": pytest.approx(time.time() + 2, abs=2)}
@@ -320,7 +325,7 @@ def test_deferrable_defers_to_a_settle_trigger_that_fires_then_completes(
     started = time.monotonic()
     event = asyncio.run(_first_event(trigger))
     assert time.monotonic() - started > 0.5
-    result = operator.execute_complete({"ti": ti}, event.payload)  # type: ignore[arg-type]
+    result = operator.execute_complete(_context(ti), event.payload)
 
     assert (result["sent"], result["linked"]) == (2, 1)
 
@@ -339,7 +344,7 @@ def test_a_re_run_after_the_settle_time_reads_at_once(
         task_id="check", upload_task_id=UPLOAD, settle_seconds=0, deferrable=True
     )
 
-    result = operator.execute({"ti": TaskInstance(xcoms)})  # type: ignore[arg-type]
+    result = operator.execute(_context(TaskInstance(xcoms)))
 
     assert result["sent"] == 2
 
@@ -360,3 +365,35 @@ def test_a_mapped_check_reads_its_own_upload(
 def test_an_upload_task_without_a_report_is_named(metrika_conn: str) -> None:
     with pytest.raises(MetrikaInvalidArgumentError, match="task 'upload_orders' pushed no orders_report"):
         _check({})
+
+
+def test_spam_only_has_no_share_to_check(metrika: EmulatorClient, metrika_conn: str, tmp_path: Path) -> None:
+    xcoms = _upload(tmp_path, _orders(2, status="SPAM"))
+
+    result = _check(xcoms, min_linked_share=0.5)
+
+    assert (result["sent"], result["share"], result["below_threshold"]) == (0, None, False)
+    assert result["spam"] == {"sent": 2, "linked": 0}
+
+
+def test_when_every_day_is_over_counted_the_threshold_cannot_be_checked(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+) -> None:
+    _upload(tmp_path, _orders(3, prefix="other"))
+    xcoms = _upload(tmp_path, _orders(1))
+    _visits(metrika, ["other0@example.com", "other1@example.com"])
+
+    with pytest.raises(MetrikaLinkageError, match="No day of this upload can be compared"):
+        _check(xcoms, min_linked_share=0.5)
+
+
+def test_an_upload_that_sent_no_part_is_not_waited_for(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+) -> None:
+    xcoms = _upload(tmp_path, _orders(2))
+    xcoms[(UPLOAD, "return_value", -1)] = []
+    operator = MetrikaLinkageCheckOperator(task_id="check", upload_task_id=UPLOAD, deferrable=True)
+
+    result = operator.execute(_context(TaskInstance(xcoms)))
+
+    assert result["sent"] == 2
