@@ -20,6 +20,7 @@ from airflow_provider_metrika.operators.linkage_report import (
     low_share_message,
     over_count_message,
     reading_notes,
+    wrapped,
 )
 from airflow_provider_metrika.operators.simple_orders import REPORT_XCOM_KEY
 from airflow_provider_metrika.triggers.settle import EVENT_SETTLED, MetrikaSettleTrigger
@@ -224,8 +225,8 @@ class MetrikaLinkageCheckOperator(BaseOperator):
             "Linked CRM orders on counter %s, per creation date (sent/linked per status):\n%s\n%s\n%s\n",
             counter,
             linkage.table(),
-            denominator_note(report, held),
-            reading_notes(linkage, date1, date2),
+            wrapped(denominator_note(report, held)),
+            wrapped(reading_notes(linkage, date1, date2)),
         )
         result = {**linkage.to_dict(), "date1": date1, "date2": date2, "min_linked_share": threshold}
         if linkage.over_counted:

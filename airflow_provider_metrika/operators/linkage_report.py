@@ -13,6 +13,7 @@ or Metrika dates linked orders by their visit): it is left out of the share and 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,6 +199,18 @@ class Linkage:
     @staticmethod
     def _statuses(expected: Mapping[str, int], linked: LinkedCounts) -> list[str]:
         return [f"{expected.get(name, 0)}/{getattr(linked, name)}" for name in STATUS_COLUMNS]
+
+
+#: Width of the notes under the table: readable in the log view without scrolling sideways.
+NOTE_WIDTH = 100
+
+
+def wrapped(text: str) -> str:
+    """Wrap each paragraph of a note at :data:`NOTE_WIDTH` characters.
+
+    :param text: paragraphs separated by line breaks.
+    """
+    return "\n".join(textwrap.fill(paragraph, NOTE_WIDTH) for paragraph in text.split("\n"))
 
 
 def _aligned(row: list[str], widths: list[int]) -> str:
