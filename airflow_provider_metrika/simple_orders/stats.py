@@ -46,7 +46,7 @@ def _sum_by_currency(revenue: pa.Array, currency: pa.Array) -> dict[str, Decimal
 def _date_status_counts(dates: pa.Array, status: pa.Array | None, rows: int) -> list[dict[str, object]]:
     """Count rows per (creation date, status) in Arrow; ``""`` statuses get the PAID-by-default label."""
     day = pc.utf8_slice_codeunits(dates, 0, 10)
-    label = pa.array([DEFAULT_STATUS_LABEL] * rows) if status is None else status
+    label = pa.repeat(DEFAULT_STATUS_LABEL, rows) if status is None else status
     table = pa.table({"date": day, "status": label})
     return table.group_by(["date", "status"]).aggregate([([], "count_all")]).to_pylist()
 
