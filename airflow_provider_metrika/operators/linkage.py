@@ -147,7 +147,9 @@ class MetrikaLinkageCheckOperator(BaseOperator):
         context["ti"].xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
         if not (report.get("orders_held_by_date") or report.get("orders_by_date")):
             self.log.info("Task %s sent no orders: nothing to check", self.upload_task_id)
-            return Linkage(counter).to_dict()
+            threshold = _threshold(self.min_linked_share)
+            empty = {"date1": None, "date2": None, "min_linked_share": threshold, "below_threshold": False}
+            return {**Linkage(counter).to_dict(), **empty}
         moment = self._settle_moment(uploadings)
         remaining = moment - time.time()
         if remaining > 0:

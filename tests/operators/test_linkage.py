@@ -397,3 +397,15 @@ def test_an_upload_that_sent_no_part_is_not_waited_for(
     result = operator.execute(_context(TaskInstance(xcoms)))
 
     assert result["sent"] == 2
+
+
+def test_an_upload_that_wrote_nothing_has_nothing_to_check(
+    metrika: EmulatorClient, metrika_conn: str
+) -> None:
+    report = {"orders_by_date": {}, "orders_held_by_date": {}, "changed_only": False}
+    xcoms = {(UPLOAD, "orders_report", -1): report, (UPLOAD, COUNTER_ID_XCOM_KEY, -1): COUNTER}
+
+    result = _check(xcoms, min_linked_share=0.5)
+
+    assert (result["sent"], result["linked"], result["share"], result["by_day"]) == (0, 0, None, [])
+    assert metrika.api_requests(path_contains="/stat/") == []
