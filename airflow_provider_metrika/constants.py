@@ -51,3 +51,33 @@ def counter_endpoint(counter_id: int) -> str:
 def goals_endpoint(counter_id: int) -> str:
     """Return the management API path of a counter's goals."""
     return f"management/v1/counter/{counter_id}/goals"
+
+
+#: The Reports API's table call; not under the CDP prefix: the counter goes in ``ids``.
+REPORTS_ENDPOINT: Final = "stat/v1/data"
+#: The Reports API dimension that gives one row a day (the counter's time zone).
+DATE_DIMENSION: Final = "ym:s:date"
+#: Rows asked per Reports API page (Metrika's default is 100, its maximum 100,000).
+REPORT_PAGE_ROWS: Final = 1000
+#: Metrika answers at most this many rows per Reports API page.
+MAX_REPORT_PAGE_ROWS: Final = 100_000
+
+#: CRM orders linked to visits, as the Reports API counts them (data from 2020-10-26 on):
+#: every linked order except spam.
+LINKED_ALL_ORDERS: Final = "ym:s:cdpOrdersAllOrders"
+LINKED_IN_PROGRESS: Final = "ym:s:cdpOrdersInProgress"
+#: Metrika's spelling of "paid".
+LINKED_PAID: Final = "ym:s:cdpOrdersPayed"
+LINKED_CANCELLED: Final = "ym:s:cdpOrdersCancelled"
+LINKED_SPAM: Final = "ym:s:cdpOrdersSpam"
+#: Orders whose status is a JavaScript goal identifier.
+LINKED_OTHER: Final = "ym:s:cdpOrdersOther"
+#: The metrics read for linked orders, in the order they are asked.
+LINKED_ORDER_METRICS: Final = (
+    LINKED_ALL_ORDERS,
+    LINKED_IN_PROGRESS,
+    LINKED_PAID,
+    LINKED_CANCELLED,
+    LINKED_SPAM,
+    LINKED_OTHER,
+)

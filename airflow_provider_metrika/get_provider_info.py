@@ -31,7 +31,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["airflow_provider_metrika.operators.simple_orders"],
+                "python-modules": [
+                    "airflow_provider_metrika.operators.simple_orders",
+                    "airflow_provider_metrika.operators.linkage",
+                ],
             }
         ],
         "sensors": [
@@ -43,7 +46,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": ["airflow_provider_metrika.triggers.uploading"],
+                "python-modules": [
+                    "airflow_provider_metrika.triggers.uploading",
+                    "airflow_provider_metrika.triggers.settle",
+                ],
             }
         ],
         "extra-links": ["airflow_provider_metrika.links.MetrikaCounterLink"],

@@ -6,11 +6,13 @@ Starts the Metrika emulator (holding uploadings unlisted, so the sensor stays de
 ``example_metrika_wait_for_validation``, and takes screenshots with headless Chromium (Debian's
 ``chromium`` package, driven by Playwright) of: the "Yandex Metrika" connection form (standard and
 extra fields), the DAG run's
-graph with the upload done and the sensor deferred, and the upload task's log. Then it stops
-everything, process tree and all.
+graph with the upload done and the sensor deferred, the upload task's log, and the log of
+``example_metrika_linkage``'s check (visits seeded in the emulator, a short ``settle_seconds``).
+Then it stops everything, process tree and all.
 
 Run: ``make screenshots`` (installs Playwright into the virtual environment; needs
-``apt-get install chromium``).
+``apt-get install chromium``). ``python docs/screenshots.py linkage-log.png`` takes only the
+pictures named.
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"
+#: The pictures to take; empty: all of them.
+WANTED: set[str] = set()
 DAG_ID = "example_metrika_wait_for_validation"
+LINKAGE_DAG_ID = "example_metrika_linkage"
+#: Visitors of the site who are customers of ``example_dags/data/crm_orders.csv`` (in the emulator).
+LINKAGE_VISITS = [
+    {"time": "2024-01-08 20:00", "email": "anna.petrova@example.com"},
+    {"time": "2024-01-08 20:00", "email": "ivan@example.org"},
+    {"time": "2024-01-08 20:00", "email": "olga.work@example.com"},
+    {"time": "2024-01-08 20:00", "phone": "+7 926 111-22-33"},
+]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -37,6 +49,8 @@ CHROMIUM_ARGS = [
 
 
 def _shoot(page: object, name: str) -> None:
+    if WANTED and name not in WANTED:
+        return
     path = IMAGES / name
     page.screenshot(path=str(path))  # type: ignore[attr-defined]
     print(f"wrote {path.relative_to(REPO)}")
@@ -63,8 +77,8 @@ def _log_full_width(page: Any) -> None:
         page.wait_for_timeout(1000)
 
 
-def take(base_url: str, run_id: str) -> None:
-    """Take the three screenshots from a running deployment."""
+def take(base_url: str, run_id: str, linkage_run_id: str) -> None:
+    """Take the screenshots from a running deployment."""
     from playwright.sync_api import sync_playwright
 
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -93,11 +107,38 @@ def take(base_url: str, run_id: str) -> None:
         page.wait_for_timeout(3000)
         _log_full_width(page)
         _shoot(page, "task-log.png")
+
+        page.goto(
+            f"{base_url}/dags/{LINKAGE_DAG_ID}/runs/{linkage_run_id}/tasks/check_linkage",
+            wait_until="networkidle",
+        )
+        page.wait_for_timeout(3000)
+        _log_full_width(page)
+        _shoot(page, "linkage-log.png")
         browser.close()
+
+
+def _run_linkage(deployment: Any) -> str:
+    """Run the linkage example with a short settle time and return its run id once the check is done."""
+    deployment.wait_for("DAG parsed", lambda: deployment.api("GET", f"/dags/{LINKAGE_DAG_ID}").ok, 240)
+    deployment.api("PATCH", f"/dags/{LINKAGE_DAG_ID}", json={"is_paused": False}).raise_for_status()
+    conf = {"settle_seconds": 5, "min_linked_share": 0.5}
+    answer = deployment.api(
+        "POST", f"/dags/{LINKAGE_DAG_ID}/dagRuns", json={"logical_date": None, "conf": conf}
+    )
+    answer.raise_for_status()
+    run_id: str = answer.json()["dag_run_id"]
+    deployment.wait_for(
+        "the linkage check done",
+        lambda: deployment.db.task_states(LINKAGE_DAG_ID, run_id).get("check_linkage") == "success",
+        240,
+    )
+    return run_id
 
 
 def main() -> int:
     """Run the deployment, take the screenshots, stop everything."""
+    WANTED.update(sys.argv[1:])
     sys.path.insert(0, str(REPO))
     from airflow_provider_metrika.emulator.testing import run_emulator
     from tests.standalone import Standalone, free_port, standalone_env
@@ -110,6 +151,7 @@ def main() -> int:
         ) as emulator,
     ):
         emulator.configure(listing_delay=3600)  # the sensor stays deferred while the pictures are taken
+        emulator.seed_visits(LINKAGE_VISITS, counter_id=12345)
         home = Path(tmp) / "airflow-home"
         home.mkdir()
         port = free_port()
@@ -126,7 +168,7 @@ def main() -> int:
                 lambda: deployment.db.task_states(DAG_ID, run_id).get("wait_for_validation") == "deferred",
                 180,
             )
-            take(deployment.base_url, run_id)
+            take(deployment.base_url, run_id, _run_linkage(deployment))
         finally:
             leftovers = deployment.stop()
     if leftovers:

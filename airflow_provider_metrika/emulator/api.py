@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from airflow_provider_metrika.emulator import reports
 from airflow_provider_metrika.emulator.constants import (
     DEFAULT_DELIMITER_TYPE,
     DEFAULT_LAST_UPLOADINGS_LIMIT,
@@ -40,10 +41,11 @@ def request_token(request: web.Request) -> str | None:
     return token if scheme.lower() == "oauth" and token else None
 
 
-def authorize(request: web.Request) -> int:
+def authorize(request: web.Request, counter_text: str | None = None) -> int:
     """Check token, scopes, counter and access in Metrika's order; return the counter id.
 
     :param request: an API request whose path holds ``counter_id``.
+    :param counter_text: the counter id when it is not in the path (the Reports API's ``ids``).
     :raises ApiError: 401 for a missing or unknown token, 403 when the token lacks the scope the
         endpoint needs (see :data:`~airflow_provider_metrika.emulator.scopes.SCOPE_RULES`), 404 for
         an unknown counter, 403 when the token may not use the counter.
@@ -64,7 +66,9 @@ def authorize(request: web.Request) -> int:
             # Metrika's answer names no cause: the client must work out which scope was missing.
             raise ApiError(403, "access_denied", "Access is denied")
     try:
-        counter_id = parse_counter_id(request.match_info["counter_id"])
+        counter_id = parse_counter_id(
+            request.match_info["counter_id"] if counter_text is None else counter_text
+        )
     except ValueError as exc:
         raise ApiError(400, "invalid_parameter", str(exc), "counterId") from exc
     if counter_id not in settings.counters:
@@ -243,3 +247,17 @@ async def get_goals(request: web.Request) -> web.Response:
     """
     counter_id = authorize(request)
     return web.json_response({"goals": request.app[STATE_KEY].settings.goals_of(counter_id)})
+
+
+async def stat_data(request: web.Request) -> web.Response:
+    """Answer the Reports API's table of linked CRM orders (see :mod:`.reports`).
+
+    :param request: ``GET /stat/v1/data?ids=<counter>&metrics=...``; needs ``metrika:read``.
+    """
+    ids = [item for item in request.query.get("ids", "").split(",") if item]
+    if not ids:
+        raise ApiError(400, "missing_parameter", "Required parameter ids is missing", "ids")
+    if len(ids) > 1:
+        raise ApiError(400, "invalid_parameter", "the emulator answers one counter per request", "ids")
+    counter_id = authorize(request, ids[0])
+    return await reports.stat_data(request, counter_id)

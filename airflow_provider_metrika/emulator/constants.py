@@ -23,6 +23,8 @@ UPLOAD_PATH = API_PREFIX + "/data/simple_orders"
 LAST_UPLOADINGS_PATH = API_PREFIX + "/last_uploadings"
 COUNTER_PATH = "/management/v1/counter/{counter_id}"
 GOALS_PATH = COUNTER_PATH + "/goals"
+#: The Reports API table call: not under a counter path, the counter is in ``ids``.
+REPORTS_PATH = "/stat/v1/data"
 CONTROL_PREFIX = "/_emulator"
 
 #: Fault targets; route names of the API handlers use the same strings.
@@ -30,8 +32,16 @@ TARGET_UPLOAD = "upload"
 TARGET_LAST_UPLOADINGS = "last_uploadings"
 TARGET_COUNTER = "counter"
 TARGET_GOALS = "goals"
+TARGET_REPORTS = "reports"
 TARGET_ANY = "any"
-FAULT_TARGETS = (TARGET_UPLOAD, TARGET_LAST_UPLOADINGS, TARGET_COUNTER, TARGET_GOALS, TARGET_ANY)
+FAULT_TARGETS = (
+    TARGET_UPLOAD,
+    TARGET_LAST_UPLOADINGS,
+    TARGET_COUNTER,
+    TARGET_GOALS,
+    TARGET_REPORTS,
+    TARGET_ANY,
+)
 DROP_BEFORE = "before"
 DROP_AFTER = "after"
 

@@ -8,6 +8,7 @@ from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX
 from airflow_provider_metrika.emulator.errors import ApiError
 from airflow_provider_metrika.emulator.faults import Fault
 from airflow_provider_metrika.emulator.keys import STATE_KEY
+from airflow_provider_metrika.emulator.linking import parse_visit
 from airflow_provider_metrika.emulator.state import parse_counter_id
 
 
@@ -29,7 +30,7 @@ def _counter_id(request: web.Request) -> int:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Forget orders, uploadings, the request log and faults; keep tokens and counters.
+    """Forget orders, visits, uploadings, the request log and faults; keep tokens and counters.
 
     The pacing knobs (delays, ``parallel_limit``, ``max_file_bytes``, ``store_orders``) and the
     goals return to their startup values.
@@ -120,6 +121,33 @@ async def get_uploadings(request: web.Request) -> web.Response:
     return web.json_response({"uploadings": [uploading.to_control() for uploading in uploadings]})
 
 
+async def add_visits(request: web.Request) -> web.Response:
+    """Seed visits of a counter, for linking uploaded orders (see :mod:`.linking`); all or none.
+
+    :param request: ``POST /_emulator/counters/{counter_id}/visits`` with ``{"visits": [{"time":
+        "YYYY-MM-DD HH:MM[:SS]", "client_id": ..., "email": ..., "phone": ...}, ...]}``.
+    """
+    state = request.app[STATE_KEY]
+    counter_id = _counter_id(request)
+    raw = (await _json_object(request)).get("visits")
+    if not isinstance(raw, list):
+        raise ApiError(400, "invalid_parameter", "visits must be a list of objects", "visits")
+    try:
+        visits = [parse_visit(item) for item in raw]
+    except ValueError as exc:
+        raise ApiError(400, "invalid_parameter", str(exc), "visits") from exc
+    return web.json_response({"visits": state.add_visits(counter_id, visits)})
+
+
+async def get_visits(request: web.Request) -> web.Response:
+    """Show the visits seeded for a counter.
+
+    :param request: ``GET /_emulator/counters/{counter_id}/visits``.
+    """
+    visits = request.app[STATE_KEY].visits(_counter_id(request))
+    return web.json_response({"visits": [visit.to_json() for visit in visits]})
+
+
 def add_control_routes(app: web.Application) -> None:
     """Register the control API on ``app``; the API middleware renders its errors.
 
@@ -135,5 +163,7 @@ def add_control_routes(app: web.Application) -> None:
             web.get(f"{CONTROL_PREFIX}/requests", get_requests),
             web.get(f"{CONTROL_PREFIX}/counters/{{counter_id}}/orders", get_orders),
             web.get(f"{CONTROL_PREFIX}/counters/{{counter_id}}/uploadings", get_uploadings),
+            web.post(f"{CONTROL_PREFIX}/counters/{{counter_id}}/visits", add_visits),
+            web.get(f"{CONTROL_PREFIX}/counters/{{counter_id}}/visits", get_visits),
         ]
     )

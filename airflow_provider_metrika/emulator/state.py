@@ -16,6 +16,7 @@ from airflow_provider_metrika.emulator.constants import (
 )
 from airflow_provider_metrika.emulator.faults import FaultQueue
 from airflow_provider_metrika.emulator.goals import default_goals, parse_goals
+from airflow_provider_metrika.emulator.linking import Visit
 from airflow_provider_metrika.emulator.orders import OrderStore
 from airflow_provider_metrika.emulator.scopes import parse_scopes
 from airflow_provider_metrika.emulator.uploadings import Uploading
@@ -209,12 +210,14 @@ class EmulatorState:
         self.in_flight: dict[str, int] = {}
         self._stores: dict[int, OrderStore] = {}
         self._uploadings: dict[int, list[Uploading]] = {}
+        self._visits: dict[int, list[Visit]] = {}
         self._sequence = itertools.count(1)
 
     def reset(self) -> None:
-        """Forget orders, uploadings, the request log and faults; restore the startup pacing knobs."""
+        """Forget orders, visits, uploadings, the request log and faults; restore the startup knobs."""
         with self.lock:
             self._stores.clear()
+            self._visits.clear()
         self._uploadings.clear()
         self.request_log.clear()
         self.faults.clear()
@@ -226,6 +229,24 @@ class EmulatorState:
         :param counter_id: the counter.
         """
         return self._stores.setdefault(counter_id, OrderStore())
+
+    def visits(self, counter_id: int) -> list[Visit]:
+        """Return the counter's seeded visits, oldest seeded first.
+
+        :param counter_id: the counter.
+        """
+        return list(self._visits.get(counter_id, []))
+
+    def add_visits(self, counter_id: int, visits: Iterable[Visit]) -> int:
+        """Add seeded visits to a counter and return how many it has.
+
+        :param counter_id: the counter.
+        :param visits: the visits.
+        """
+        with self.lock:
+            stored = self._visits.setdefault(counter_id, [])
+            stored.extend(visits)
+            return len(stored)
 
     def uploadings(self, counter_id: int) -> list[Uploading]:
         """Return the counter's uploadings, oldest first.

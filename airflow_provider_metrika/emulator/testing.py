@@ -42,7 +42,7 @@ from typing import Any
 
 from requests import Response, Session
 
-from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DEFAULT_HOST
+from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DEFAULT_COUNTER_ID, DEFAULT_HOST
 
 _LISTENING = re.compile(r"Metrika emulator listening on (http://\S+)")
 _POLL_SECONDS = 0.05
@@ -142,8 +142,8 @@ class EmulatorClient:
         """Queue faults for the next API requests and return every fault now waiting.
 
         :param faults: e.g. ``{"target": "upload", "status": 429, "retry_after": "2"}``; fields:
-            ``target`` (``upload``, ``last_uploadings``, ``counter``, ``goals``, ``any``), ``times``,
-            ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
+            ``target`` (``upload``, ``last_uploadings``, ``counter``, ``goals``, ``reports``, ``any``),
+            ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
             (``before``/``after``), ``delay``.
         """
         result: list[dict[str, Any]] = self._call("POST", "/faults", {"faults": [dict(f) for f in faults]})[
@@ -190,6 +190,30 @@ class EmulatorClient:
         :param counter_id: the counter.
         """
         result: list[dict[str, Any]] = self._call("GET", f"/counters/{counter_id}/uploadings")["uploadings"]
+        return result
+
+    def seed_visits(
+        self, visits: Iterable[Mapping[str, object]], counter_id: int = DEFAULT_COUNTER_ID
+    ) -> int:
+        """Add visits that uploaded orders can link to, and return how many the counter has.
+
+        The linking rules are the emulator's model (see :mod:`.linking`): an order links when one of
+        its identifiers, raw or MD5, matches a visit within the 21 days before its creation.
+
+        :param visits: e.g. ``[{"time": "2024-01-09 10:00", "email": "a@example.com"}]``; keys
+            ``time`` (the counter's wall clock), ``client_id``, ``email``, ``phone``.
+        :param counter_id: the counter.
+        """
+        body = {"visits": [dict(visit) for visit in visits]}
+        result: int = self._call("POST", f"/counters/{counter_id}/visits", body)["visits"]
+        return result
+
+    def visits(self, counter_id: int = DEFAULT_COUNTER_ID) -> list[dict[str, Any]]:
+        """Return the visits seeded for a counter.
+
+        :param counter_id: the counter.
+        """
+        result: list[dict[str, Any]] = self._call("GET", f"/counters/{counter_id}/visits")["visits"]
         return result
 
     def close(self) -> None:

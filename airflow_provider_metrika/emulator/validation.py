@@ -363,3 +363,26 @@ def validate_file(path: Path, delimiter: str) -> ValidationResult:
     if result.elements_count == 0 and result.passed:
         result.add_error("file has a header but no data rows")
     return result
+
+
+def parse_create_date_time(value: str) -> datetime | None:
+    """Read a valid ``create_date_time`` cell as a naive wall-clock time; a date alone means 23:59.
+
+    :param value: the cell text, already valid (see :func:`check_create_date_time`).
+    :return: the time, or ``None`` when the cell is not a valid date.
+    """
+    if check_create_date_time(value) is not None:
+        return None
+    match = next(m for p in _DATE_PATTERNS if (m := p.fullmatch(value)))
+    parts = match.groupdict()
+    year = int(parts["year"]) if parts.get("year") else _expand_short_year(int(parts["short_year"]))
+    if parts["hour"] is None:
+        return datetime(year, int(parts["month"]), int(parts["day"]), 23, 59)
+    return datetime(
+        year,
+        int(parts["month"]),
+        int(parts["day"]),
+        int(parts["hour"]),
+        int(parts["minute"]),
+        int(parts["second"] or 0),
+    )

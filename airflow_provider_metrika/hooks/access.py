@@ -73,12 +73,17 @@ UPLOADINGS_CALL = ApiCall(
     (READ_SCOPE,),
     confirmed=False,
 )
+REPORTS_CALL = ApiCall(
+    "read linked CRM orders from the Reports API (stat/v1/data)",
+    (READ_SCOPE,),
+)
 #: (method, endpoint pattern) -> the call; one line per endpoint.
 _CALLS: tuple[tuple[str, re.Pattern[str], ApiCall], ...] = (
     ("POST", re.compile(r"^cdp/api/v1/counter/\d+/data/simple_orders$"), UPLOAD_CALL),
     ("GET", re.compile(r"^management/v1/counter/\d+$"), COUNTER_CALL),
     ("GET", re.compile(r"^management/v1/counter/\d+/goals$"), GOALS_CALL),
     ("GET", re.compile(r"^cdp/api/v1/counter/\d+/last_uploadings$"), UPLOADINGS_CALL),
+    ("GET", re.compile(r"^stat/v1/data$"), REPORTS_CALL),
 )
 _COUNTER_IN_PATH = re.compile(r"counter/(\d+)")
 

@@ -21,6 +21,8 @@ from airflow_provider_metrika.constants import (
     DEFAULT_CONN_ID,
     DELIMITER_TYPES,
     MERGE_MODES,
+    REPORT_PAGE_ROWS,
+    REPORTS_ENDPOINT,
     counter_endpoint,
     goals_endpoint,
     last_uploadings_endpoint,
@@ -47,6 +49,7 @@ from airflow_provider_metrika.hooks.connection_test import (
     connection_verdict,
     failure_text,
 )
+from airflow_provider_metrika.hooks.reports import LinkedOrders, LinkedOrdersQuery
 from airflow_provider_metrika.hooks.responses import (
     aget_json,
     connection_failure,
@@ -550,6 +553,20 @@ class MetrikaHook(HttpHook):
             raise MetrikaError(f"counter {counter}: the goals answer has no 'goals' list")
         return [goal for goal in answer["goals"] if isinstance(goal, dict)]
 
+    def get_linked_orders(
+        self, counter_id: int | str | None, date1: Any, date2: Any, *, page_size: int = REPORT_PAGE_ROWS
+    ) -> LinkedOrders:
+        """
+        Return the CRM orders Metrika linked to visits, by day, from the Reports API (``metrika:read``).
+
+        :param counter_id: the counter, or None for the connection's default counter.
+        :param date1: the first day (date or ``YYYY-MM-DD``, the counter's time zone).
+        :param date2: the last day.
+        :param page_size: rows per request; more pages are read while ``total_rows`` says so.
+        """
+        query = LinkedOrdersQuery(self.resolve_counter_id(counter_id), date1, date2, page_size=page_size)
+        return query.fetch(lambda params: self._get(REPORTS_ENDPOINT, params), self.metrika_conn_id)
+
     def get_counter_timezone(self, counter_id: int | str | None) -> str:
         """Return the IANA zone in which Metrika reads the counter's order dates (needs ``metrika:read``)."""
         return str(self.get_counter(counter_id).get("time_zone_name") or "Europe/Moscow")
@@ -655,3 +672,10 @@ class MetrikaHook(HttpHook):
         if not isinstance(answer, dict) or not isinstance(answer.get("counter"), dict):
             raise MetrikaError(f"counter {counter}: the answer has no 'counter' object")
         return answer["counter"]
+
+    async def aget_linked_orders(
+        self, counter_id: int | str | None, date1: Any, date2: Any, *, page_size: int = REPORT_PAGE_ROWS
+    ) -> LinkedOrders:
+        """Asynchronous twin of :meth:`get_linked_orders`."""
+        query = LinkedOrdersQuery(check_counter_id(counter_id), date1, date2, page_size=page_size)
+        return await query.afetch(lambda params: self._aget(REPORTS_ENDPOINT, params), self.metrika_conn_id)

@@ -238,6 +238,9 @@ class OrdersPipeline:
             orders_new=self.sent.new if self.sent is not None else 0,
             orders_changed=self.sent.changed if self.sent is not None else 0,
             orders_unchanged=self.sent.unchanged if self.sent is not None else 0,
+            orders_by_date=self.stats.orders_by_date(),
+            orders_held_by_date=self.stats.orders_by_date(held=True),
+            orders_without_id_by_date=dict(sorted(self.stats.without_id_by_date.items())),
         )
 
     def finish(self) -> PreparedOrders:

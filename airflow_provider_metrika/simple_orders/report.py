@@ -68,6 +68,13 @@ class OrdersReport:
     :param orders_new: rows whose key the state did not hold.
     :param orders_changed: rows whose key the state held with another fingerprint.
     :param orders_unchanged: rows equal to what the state holds: counted, not written.
+    :param orders_by_date: orders written per creation date (the counter's time zone) and status
+        (statuses as in ``status_counts``); each written row is one distinct order, a row without
+        ``id`` too (Metrika keeps it as an order of its own).
+    :param orders_held_by_date: the same for the orders Metrika should hold for those dates after
+        this run as far as the input says: the written ones plus, with ``changed_only``, the unchanged
+        ones (sent by earlier runs); equal to ``orders_by_date`` otherwise.
+    :param orders_without_id_by_date: written rows without ``id`` per creation date (in the counts above).
     """
 
     rows_read: int = 0
@@ -98,6 +105,9 @@ class OrdersReport:
     orders_new: int = 0
     orders_changed: int = 0
     orders_unchanged: int = 0
+    orders_by_date: dict[str, dict[str, int]] = field(default_factory=dict)
+    orders_held_by_date: dict[str, dict[str, int]] = field(default_factory=dict)
+    orders_without_id_by_date: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as a JSON-serialisable dict (for XCom)."""
@@ -121,6 +131,9 @@ class OrdersReport:
             "orders_new": self.orders_new,
             "orders_changed": self.orders_changed,
             "orders_unchanged": self.orders_unchanged,
+            "orders_by_date": {day: dict(counts) for day, counts in self.orders_by_date.items()},
+            "orders_held_by_date": {day: dict(counts) for day, counts in self.orders_held_by_date.items()},
+            "orders_without_id_by_date": dict(self.orders_without_id_by_date),
         }
 
     def _changes_text(self) -> list[tuple[str, str]]:

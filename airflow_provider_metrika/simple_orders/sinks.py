@@ -13,7 +13,7 @@ from airflow_provider_metrika.simple_orders.parts import PartWriter
 from airflow_provider_metrika.simple_orders.stats import OrderStats
 from airflow_provider_metrika.simple_orders.sync_state import SENT_SCHEMA, RowChanges, SentOrders
 
-_TOTALS = ("order_status", "revenue", "currency")
+_TOTALS = ("order_status", "revenue", "currency", "create_date_time")
 
 
 class DirectSink:
@@ -40,11 +40,20 @@ class DirectSink:
         if self.sent is not None and changes is not None:
             send = self.sent.select(changes)
             if not send.all():
+                unchanged = pa.array(~send)
+                status = cells.get("order_status")
+                self.stats.add_dates(
+                    cells["create_date_time"].filter(unchanged) if "create_date_time" in cells else None,
+                    None if status is None else status.filter(unchanged),
+                    without_id[~send],
+                    held_only=True,
+                )
                 mask = pa.array(send)
                 rows, lines, without_id = rows[send], lines.filter(mask), without_id[send]
                 cells = {name: cells[name].filter(mask) for name in _TOTALS if name in cells}
         self.writer.write(lines, without_id, rows)
         self.stats.add(len(rows), cells.get("order_status"), cells.get("revenue"), cells.get("currency"))
+        self.stats.add_dates(cells.get("create_date_time"), cells.get("order_status"), without_id)
 
     def write(self, out: OutputRows, changes: RowChanges | None = None) -> None:
         """Write one batch of rows.

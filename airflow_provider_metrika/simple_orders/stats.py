@@ -1,4 +1,4 @@
-"""Totals of the written rows: counts per order status and exact revenue per currency."""
+"""Totals of the written rows: counts per order status, per creation date, and exact revenue per currency."""
 
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ def _sum_by_currency(revenue: pa.Array, currency: pa.Array) -> dict[str, Decimal
     return totals
 
 
+def _date_status_counts(dates: pa.Array, status: pa.Array | None, rows: int) -> list[dict[str, object]]:
+    """Count rows per (creation date, status) in Arrow; ``""`` statuses get the PAID-by-default label."""
+    day = pc.utf8_slice_codeunits(dates, 0, 10)
+    label = pa.repeat(DEFAULT_STATUS_LABEL, rows) if status is None else status
+    table = pa.table({"date": day, "status": label})
+    return table.group_by(["date", "status"]).aggregate([([], "count_all")]).to_pylist()
+
+
 def plain_decimal(value: Decimal) -> str:
     """Return a decimal as plain text without exponent or trailing zeros.
 
@@ -60,6 +68,54 @@ class OrderStats:
 
     statuses: Counter[str] = field(default_factory=Counter)
     revenue: dict[str, Decimal] = field(default_factory=dict)
+    by_date: Counter[tuple[str, str]] = field(default_factory=Counter)
+    held_by_date: Counter[tuple[str, str]] = field(default_factory=Counter)
+    without_id_by_date: Counter[str] = field(default_factory=Counter)
+
+    def add_dates(
+        self,
+        dates: pa.Array | None,
+        status: pa.Array | None,
+        without_id: np.ndarray,
+        *,
+        held_only: bool = False,
+    ) -> None:
+        """Count a batch of rows per creation date and status: one order per row.
+
+        Written rows are distinct orders (the duplicate check keeps one row per id), and Metrika keeps
+        each row without an ``id`` as an order of its own, so a row without id counts as one order
+        (and is counted apart in :attr:`without_id_by_date` too).
+
+        :param dates: normalised ``create_date_time`` text (``yyyy-MM-dd[ HH:mm:ss]``), or None.
+        :param status: normalised ``order_status``, or None without the column.
+        :param without_id: per row, True when its ``id`` is empty.
+        :param held_only: the rows are not written (unchanged since the last sync) but Metrika holds
+            them: count them only in :attr:`held_by_date`.
+        """
+        if dates is None or len(dates) == 0:
+            return
+        for item in _date_status_counts(dates, status, len(dates)):
+            key = (str(item["date"]), str(item["status"] or DEFAULT_STATUS_LABEL))
+            count = int(item["count_all"])  # type: ignore[call-overload]
+            self.held_by_date[key] += count
+            if not held_only:
+                self.by_date[key] += count
+        if not held_only and without_id.any():
+            days = pc.utf8_slice_codeunits(dates.filter(pa.array(without_id)), 0, 10)
+            for item in pc.value_counts(days).to_pylist():
+                self.without_id_by_date[str(item["values"])] += int(item["counts"])
+
+    def orders_by_date(self, held: bool = False) -> dict[str, dict[str, int]]:
+        """Return ``{date: {status: orders}}``, dates ascending, statuses most frequent first.
+
+        :param held: the orders Metrika should hold after the run (written and unchanged), not
+            only the written ones.
+        """
+        counts = self.held_by_date if held else self.by_date
+        days: dict[str, dict[str, int]] = {}
+        for (day, status), count in sorted(counts.items(), key=lambda item: (item[0][0], -item[1])):
+            days.setdefault(day, {})[status] = count
+        return days
 
     def add(
         self, rows: int, status: pa.Array | None, revenue: pa.Array | None, currency: pa.Array | None
