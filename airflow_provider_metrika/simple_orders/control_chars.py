@@ -1,0 +1,67 @@
+"""Refuse control characters in any text cell: they are invisible in a log and read differently by tools.
+
+Refused: C0 controls U+0000 to U+001F (tab, line feed and carriage return among them), DEL U+007F and
+C1 controls U+0080 to U+009F: the Unicode category Cc. A CSV reader keeps a quoted line break inside its
+value, but Metrika's format has no use for one, and a tab or NUL in an id or an email is a copy-paste
+accident that would otherwise be sent as is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_provider_metrika.simple_orders.bytes_ops import has_flagged, string_buffers
+
+REASON_CONTROL = (
+    "holds a control character (a tab, line break, NUL or another invisible character, shown as \\x..): "
+    "remove it from the value"
+)
+_C1_LEAD = 0xC2  # U+0080..U+009F are encoded as C2 80..C2 9F
+
+
+def control_flags(data: np.ndarray) -> np.ndarray:
+    """Return one flag per byte of UTF-8 text: the byte starts a control character.
+
+    :param data: UTF-8 bytes.
+    """
+    flags = (data < 0x20) | (data == 0x7F)
+    leads = np.flatnonzero(data[:-1] == _C1_LEAD)
+    if len(leads):
+        following = data[leads + 1]
+        flags[leads[(following >= 0x80) & (following <= 0x9F)]] = True
+    return flags
+
+
+def _string_rows(array: pa.Array) -> np.ndarray:
+    array = array.cast(pa.string()).fill_null("")
+    offsets, data = string_buffers(array)
+    flags = control_flags(data)
+    if not flags.any():
+        return np.zeros(len(array), dtype=bool)
+    return has_flagged(offsets, flags)
+
+
+def control_rows(array: pa.Array) -> np.ndarray | None:
+    """Return which rows of a text column hold a control character; None for columns without text.
+
+    :param array: the column as given: text, dictionary-encoded text or a list of text values.
+    """
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        found = control_rows(array.dictionary)
+        if found is None or not found.any():
+            return None if found is None else np.zeros(len(array), dtype=bool)
+        indices = array.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        return found[indices] & array.is_valid().to_numpy(zero_copy_only=False)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        found = control_rows(pc.list_flatten(array))
+        if found is None:
+            return None
+        rows = np.zeros(len(array), dtype=bool)
+        rows[pc.list_parent_indices(array).to_numpy()[found]] = True
+        return rows
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return _string_rows(array)
+    return None
