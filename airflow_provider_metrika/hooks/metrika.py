@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import time
@@ -12,7 +11,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import aiohttp
 import requests
@@ -58,6 +56,8 @@ from airflow_provider_metrika.hooks.access import (
     explain_access_error,
     unauthorized_advice,
 )
+from airflow_provider_metrika.hooks.base_url import base_url_from_connection
+from airflow_provider_metrika.hooks.base_url import is_loopback_host as is_loopback_host  # re-exported
 from airflow_provider_metrika.hooks.retries import (
     RetryPolicy,
     describe_failure,
@@ -865,62 +865,6 @@ def token_from_connection(connection: Connection, who: str | None = None) -> str
         )
     mask_secret(token)
     return token
-
-
-def base_url_from_connection(connection: Connection, who: str | None = None) -> str:
-    """
-    Return the API base URL from the connection's Host (and Port, Schema), without a trailing slash.
-
-    Plain ``http://`` would send the token unencrypted: it is refused, before any request, for any
-    host but this machine (127.0.0.0/8, ::1, ``localhost``: the emulator), unless the connection's
-    extra ``allow_insecure_http`` is true.
-
-    :param connection: the Airflow connection; an empty Host means Metrika's public API.
-    :param who: how messages name the connection (default: ``Connection '<conn_id>'``).
-    """
-    host = (connection.host or "").strip()
-    if not host:
-        return DEFAULT_API_URL
-    if "://" not in host:
-        host = f"{connection.schema or 'https'}://{host}"
-    if connection.port and not urlparse(host).port:
-        host = f"{host.rstrip('/')}:{connection.port}"
-    parsed = urlparse(host)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise MetrikaInvalidArgumentError(
-            f"{who or _named(connection)}: 'API base URL' must look like {DEFAULT_API_URL} "
-            f"(or http://127.0.0.1:8765 for the emulator); got {connection.host!r}"
-        )
-    insecure_allowed = _truthy(_normalise_extras(connection.extra_dejson).get("allow_insecure_http"))
-    if parsed.scheme == "http" and not is_loopback_host(parsed.hostname) and not insecure_allowed:
-        raise MetrikaInvalidArgumentError(
-            f"{who or _named(connection)}: 'API base URL' {host.rstrip('/')} is plain http:// to "
-            "another machine, so the OAuth token would travel unencrypted; nothing was sent. Use "
-            f"https:// (Metrika's API is {DEFAULT_API_URL}; an empty 'API base URL' means it), or, "
-            "only for a trusted proxy, set the connection's extra allow_insecure_http to true."
-        )
-    return host.rstrip("/")
-
-
-def is_loopback_host(hostname: str) -> bool:
-    """
-    Tell whether a host name is this machine: ``localhost``, 127.0.0.0/8 or ::1.
-
-    :param hostname: the host part of a URL, without brackets.
-    """
-    name = hostname.strip().lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return value is True or value == 1
 
 
 def _named(connection: Connection) -> str:

@@ -43,9 +43,7 @@ REASON_PHONE_SEVERAL = (
 )
 #: An extension marker (Russian ``доб``/``вн``, ``ext``, ``x``, ``#``) before the digits that end the value,
 #: or a bracketed group ending it: ``+7 495 123-45-67 (89)``.
-PHONE_EXTENSION_PATTERN = (
-    r"(?i)(?:(?:(?:доб|вн|ext)[\pL.]*|(?:^|[^\pL])x|#)[\s\pZ.:]*[0-9]+|\))[\s\pZ]*$"
-)
+PHONE_EXTENSION_PATTERN = r"(?i)(?:(?:(?:доб|вн|ext)[\pL.]*|(?:^|[^\pL])x|#)[\s\pZ.:]*[0-9]+|\))[\s\pZ]*$"
 _BREAK = r"[\s\pZ;]"
 #: Two runs of at least 7 digits each, with a space or a semicolon between them: two local numbers.
 PHONE_SEVERAL_PATTERN = rf"(?:[^0-9\s\pZ;]*[0-9]){{7}}[^\s\pZ;]*{_BREAK}+.*(?:[^0-9\s\pZ;]*[0-9]){{7}}"
