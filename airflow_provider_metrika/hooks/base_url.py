@@ -50,7 +50,16 @@ def _insecure_allowed(connection: Connection) -> bool:
 
 
 def _shown(text: str) -> str:
-    return repr(text if len(text) <= 120 else text[:117] + "...")
+    """Return the URL for a message, a non-numeric part after a colon (a password?) masked."""
+    scheme, separator, rest = text.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    bracket = authority.find("]") + 1 if authority.startswith("[") else 0
+    head, tail = authority[:bracket], authority[bracket:]
+    host, colon, port = tail.partition(":")
+    if colon and not port.isdigit():
+        port = "***"
+    shown = f"{scheme}{separator}{head}{host}{colon}{port}{slash}{path}"
+    return repr(shown if len(shown) <= 120 else shown[:117] + "...")
 
 
 def _refusal(who: str, problem: str) -> MetrikaInvalidArgumentError:

@@ -23,7 +23,7 @@ from airflow_provider_metrika.simple_orders.problems import BatchProblems
 from airflow_provider_metrika.simple_orders.text import MultiValues, split_values
 
 # Besides @ and a dotted domain, refuse characters that would need CSV quoting inside one value.
-EMAIL_PATTERN = r'^[^@\s",;]+@[^@\s",;.]+(?:\.[^@\s",;.]+)+$'
+EMAIL_PATTERN = r'^[^@\s\pZ",;]+@[^@\s\pZ",;.]+(?:\.[^@\s\pZ",;.]+)+$'
 # \pZ catches no-break and other Unicode spaces that spreadsheets put into phone numbers.
 PHONE_NOISE_PATTERN = r"[+()\-.\s\pZ]"
 LEADING_8_PATTERN = r"^8([0-9]{10})$"

@@ -29,8 +29,8 @@ READABLE_COLUMNS = frozenset(
     {"id", "create_date_time", "order_status", "revenue", "cost", "goals", "currency"}
     | {"emails_md5", "phones_md5"}
 )
-_EMAIL_MASK = (r"^\s*([^@\s])?.*@([^@]*)$", r"\1***@\2")
-_OTHER_MASK = (r"^\s*(..).+(..)\s*$", r"\1***\2")
+_EMAIL_MASK = (r"(?s)^\s*([^@\s])?.*@([^@]*)$", r"\1***@\2")
+_OTHER_MASK = (r"(?s)^\s*(..).+(..)\s*$", r"\1***\2")
 
 
 def mask_cells(cells: pa.Array) -> pa.Array:
