@@ -56,6 +56,7 @@ from airflow_provider_metrika.hooks.access import (
     explain_access_error,
     unauthorized_advice,
 )
+from airflow_provider_metrika.hooks.arguments import check_hook_settings, check_upload_arguments
 from airflow_provider_metrika.hooks.base_url import base_url_from_connection
 from airflow_provider_metrika.hooks.base_url import is_loopback_host as is_loopback_host  # re-exported
 from airflow_provider_metrika.hooks.retries import (
@@ -272,6 +273,12 @@ class MetrikaHook(HttpHook):
         max_retry_delay: float | None = None,
         lost_answer_wait: float | None = None,
     ) -> None:
+        check_hook_settings(
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            lost_answer_wait=lost_answer_wait,
+        )
         super().__init__(
             method="GET",
             http_conn_id=metrika_conn_id,
@@ -498,6 +505,7 @@ class MetrikaHook(HttpHook):
         :return: the ``uploading`` object: ``uploading_id``, ``api_validation_status``, ...
         """
         counter = self.resolve_counter_id(counter_id)
+        check_upload_arguments(filename, expected_rows)
         params = {
             "merge_mode": check_choice("merge_mode", merge_mode, MERGE_MODES),
             "delimiter_type": check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),

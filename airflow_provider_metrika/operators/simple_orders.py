@@ -37,6 +37,7 @@ from airflow_provider_metrika.hooks.metrika import (
     check_counter_id,
 )
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
+from airflow_provider_metrika.operators.argument_checks import check_operator_arguments
 from airflow_provider_metrika.operators.goal_check import UNKNOWN_STATUSES, check_goal_statuses
 from airflow_provider_metrika.operators.order_sources import copy_to_storage, sql_batches, storage_path
 from airflow_provider_metrika.operators.task_upload_journal import TaskUploadJournal
@@ -259,6 +260,23 @@ class SimpleOrdersUploadOperator(BaseOperator):
             if zone is not None and not _is_template(zone):
                 _check_zone(name, zone)
         _check_sync_arguments(self.task_id, changed_only, sync_state, full_refresh, merge_mode)
+        check_operator_arguments(
+            metrika_conn_id=metrika_conn_id,
+            path=path,
+            rejects_path=rejects_path,
+            sync_state=sync_state,
+            sql_parameters=sql_parameters,
+            dataframe=dataframe,
+            flags={
+                "hash_identifiers": hash_identifiers,
+                "rewrite_leading_8": rewrite_leading_8,
+                "wait_for_validation": wait_for_validation,
+                "deferrable": deferrable,
+                "changed_only": changed_only,
+            },
+            poll_interval=poll_interval,
+            timeout=timeout,
+        )
 
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's

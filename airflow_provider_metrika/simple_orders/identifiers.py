@@ -34,8 +34,8 @@ REASON_PHONE = (
     "is not a valid phone (after removing +, spaces, brackets, dashes and dots it must be 7 to 15 digits)"
 )
 REASON_PHONE_EXTENSION = (
-    "holds an extension (доб, ext, x, # or a bracketed group after the number), which Metrika cannot "
-    "use: send the number alone, e.g. +7 495 123-45-67, and keep the extension in your CRM"
+    "holds an extension (доб, вн, ext, x, # or a bracketed group after the number), which Metrika "
+    "cannot use: send the number alone, without the extension (keep that in your CRM)"
 )
 REASON_PHONE_SEVERAL = (
     "holds two numbers separated by a space or a semicolon: put one phone per value and separate "

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 import yarl
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from urllib3.util import parse_url
 
@@ -28,7 +28,7 @@ def _requests_view(url: str) -> tuple[str | None, str | None, int | None]:
     """Where requests will connect for ``url`` + an endpoint: its own URL preparation, then urllib3."""
     prepared = requests.PreparedRequest()
     prepared.prepare_url(f"{url}/management/v1/counter/1", None)
-    parsed = parse_url(prepared.url)
+    parsed = parse_url(prepared.url or "")
     return parsed.scheme, parsed.host, parsed.port
 
 
@@ -181,7 +181,6 @@ _URL_PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=400, deadline=None)
 @given(
     st.sampled_from(["http://", "https://", "HTTP://", ""]),
     st.lists(_URL_PIECES, min_size=1, max_size=8).map("".join),
@@ -190,11 +189,16 @@ def test_any_url_is_refused_or_read_alike_by_the_guard_requests_and_aiohttp(sche
     try:
         url = normalise_base_url(scheme + rest, "http", None, WHO)
     except MetrikaInvalidArgumentError as refused:
+        message: str | None = str(refused)
+    else:
+        message = None
+    if message is not None:
         if "@" in rest:
-            assert "user:pw" not in str(refused), "what stands before an @ is never shown"
+            assert "user:pw" not in message, "what stands before an @ is never shown"
         return
     judged = parse_url(url)
-    assert "@" not in url and "\\" not in url
+    assert "@" not in url
+    assert "\\" not in url
     assert _requests_view(url) == (judged.scheme, judged.host, judged.port)
     assert _aiohttp_view(url) == (judged.scheme, judged.host, judged.port)
     # The guard's verdict is about the host both clients connect to.

@@ -22,7 +22,7 @@ HEADER = "id,create_date_time,emails,phones,revenue\n"
 
 def _refused(tmp_path: Path, text: str, **options: object) -> InvalidOrdersError:
     with pytest.raises(InvalidOrdersError) as refused:
-        prepare_text(text, tmp_path, **options)  # type: ignore[arg-type]
+        prepare_text(text, tmp_path, **options)
     return refused.value
 
 
@@ -137,7 +137,8 @@ def test_a_dot_group_in_a_semicolon_file_is_refused_as_ambiguous_naming_decimal(
     error = _refused(tmp_path / "either", text)
 
     assert [(p.row, p.column) for p in error.problems] == [(1, "revenue")]
-    assert 'decimal="."' in str(error) and 'decimal=","' in str(error)
+    assert 'decimal="."' in str(error)
+    assert 'decimal=","' in str(error)
     dotted = prepare_text(text.replace("4590,50", "4590.50"), tmp_path / "dot", decimal=".")
     assert [row["revenue"] for row in part_dicts(dotted)] == ["1.234", "4590.5"]
 
@@ -213,8 +214,10 @@ def test_a_row_longer_than_the_block_names_its_row_and_the_fix(tmp_path: Path) -
         prepare_text(text, tmp_path)
 
     message = str(refused.value)
-    assert "row 2 is longer than 1 MiB" in message and "close the quote" in message
-    assert "straddling" not in message and "block size" not in message
+    assert "row 2 is longer than 1 MiB" in message
+    assert "close the quote" in message
+    assert "straddling" not in message
+    assert "block size" not in message
     assert "secret.buyer" not in message
 
 
@@ -226,7 +229,8 @@ def test_a_field_count_error_names_the_row_and_quotes_no_value(tmp_path: Path) -
 
     message = str(refused.value)
     assert "CSV row 2 has 4 fields where the header has 5" in message
-    assert "secret.buyer" not in message and "79995551111" not in message
+    assert "secret.buyer" not in message
+    assert "79995551111" not in message
 
 
 # -- rejects --------------------------------------------------------------------------------------
@@ -254,7 +258,8 @@ def test_with_hashing_the_rejects_file_holds_masked_identifiers_only(tmp_path: P
         assert raw not in content
     row = next(csv.DictReader(io.StringIO(content)))
     assert (row["id"], row["create_date_time"], row["revenue"], row["_row"]) == ("o2", "1969-12-31", "5", "2")
-    assert row["emails"] == "s***@example.com" and row["phones"] == "79***11"
+    assert row["emails"] == "s***@example.com"
+    assert row["phones"] == "79***11"
 
 
 def test_without_hashing_the_rejects_file_keeps_values_for_fixing(tmp_path: Path) -> None:
