@@ -159,7 +159,12 @@ def _misread_phones(values: pa.Array, bad: np.ndarray, sizes: np.ndarray) -> tup
     offsets, data = string_buffers(values)
     last = data[np.maximum(offsets[1:] - 1, 0)] if len(data) else np.zeros(len(values), dtype=np.uint8)
     ends_bracketed = (np.diff(offsets) > 0) & (last == ord(")"))
-    spaced = (sizes >= 14) & (has_bytes(values, b" \t;") | _non_ascii_rows(offsets, data))
+    spaced = sizes >= 14  # two numbers of 7 digits or more: rare, so only those values are scanned
+    if spaced.any():
+        chosen = np.flatnonzero(spaced)
+        subset = values.take(pa.array(chosen))
+        sub_offsets, sub_data = string_buffers(subset)
+        spaced[chosen] = has_bytes(subset, b" \t;") | _non_ascii_rows(sub_offsets, sub_data)
     extension = _flag_matching(values, bad | ends_bracketed, PHONE_EXTENSION_PATTERN)
     several = _flag_matching(values, (bad | spaced) & ~extension, PHONE_SEVERAL_PATTERN)
     return extension, several
