@@ -43,10 +43,8 @@ def check_path(name: str, value: Any, what: str, *, optional: bool = True) -> No
     :param what: what it must be, for the message.
     :param optional: None is accepted.
     """
-    if value is None and optional:
-        return
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
+    if (value is None and optional) or isinstance(value, os.PathLike):
+        return  # a Path or an ObjectStoragePath (not turned into text: a remote one may refuse)
     if not isinstance(value, str) or not value.strip() or not value.isprintable():
         raise MetrikaInvalidArgumentError(f"{name} must be {what}; got {str(value)[:100]!r}")
 
