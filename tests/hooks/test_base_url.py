@@ -204,3 +204,13 @@ def test_any_url_is_refused_or_read_alike_by_the_guard_requests_and_aiohttp(sche
     # The guard's verdict is about the host both clients connect to.
     if is_loopback_host(judged.host or ""):
         assert judged.host in ("localhost", "[::1]") or (judged.host or "").startswith("127.")
+
+
+@pytest.mark.parametrize("host", ["http://user:pw", "http://\\user:pw", "http://user:pw]"])
+def test_what_follows_a_colon_in_the_host_is_masked_in_the_refusal(host: str) -> None:
+    # Failing examples the property test found: a password typed without the @ was shown back.
+    with pytest.raises(MetrikaInvalidArgumentError) as refused:
+        normalise_base_url(host, "https", None, WHO)
+
+    assert "pw" not in str(refused.value)
+    assert "user:***" in str(refused.value)
