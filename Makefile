@@ -8,7 +8,7 @@ LOCK := requirements/dev.lock
 UV_VERSION := 0.13.9
 LOCK_ARGS := pyproject.toml --extra dev --universal --python-version 3.11 --quiet --no-header --annotation-style line
 
-.PHONY: venv demo test lint format typecheck pytest bench screenshots clean lock lock-check compat
+.PHONY: venv demo test lint format typecheck pytest fuzz bench screenshots clean lock lock-check compat
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -39,6 +39,11 @@ pytest: venv
 	$(BIN)/pytest -ra -n 2 --dist loadgroup
 
 test: lint typecheck pytest
+
+# The property suites with thousands of examples (FUZZ_EXAMPLES, default 3000); the counts are printed.
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:randomly --hypothesis-show-statistics \
+		tests/simple_orders/test_properties.py tests/hooks/test_base_url.py -k "any_"
 
 # Refresh the lock on purpose: the newest releases that satisfy pyproject.toml.
 lock: venv

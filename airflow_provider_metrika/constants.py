@@ -29,6 +29,13 @@ UPLOADING_FAILED: Final = "FAILED"
 
 #: ``last_uploadings`` accepts ``limit`` in 1..1000.
 MAX_LIST_LIMIT: Final = 1000
+#: The most pages of ``last_uploadings`` one search reads (a million uploadings at 1,000 a page).
+MAX_LIST_PAGES: Final = 1000
+
+#: The longest HTTP timeout accepted: a day (a bigger one is a typo that would hang a worker).
+MAX_HTTP_SECONDS: Final = 86_400
+#: The longest wait for validation or poll interval accepted: 30 days.
+MAX_WAIT_SECONDS: Final = 30 * 86_400
 
 COUNTER_PAGE_URL: Final = "https://metrika.yandex.ru/dashboard?id={counter_id}"
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 # Airflow reads its home at import time: point it at a temporary folder before anything imports it.
 AIRFLOW_HOME = tempfile.mkdtemp(prefix="metrika-tests-airflow-home-")
@@ -21,6 +23,19 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient, run_emulator  # noqa: E402
 from tests.airflow_cli import MetadataDb, airflow_env, run_airflow  # noqa: E402
+
+# Property tests: a few hundred examples in the normal run, thousands with HYPOTHESIS_PROFILE=fuzz.
+_PROPERTY_SETTINGS = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+hypothesis_settings.register_profile("default", max_examples=250, **_PROPERTY_SETTINGS)  # type: ignore[arg-type]
+hypothesis_settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "3000")),
+    **_PROPERTY_SETTINGS,  # type: ignore[arg-type]
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TOKEN = "tok-SECRET-1b2c3d4e5f"
 OTHER_TOKEN = "tok-OTHER-9z8y7x"

@@ -37,6 +37,7 @@ from airflow_provider_metrika.exceptions import (
     api_error_from_response,
 )
 from airflow_provider_metrika.hooks.access import explain_access_error
+from airflow_provider_metrika.hooks.arguments import check_hook_settings, check_upload_arguments
 from airflow_provider_metrika.hooks.connection import (
     base_url_from_connection,
     is_loopback_host,
@@ -123,6 +124,12 @@ class MetrikaHook(HttpHook):
         max_retry_delay: float | None = None,
         lost_answer_wait: float | None = None,
     ) -> None:
+        check_hook_settings(
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            lost_answer_wait=lost_answer_wait,
+        )
         super().__init__(
             method="GET",
             http_conn_id=metrika_conn_id,
@@ -402,6 +409,7 @@ class MetrikaHook(HttpHook):
         from airflow_provider_metrika.hooks.simple_orders_endpoint import SimpleOrdersEndpoint
 
         counter = self.resolve_counter_id(counter_id)
+        check_upload_arguments(filename, expected_rows)
         upload = UploadFile(file, filename, expected_rows)
         endpoint = SimpleOrdersEndpoint(
             self,

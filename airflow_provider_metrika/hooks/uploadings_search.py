@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow_provider_metrika.constants import MAX_LIST_LIMIT, MAX_LIST_PAGES
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+
 _WIRE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -37,13 +40,13 @@ class UploadingsSearch:
         max_pages: int = 10,
         title: str | None = None,
     ) -> None:
-        self.wanted = {str(i) for i in uploading_ids}
+        self.wanted = _checked_ids(uploading_ids)
         self.title = title
         self.titled: dict[str, Any] | None = None
         self.found: dict[str, dict[str, Any]] = {}
-        self.not_before = self.parse_datetime(not_before) if not_before is not None else None
-        self.page_size = page_size
-        self.max_pages = max_pages
+        self.not_before = self._read_datetime("not_before", not_before) if not_before is not None else None
+        self.page_size = _checked_count("page_size", page_size, MAX_LIST_LIMIT)
+        self.max_pages = _checked_count("max_pages", max_pages, MAX_LIST_PAGES)
         self.pages = 0
         self._seen: set[str] = set()
         self._offset: datetime | None = None
@@ -61,9 +64,19 @@ class UploadingsSearch:
         return parsed.astimezone(UTC)
 
     @classmethod
+    def _read_datetime(cls, name: str, value: Any) -> datetime:
+        try:
+            return cls.parse_datetime(value)
+        except (TypeError, ValueError, AttributeError):
+            raise MetrikaInvalidArgumentError(
+                f"{name} must be a datetime or an ISO date-time such as 2024-01-10T10:00:00Z; got "
+                f"{str(value)[:100]!r}"
+            ) from None
+
+    @classmethod
     def format_datetime(cls, value: str | datetime) -> str:
         """Write a datetime the way ``datetime_offset`` takes it (UTC, seconds, ``Z``)."""
-        return cls.parse_datetime(value).strftime(_WIRE_FORMAT)
+        return cls._read_datetime("datetime_offset", value).strftime(_WIRE_FORMAT)
 
     def next_params(self) -> dict[str, Any] | None:
         """Return the keyword arguments of the next ``list_uploadings`` call, or None when done."""
@@ -119,3 +132,25 @@ class UploadingsSearch:
             except (KeyError, ValueError):
                 continue
         return min(stamps) if stamps else None
+
+
+def _checked_ids(uploading_ids: Any) -> set[str]:
+    """Return the wanted ids; refuse a bare string (its letters are no ids) and empty or odd ids."""
+    if isinstance(uploading_ids, str | bytes) or not isinstance(uploading_ids, Iterable):
+        raise MetrikaInvalidArgumentError(
+            f"uploading_ids must be a list of uploading ids; got {type(uploading_ids).__name__}"
+        )
+    wanted = set()
+    for index, value in enumerate(uploading_ids):
+        if not isinstance(value, str) or not value.strip() or not value.isprintable():
+            raise MetrikaInvalidArgumentError(
+                f"uploading_ids[{index}] must be a non-empty uploading id (text); got {str(value)[:100]!r}"
+            )
+        wanted.add(value)
+    return wanted
+
+
+def _checked_count(name: str, value: Any, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise MetrikaInvalidArgumentError(f"{name} must be an integer from 1 to {most:,}; got {value!r}")
+    return value

@@ -38,6 +38,7 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.connection import base_url_from_connection
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
+from airflow_provider_metrika.operators.argument_checks import check_operator_arguments
 from airflow_provider_metrika.operators.changed_only import (
     SYNC_STATE_XCOM_KEY,
     ChangedOnlySync,
@@ -276,6 +277,23 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 f"s3://bucket/metrika-archive/; got {archive_path!r}"
             )
         check_sync_arguments(self.task_id, changed_only, sync_state, full_refresh, merge_mode)
+        check_operator_arguments(
+            metrika_conn_id=metrika_conn_id,
+            path=path,
+            rejects_path=rejects_path,
+            sync_state=sync_state,
+            sql_parameters=sql_parameters,
+            dataframe=dataframe,
+            flags={
+                "hash_identifiers": hash_identifiers,
+                "rewrite_leading_8": rewrite_leading_8,
+                "wait_for_validation": wait_for_validation,
+                "deferrable": deferrable,
+                "changed_only": changed_only,
+            },
+            poll_interval=poll_interval,
+            timeout=timeout,
+        )
 
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's

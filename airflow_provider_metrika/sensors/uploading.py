@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,7 +17,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_metrika.arguments import check_counter_id
-from airflow_provider_metrika.constants import DEFAULT_CONN_ID
+from airflow_provider_metrika.constants import DEFAULT_CONN_ID, MAX_WAIT_SECONDS
 from airflow_provider_metrika.delivery.wait import poll_once
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, MetrikaUploadingTimeoutError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
@@ -178,6 +179,11 @@ def _check_seconds(parameter: str, value: Any) -> float | timedelta:
         )
     if seconds < 0:
         raise MetrikaInvalidArgumentError(f"{parameter} must not be negative; got {value!r}")
+    if not math.isfinite(seconds) or seconds > MAX_WAIT_SECONDS:
+        raise MetrikaInvalidArgumentError(
+            f"{parameter} must be a finite number of seconds, at most {MAX_WAIT_SECONDS:,} (30 days); "
+            f"got {value!r}"
+        )
     return value
 
 

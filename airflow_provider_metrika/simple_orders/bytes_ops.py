@@ -51,6 +51,15 @@ def _flags(data: np.ndarray, chars: bytes) -> np.ndarray:
     return flags
 
 
+def has_flagged(offsets: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Return per string whether any of its bytes is flagged.
+
+    :param offsets: the strings' byte offsets (n + 1 values), as from :func:`string_buffers`.
+    :param flags: one flag per byte of the data.
+    """
+    return _owners(offsets, flags)
+
+
 def _owners(offsets: np.ndarray, flags: np.ndarray) -> np.ndarray:
     """Return per string whether any of its bytes is flagged."""
     result = np.zeros(len(offsets) - 1, dtype=bool)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -57,6 +57,16 @@ class _InvalidRecords:
         return "skip"
 
 
+def arrow_reason(exc: Exception) -> str:
+    """Return an Arrow parse error's text without the row content some of its messages quote.
+
+    :param exc: the error, e.g. ``CSV parse error: Expected 3 columns, got 2: a@b.c,79...``.
+    """
+    head, sep, rest = str(exc).partition(": ")
+    reason = rest.partition(": ")[0] if sep else head
+    return f"{head}: {reason}" if sep else reason
+
+
 def _combined(batches: Iterable[pa.RecordBatch], max_bytes: int, max_rows: int) -> Iterator[pa.RecordBatch]:
     """Concatenate small parsed blocks into batches of about ``max_bytes`` or ``max_rows``."""
     held: list[pa.RecordBatch] = []
@@ -72,14 +82,18 @@ def _combined(batches: Iterable[pa.RecordBatch], max_bytes: int, max_rows: int) 
         yield pa.concat_batches(held) if len(held) > 1 else held[0]
 
 
+def _has_line_end(data: bytes) -> bool:
+    return b"\n" in data or b"\r" in data  # CR alone ends lines in old Mac exports: Arrow reads those too
+
+
 def _read_head(stream: IO[bytes]) -> bytes:
     head = b""
-    while b"\n" not in head:
+    while not _has_line_end(head):
         chunk = stream.read(64 << 10)
         if not chunk:
             break
         head += chunk
-        if len(head) > _MAX_HEADER_BYTES and b"\n" not in head:
+        if len(head) > _MAX_HEADER_BYTES and not _has_line_end(head):
             raise OrdersInputError(
                 f"the CSV header line is longer than {_MAX_HEADER_BYTES} bytes: is this CSV?"
             )
@@ -108,7 +122,7 @@ def parse_header(head: bytes) -> tuple[list[str], str]:
             "the CSV input is empty: it must start with a header line naming the columns "
             "(e.g. id,create_date_time,emails)"
         )
-    line = head.removeprefix(_BOM).split(b"\n", 1)[0].rstrip(b"\r")
+    line = head.removeprefix(_BOM).replace(b"\r", b"\n").split(b"\n", 1)[0]
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -134,8 +148,13 @@ def _open_stream(source: str | Path | IO[bytes]) -> tuple[IO[bytes], bytes, int 
     return io.BufferedReader(_PrefixedStream(head, source)), head, None
 
 
-def _record_number(source: str | Path | IO[bytes], start: int, delimiter: str, expected: int) -> int | None:
-    """Find the 1-based data row whose field count is wrong, re-reading the input with Python's csv."""
+def _record_number(
+    source: str | Path | IO[bytes], start: int, delimiter: str, wrong: Callable[[list[str]], bool]
+) -> int | None:
+    """Find the first 1-based data row that is ``wrong``, re-reading the input with Python's csv.
+
+    A field over the csv module's size limit (128 KiB) stops the scan at its row, which is returned.
+    """
     if isinstance(source, str | Path):
         stream: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed below
     elif source.seekable():
@@ -143,14 +162,15 @@ def _record_number(source: str | Path | IO[bytes], start: int, delimiter: str, e
         stream = source
     else:
         return None
+    number = 0
     try:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
         records = (record for record in csv.reader(text, delimiter=delimiter) if record)
         for number, record in enumerate(records):
-            if number and len(record) != expected:
+            if number and wrong(record):
                 return number
     except csv.Error:
-        return None
+        return number + 1
     finally:
         if isinstance(source, str | Path):
             stream.close()
@@ -171,17 +191,32 @@ class CsvSource:
     batch_bytes: int = CSV_BATCH_BYTES
     batch_rows: int = DEFAULT_BATCH_ROWS
 
-    def _structure_error(self, found: tuple[int, int, str]) -> OrdersInputError:
-        expected, actual, text = found
+    def _find_row(self, wrong: Callable[[list[str]], bool]) -> str:
         number = None
         if self.start is not None:
-            number = _record_number(self.source, self.start, self.delimiter, expected)
-        where = f"row {number}" if number is not None else "a row"
+            number = _record_number(self.source, self.start, self.delimiter, wrong)
+        return f"row {number}" if number is not None else "a row"
+
+    def _structure_error(self, found: tuple[int, int, str]) -> OrdersInputError:
+        expected, actual, _ = found  # the row's text holds customer data: never shown
+        where = self._find_row(lambda record: len(record) != expected)
         return OrdersInputError(
-            f"CSV {where} has {actual} fields where the header has {expected}: {text[:200]!r}; "
-            f"check the quoting (quote values holding {self.delimiter!r}, double inner quotes) "
-            "and the delimiter"
+            f"CSV {where} has {actual} fields where the header has {expected} (its values are not "
+            f"shown: they may hold customer data); check the quoting (quote values holding "
+            f"{self.delimiter!r}, double inner quotes) and the delimiter"
         )
+
+    def _parse_error(self, exc: pa.ArrowInvalid) -> OrdersInputError:
+        if "straddling" in str(exc) or "block size" in str(exc):
+            limit = self.block_bytes
+            where = self._find_row(lambda record: sum(map(len, record)) + len(record) > limit)
+            return OrdersInputError(
+                f"CSV {where} is longer than {limit >> 20} MiB, the most one row may hold: a quote "
+                "that opens a value and is never closed makes the rest of the file one value, or a "
+                f"cell holds a whole document; close the quote (values holding {self.delimiter!r} or "
+                'a line break are quoted, inner quotes doubled: "a ""b"" c") or shorten the cell'
+            )
+        return OrdersInputError(f"the CSV input cannot be parsed: {arrow_reason(exc)}")
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Yield record batches with every column as ``binary``: decoding and typing happen later."""
@@ -213,7 +248,7 @@ class CsvSource:
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
                 return  # a header without a line break after it: no rows
-            raise OrdersInputError(f"the CSV input cannot be parsed: {exc}") from exc
+            raise self._parse_error(exc) from None
         finally:
             self.close()
 
@@ -236,5 +271,5 @@ def open_csv_source(source: str | Path | IO[bytes], batch_rows: int = DEFAULT_BA
         if isinstance(source, str | Path):
             stream.close()
         raise
-    header_only = b"\n" not in head  # the head runs to the first line break or to the end of the input
+    header_only = not _has_line_end(head)  # the head runs to the first line break or to the input's end
     return CsvSource(source, names, delimiter, stream, start, header_only, batch_rows=batch_rows)

@@ -10,16 +10,20 @@ import pyarrow.compute as pc
 
 from airflow_provider_metrika.simple_orders.bytes_ops import (
     from_buffers,
+    has_bytes,
+    has_flagged,
     has_non_ascii,
     has_non_digits,
     lengths,
     remove_bytes,
+    string_buffers,
 )
+from airflow_provider_metrika.simple_orders.masking import mask_email, mask_phone
 from airflow_provider_metrika.simple_orders.problems import BatchProblems
 from airflow_provider_metrika.simple_orders.text import MultiValues, split_values
 
 # Besides @ and a dotted domain, refuse characters that would need CSV quoting inside one value.
-EMAIL_PATTERN = r'^[^@\s",;]+@[^@\s",;.]+(?:\.[^@\s",;.]+)+$'
+EMAIL_PATTERN = r'^[^@\s\pZ",;]+@[^@\s\pZ",;.]+(?:\.[^@\s\pZ",;.]+)+$'
 # \pZ catches no-break and other Unicode spaces that spreadsheets put into phone numbers.
 PHONE_NOISE_PATTERN = r"[+()\-.\s\pZ]"
 LEADING_8_PATTERN = r"^8([0-9]{10})$"
@@ -29,6 +33,20 @@ REASON_EMAIL = "is not a valid email (must contain @ and a domain)"
 REASON_PHONE = (
     "is not a valid phone (after removing +, spaces, brackets, dashes and dots it must be 7 to 15 digits)"
 )
+REASON_PHONE_EXTENSION = (
+    "holds an extension (доб, вн, ext, x, # or a bracketed group after the number), which Metrika "
+    "cannot use: send the number alone, without the extension (keep that in your CRM)"
+)
+REASON_PHONE_SEVERAL = (
+    "holds two numbers separated by a space or a semicolon: put one phone per value and separate "
+    'several with commas, e.g. "79991112233,79994445566"'
+)
+#: An extension marker (Russian ``доб``/``вн``, ``ext``, ``x``, ``#``) before the digits that end the value,
+#: or a bracketed group ending it: ``+7 495 123-45-67 (89)``.
+PHONE_EXTENSION_PATTERN = r"(?i)(?:(?:(?:доб|вн|ext)[\pL.]*|(?:^|[^\pL])x|#)[\s\pZ.:]*[0-9]+|\))[\s\pZ]*$"
+_BREAK = r"[\s\pZ;]"
+#: Two runs of at least 7 digits each, with a space or a semicolon between them: two local numbers.
+PHONE_SEVERAL_PATTERN = rf"(?:[^0-9\s\pZ;]*[0-9]){{7}}[^\s\pZ;]*{_BREAK}+.*(?:[^0-9\s\pZ;]*[0-9]){{7}}"
 REASON_CLIENT_ID = "is not a valid ClientID (digits only)"
 REASON_MD5 = "is not an MD5 hash (32 hexadecimal digits)"
 
@@ -37,6 +55,10 @@ _PHONE_NOISE = b"+() -.\t\n\r\f\v"
 _EMAIL_RE = re.compile(r'[^@\s",;]+@[^@\s",;.]+(?:\.[^@\s",;.]+)+')
 _PHONE_NOISE_RE = re.compile(r"[+()\-.\s]")
 _PHONE_RE = re.compile(r"[0-9]{7,15}")
+_EXTENSION_RE = re.compile(
+    r"(?:(?:(?:доб|вн|ext)[^\W\d_.]*\.?|(?:^|[\W\d_])x|#)[\s.:]*[0-9]+|\))\s*$", re.IGNORECASE
+)
+_SEVERAL_RE = re.compile(r"(?:[^0-9\s;]*[0-9]){7}[^\s;]*[\s;]+.*(?:[^0-9\s;]*[0-9]){7}")
 
 
 def normalize_email(value: str) -> str:
@@ -46,7 +68,7 @@ def normalize_email(value: str) -> str:
     """
     email = value.strip().lower()
     if not _EMAIL_RE.fullmatch(email):
-        raise ValueError(f"{value!r} {REASON_EMAIL}")
+        raise ValueError(f"{mask_email(value)!r} {REASON_EMAIL}")
     return email
 
 
@@ -56,9 +78,13 @@ def normalize_phone(value: str, rewrite_leading_8: bool = False) -> str:
     :param value: the phone as entered, with the country code.
     :param rewrite_leading_8: rewrite Russian 11-digit numbers starting with 8 to start with 7.
     """
+    if _EXTENSION_RE.search(value):
+        raise ValueError(f"{mask_phone(value)!r} {REASON_PHONE_EXTENSION}")
+    if _SEVERAL_RE.search(value):
+        raise ValueError(f"{mask_phone(value)!r} {REASON_PHONE_SEVERAL}")
     phone = _PHONE_NOISE_RE.sub("", value)
     if not _PHONE_RE.fullmatch(phone):
-        raise ValueError(f"{value!r} {REASON_PHONE}")
+        raise ValueError(f"{mask_phone(value)!r} {REASON_PHONE}")
     if rewrite_leading_8 and len(phone) == 11 and phone.startswith("8"):
         phone = "7" + phone[1:]
     return phone
@@ -118,7 +144,46 @@ def normalise_phones(array: pa.Array, problems: BatchProblems, rewrite_leading_8
     digits = _phone_digits(values.values, rewrite_leading_8)
     sizes = lengths(digits)
     bad = has_non_digits(digits) | (sizes < 7) | (sizes > 15)
-    return _checked(values, digits, bad, "phones", REASON_PHONE, problems)
+    extension, several = _misread_phones(values.values, bad, sizes)
+    problems.add("phones", REASON_PHONE_EXTENSION, values.row_mask(extension))
+    problems.add("phones", REASON_PHONE_SEVERAL, values.row_mask(several))
+    return _checked(values, digits, bad & ~extension & ~several, "phones", REASON_PHONE, problems)
+
+
+def _misread_phones(values: pa.Array, bad: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flag values holding an extension or two numbers: stripped to digits they would pass as one number.
+
+    Only the few candidates go through a regex: values already invalid, values ending with a bracket,
+    and values of 14 or more digits with a space or a semicolon in them.
+    """
+    offsets, data = string_buffers(values)
+    last = data[np.maximum(offsets[1:] - 1, 0)] if len(data) else np.zeros(len(values), dtype=np.uint8)
+    ends_bracketed = (np.diff(offsets) > 0) & (last == ord(")"))
+    spaced = sizes >= 14  # two numbers of 7 digits or more: rare, so only those values are scanned
+    if spaced.any():
+        chosen = np.flatnonzero(spaced)
+        subset = values.take(pa.array(chosen))
+        sub_offsets, sub_data = string_buffers(subset)
+        spaced[chosen] = has_bytes(subset, b" \t;") | _non_ascii_rows(sub_offsets, sub_data)
+    extension = _flag_matching(values, bad | ends_bracketed, PHONE_EXTENSION_PATTERN)
+    several = _flag_matching(values, (bad | spaced) & ~extension, PHONE_SEVERAL_PATTERN)
+    return extension, several
+
+
+def _non_ascii_rows(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    flags = data >= 128
+    if not flags.any():
+        return np.zeros(len(offsets) - 1, dtype=bool)
+    return has_flagged(offsets, flags)
+
+
+def _flag_matching(values: pa.Array, candidates: np.ndarray, pattern: str) -> np.ndarray:
+    found = np.zeros(len(values), dtype=bool)
+    if candidates.any():
+        chosen = np.flatnonzero(candidates)
+        matched = pc.match_substring_regex(values.take(pa.array(chosen)), pattern)
+        found[chosen] = matched.to_numpy(zero_copy_only=False)
+    return found
 
 
 def normalise_client_ids(array: pa.Array, problems: BatchProblems) -> MultiValues:

@@ -53,6 +53,16 @@ def _mask_part(part: str, column: str) -> str:
     return part
 
 
+def escape_controls(value: str) -> str:
+    """Show control characters as ``\\xNN`` escapes, so that a log line stays one visible line.
+
+    :param value: any text.
+    """
+    if value.isprintable():
+        return value
+    return "".join(char if char.isprintable() or char == " " else repr(char)[1:-1] for char in value)
+
+
 def mask_value(value: str, column: str) -> str:
     """Mask a cell for display, whatever column it sits in.
 
@@ -64,7 +74,7 @@ def mask_value(value: str, column: str) -> str:
     :param value: the cell as text; several values are comma-joined.
     :param column: the Metrika column the cell belongs to.
     """
-    shown = ",".join(_mask_part(part, column) for part in value.split(","))
+    shown = escape_controls(",".join(_mask_part(part, column) for part in value.split(",")))
     if len(shown) > MAX_SHOWN_CHARS:
         return shown[: MAX_SHOWN_CHARS - 3] + "..."
     return shown

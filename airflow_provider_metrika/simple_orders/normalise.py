@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_metrika.simple_orders.columns import IDENTIFIER_COLUMNS
+from airflow_provider_metrika.simple_orders.control_chars import REASON_CONTROL, control_rows
 from airflow_provider_metrika.simple_orders.dates import normalise_dates
 from airflow_provider_metrika.simple_orders.goals import normalise_goals
 from airflow_provider_metrika.simple_orders.identifiers import (
@@ -107,6 +108,9 @@ def normalise_batch(
     """
     result = NormalisedBatch()
     for column, array in columns.items():
+        controls = control_rows(array)
+        if controls is not None:
+            problems.add(column, REASON_CONTROL, controls)
         if column in IDENTIFIER_COLUMNS:
             result.multi[column] = _multi(column, array, options, problems)
         else:

@@ -39,7 +39,7 @@ from airflow_provider_metrika.simple_orders.notices import (
 from airflow_provider_metrika.simple_orders.options import PrepareOptions
 from airflow_provider_metrika.simple_orders.parts import PartWriter
 from airflow_provider_metrika.simple_orders.problems import BatchProblems, ProblemLog, cell_text
-from airflow_provider_metrika.simple_orders.rejects import RejectsWriter
+from airflow_provider_metrika.simple_orders.rejects import RejectsWriter, masked_reject_columns
 from airflow_provider_metrika.simple_orders.report import OrdersReport, PreparedOrders
 from airflow_provider_metrika.simple_orders.schema import ColumnPlan
 from airflow_provider_metrika.simple_orders.sinks import DirectSink, SpillSink
@@ -113,7 +113,10 @@ class OrdersPipeline:
         )
         self.ledger = IdLedger(self.work_dir) if ID_COLUMN in plan.sources else None
         skip = options.on_invalid == "skip"
-        self.rejects = RejectsWriter(directory / REJECTS_NAME, names, options.separator) if skip else None
+        masked = masked_reject_columns(names, plan.sources) if options.hash_identifiers else frozenset()
+        self.rejects = (
+            RejectsWriter(directory / REJECTS_NAME, names, options.separator, masked) if skip else None
+        )
 
     def _decode(self, batch: pa.RecordBatch, problems: BatchProblems) -> pa.RecordBatch:
         """Decode raw CSV bytes, recording cells that are not UTF-8 (in written columns only)."""

@@ -1,10 +1,15 @@
 """Write rejected rows, with their original values, row numbers and reasons, to ``rejects.csv``.
 
-The file stays on the worker so that the data can be fixed: values are not masked.
+Values are kept as given so that the data can be fixed, except with ``hash_identifiers=True``, where raw
+customer data must not leave the worker and the file may be copied to object storage: then every column
+that can hold customer data (emails, phones, customer and client ids, and columns Metrika does not
+know) is masked the way logs mask it (``m***@example.com``, ``79***11``); ``_row`` leads back to the
+input row. The header and the columns stay the same either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -17,6 +22,50 @@ from airflow_provider_metrika.simple_orders.problems import cell_text
 
 ROW_FIELD = "_row"
 REASONS_FIELD = "_reasons"
+
+
+#: Columns written as given even when identifiers are masked: they say nothing about a customer.
+READABLE_COLUMNS = frozenset(
+    {"id", "create_date_time", "order_status", "revenue", "cost", "goals", "currency"}
+    | {"emails_md5", "phones_md5"}
+)
+_EMAIL_MASK = (r"(?s)^\s*([^@\s])?.*@([^@]*)$", r"\1***@\2")
+_OTHER_MASK = (r"(?s)^\s*(..).+(..)\s*$", r"\1***\2")
+
+
+def mask_cells(cells: pa.Array) -> pa.Array:
+    """Mask every comma-separated value of text cells, vectorised (as :func:`mask_value` shows one).
+
+    A value with ``@`` keeps its first character and its domain, any other its first and last two
+    characters (``***`` alone when it has four or fewer).
+
+    :param cells: ``string`` cells without nulls.
+    """
+    lists = pc.split_pattern(cells, ",")
+    values = pc.list_flatten(lists)
+    email = pc.match_substring(values, "@")
+    emails = pc.replace_substring_regex(values, *_EMAIL_MASK)
+    size = pc.utf8_length(pc.utf8_trim_whitespace(values))
+    others = pc.if_else(
+        pc.greater(size, 4),
+        pc.replace_substring_regex(values, *_OTHER_MASK),
+        pc.if_else(pc.equal(size, 0), "", "***"),
+    )
+    masked = pc.if_else(email, emails, others)
+    offsets = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    bounds = np.zeros(len(cells) + 1, dtype=np.int32)
+    np.cumsum(offsets, out=bounds[1:])
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(bounds), masked), ",")
+
+
+def masked_reject_columns(names: list[str], sources: Mapping[str, str]) -> frozenset[str]:
+    """Return the input columns masked in the rejects file when identifiers are hashed.
+
+    :param names: the input column names.
+    :param sources: Metrika column -> the input column it is read from.
+    """
+    readable = {source for target, source in sources.items() if target in READABLE_COLUMNS}
+    return frozenset(name for name in names if name not in readable)
 
 
 def original_text(array: pa.Array) -> pa.Array:
@@ -42,12 +91,16 @@ class RejectsWriter:
     :param path: the file to write.
     :param names: input column names (the originals, before renames).
     :param delimiter: ``,`` or ``;``.
+    :param masked: input columns whose values are masked (see the module's docstring).
     """
 
-    def __init__(self, path: Path, names: list[str], delimiter: str) -> None:
+    def __init__(
+        self, path: Path, names: list[str], delimiter: str, masked: frozenset[str] = frozenset()
+    ) -> None:
         self.path = path
         self.names = names
         self.delimiter = delimiter
+        self.masked = masked
         self.rows = 0
         self._file: IO[bytes] | None = None
 
@@ -61,11 +114,15 @@ class RejectsWriter:
         if self._file is None:
             self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
             self._file.write(header_line([*self.names, ROW_FIELD, REASONS_FIELD], self.delimiter))
-        cells = [quote_cells(original_text(batch.column(name))) for name in self.names]
+        cells = [quote_cells(self._shown(name, batch.column(name))) for name in self.names]
         cells += [pa.array(rows, pa.int64()).cast(pa.string()), quote_cells(reasons)]
         offsets, data = line_bounds(csv_lines(cells, self.delimiter))
         self._file.write(data[offsets[0] : offsets[-1]])
         self.rows += len(rows)
+
+    def _shown(self, name: str, array: pa.Array) -> pa.Array:
+        text = original_text(array)
+        return mask_cells(text) if name in self.masked else text
 
     def close(self) -> Path | None:
         """Close the file; return its path, or None if no row was rejected."""

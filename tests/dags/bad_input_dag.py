@@ -19,9 +19,7 @@ with DAG(
     for bad in BAD_FILES:
         SimpleOrdersUploadOperator(
             task_id=bad.task_id,
-            counter_id=12345,
             path="{{ params.files_dir }}/" + bad.task_id + ".csv",
-            # Given, so that not even the counter's time zone is asked: a bad file sends nothing.
-            timezone="Europe/Moscow",
-            **bad.options,
+            # The time zone is given, so that not even the counter's is asked: a bad file sends nothing.
+            **{"counter_id": 12345, "timezone": "Europe/Moscow", **bad.options},
         )

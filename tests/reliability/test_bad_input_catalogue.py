@@ -21,9 +21,17 @@ from airflow_provider_metrika.exceptions import (
 )
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
 from tests.airflow_cli import REPO, MetadataDb, run_airflow
 from tests.conftest import COUNTER, SAMPLE_CSV, TOKEN, connection_json
 from tests.reliability.bad_inputs import BAD_FILES, BadFile
+from tests.reliability.hostile_arguments import (
+    HOOK_ARGUMENT_CASES,
+    HOOK_CASES,
+    OPERATOR_CASES,
+    SENSOR_CASES,
+    HookCall,
+)
 
 DAG_ID = "test_metrika_bad_inputs"
 
@@ -44,6 +52,27 @@ CONNECTION_CASES = [
         "connection failed",
         id="nothing listening",
     ),
+    pytest.param(
+        {"base_url": "http://user:s3cr3t@127.0.0.1:8765"},
+        MetrikaInvalidArgumentError,
+        "user name or password",
+        id="credentials in the host",
+    ),
+    pytest.param(
+        {"base_url": "http://evil.example\\@127.0.0.1"},
+        MetrikaInvalidArgumentError,
+        "user name or password",
+        id="backslash trick",
+    ),
+    pytest.param(
+        {"base_url": "http://127.1:8765"}, MetrikaInvalidArgumentError, "short, octal or hex", id="short IPv4"
+    ),
+    pytest.param(
+        {"base_url": "http://localhost.evil.example"},
+        MetrikaInvalidArgumentError,
+        "unencrypted",
+        id="plain http to a localhost look-alike",
+    ),
 ]
 
 
@@ -60,8 +89,9 @@ def test_bad_connection_fails_clearly_and_reaches_nothing(
         connection_json(conn.get("base_url", metrika.base_url), token=conn.get("token", TOKEN)),
     )
 
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as refused:
         MetrikaHook("metrika_bad", retry_limit=0).upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))
+    assert "s3cr3t" not in str(refused.value)
     assert metrika.api_requests() == []
 
 
@@ -95,12 +125,39 @@ ARGUMENT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), ARGUMENT_CASES)
+@pytest.mark.parametrize(("kwargs", "message"), ARGUMENT_CASES + OPERATOR_CASES)
 def test_bad_operator_argument_fails_at_parse_time_and_reaches_nothing(
     metrika: EmulatorClient, kwargs: dict[str, object], message: str
 ) -> None:
     with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
         SimpleOrdersUploadOperator(task_id="upload", **kwargs)  # type: ignore[arg-type]
+    assert metrika.api_requests() == []
+
+
+@pytest.mark.parametrize(("kwargs", "message"), SENSOR_CASES)
+def test_bad_sensor_argument_fails_at_parse_time_and_reaches_nothing(
+    metrika: EmulatorClient, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
+        MetrikaUploadingSensor(task_id="wait", **kwargs)  # type: ignore[arg-type]
+    assert metrika.api_requests() == []
+
+
+@pytest.mark.parametrize(("call", "message"), HOOK_CASES)
+def test_bad_hook_argument_fails_before_any_request(
+    metrika: EmulatorClient, metrika_conn: str, call: HookCall, message: str
+) -> None:
+    with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
+        call(MetrikaHook(metrika_conn, retry_limit=0))
+    assert metrika.api_requests() == []
+
+
+@pytest.mark.parametrize(("kwargs", "message"), HOOK_ARGUMENT_CASES)
+def test_bad_hook_setting_is_refused_when_the_hook_is_made(
+    metrika: EmulatorClient, metrika_conn: str, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
+        MetrikaHook(metrika_conn, **kwargs).list_uploadings(COUNTER)  # type: ignore[arg-type]
     assert metrika.api_requests() == []
 
 
@@ -154,3 +211,9 @@ def test_bad_orders_file_fails_its_task_clearly_before_any_request(
 
 def test_catalogue_has_at_least_thirty_cases() -> None:
     assert len(CONNECTION_CASES) + 1 + len(ARGUMENT_CASES) + len(BAD_FILES) >= 30
+
+
+def test_catalogue_of_hostile_arguments_covers_the_operator_the_sensor_and_the_hook() -> None:
+    hostile = len(OPERATOR_CASES) + len(SENSOR_CASES) + len(HOOK_CASES) + len(HOOK_ARGUMENT_CASES)
+    assert hostile >= 60
+    assert len(CONNECTION_CASES) + 1 + len(ARGUMENT_CASES) + len(BAD_FILES) + hostile >= 115

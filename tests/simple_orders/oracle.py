@@ -1,0 +1,291 @@
+"""
+An independent reading of the simplified-orders rules, one row at a time in plain Python.
+
+Written from the documented rules (Metrika's format page and the README's "What validation does"),
+not from the core's code: no regex or helper of the core is imported. The property tests compare the
+core's vectorised output with it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+DIGITS = "0123456789"
+MAX_INTEGER_DIGITS = 15
+MAX_FRACTION_DIGITS = 20
+GROUP_SEPARATORS = " \u00a0\u202f'\u2019"
+EXTENSION_WORDS = ("доб", "вн", "ext")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The preparation options a generated example uses."""
+
+    timezone: str
+    source_timezone: str
+    decimal: str  # ".", "," or "either"
+    hash_identifiers: bool
+    rewrite_leading_8: bool
+    now: dt.datetime
+
+
+def has_control(value: str) -> bool:
+    """Tell whether the value holds a character of Unicode category Cc."""
+    return any(unicodedata.category(char) == "Cc" for char in value)
+
+
+def _strip(value: str) -> str:
+    return value.strip()  # Unicode whitespace, as the docs' "trim" means
+
+
+def _values(cell: str) -> list[str]:
+    return [part for part in (_strip(piece) for piece in cell.split(",")) if part]
+
+
+# -- emails ---------------------------------------------------------------------------------------
+
+
+def email(value: str) -> str | None:
+    """Return the email lowercased, or None when it is not one @ before a dotted domain."""
+    text = value.lower()
+    if text.count("@") != 1:
+        return None
+    local, domain = text.split("@")
+    forbidden = set(' ",;\t\n\r\f\v') | {c for c in text if c.isspace()}
+    if not local or any(char in forbidden for char in text):
+        return None
+    labels = domain.split(".")
+    if len(labels) < 2 or any(not label for label in labels):
+        return None
+    return text
+
+
+# -- phones ---------------------------------------------------------------------------------------
+
+
+def _is_extension(value: str) -> bool:
+    text = value.rstrip()
+    if text.endswith(")"):
+        return True
+    end = len(text)
+    while end and text[end - 1] in DIGITS:
+        end -= 1
+    if end == len(text):
+        return False
+    before = text[:end]
+    while before and (before[-1].isspace() or before[-1] in ".:"):
+        before = before[:-1]
+    if before.endswith("#"):
+        return True
+    if before.lower().endswith("x") and (len(before) == 1 or not before[-2].isalpha()):
+        return True
+    letters = len(before)
+    while letters and (before[letters - 1].isalpha() or before[letters - 1] == "."):
+        letters -= 1
+    tail = before[letters:].lower()
+    return any(word in tail for word in EXTENSION_WORDS)
+
+
+def _is_several(value: str) -> bool:
+    tokens = re.split(r"[\s;]+", value)
+    return sum(1 for token in tokens if sum(ch in DIGITS for ch in token) >= 7) >= 2
+
+
+def phone(value: str, rewrite_leading_8: bool) -> str | None:
+    """Return the phone as its digits, or None when it is not one phone number."""
+    if _is_extension(value) or _is_several(value):
+        return None
+    digits = "".join(ch for ch in value if not (ch in "+()-." or ch.isspace()))
+    if not 7 <= len(digits) <= 15 or any(ch not in DIGITS for ch in digits):
+        return None
+    if rewrite_leading_8 and len(digits) == 11 and digits[0] == "8":
+        digits = "7" + digits[1:]
+    return digits
+
+
+# -- amounts --------------------------------------------------------------------------------------
+
+
+def _plain(number: Decimal) -> str | None:
+    """Write a non-negative number out by hand, digit for digit (nothing rounds); None when out of bounds."""
+    _, digits, exponent = number.as_tuple()
+    all_digits = "".join(map(str, digits))
+    point = len(all_digits) + int(exponent)
+    if point <= 0:
+        whole, fraction = "0", "0" * -point + all_digits
+    elif point >= len(all_digits):
+        whole, fraction = all_digits + "0" * (point - len(all_digits)), ""
+    else:
+        whole, fraction = all_digits[:point], all_digits[point:]
+    whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+    if len(whole) > MAX_INTEGER_DIGITS or len(fraction) > MAX_FRACTION_DIGITS:
+        return None
+    return whole + ("." + fraction if fraction else "")
+
+
+_DOT_NUMBER = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_GROUPED = re.compile(
+    rf"[+-]?(?:[0-9]{{1,3}}(?:[{GROUP_SEPARATORS}][0-9]{{3}})+|[0-9]+)(?:,[0-9]*)?|[+-]?,[0-9]+"
+)
+_AMBIGUOUS = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
+
+
+def amount(value: str, decimal: str) -> str | None:
+    """Return revenue or cost as a plain decimal, ``""`` when empty, None when refused."""
+    text = _strip(value)
+    if not text:
+        return ""
+    if decimal == "either" and _AMBIGUOUS.fullmatch(text):
+        return None
+    if decimal in (",", "either") and _GROUPED.fullmatch(text):
+        text = text.translate({ord(c): None for c in GROUP_SEPARATORS}).replace(",", ".")
+    elif decimal == "," and "." in text:
+        return None
+    if text.startswith("-") or not _DOT_NUMBER.fullmatch(text.lstrip("+") if text.startswith("+") else text):
+        return None
+    mantissa, _, exponent = text.lstrip("+").lower().partition("e")
+    if exponent and abs(int(exponent)) > 10_000:
+        # Far beyond both bounds either way, unless the mantissa is zero.
+        return "0" if not mantissa.replace(".", "").strip("0") else None
+    try:
+        number = Decimal(text.lstrip("+"))
+    except InvalidOperation:
+        return None
+    return _plain(number)
+
+
+def currency(value: str) -> str | None:
+    """Return the currency upper-cased, ``""`` when empty, None when not three letters A-Z."""
+    text = _strip(value).upper()
+    if not text:
+        return ""
+    if len(text) == 3 and all("A" <= ch <= "Z" for ch in text):
+        return text
+    return None
+
+
+# -- dates ----------------------------------------------------------------------------------------
+
+_DOTTED = re.compile(r"(\d\d)\.(\d\d)\.(\d{4}|\d\d)(?: (\d\d):(\d\d)(?::(\d\d))?)?")
+_DASHED = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(?:[.,]\d+)?)?"
+    r"([Zz]|[+-]\d\d(?::?\d\d)?)?)?"
+)
+
+
+def _offset(zone: str) -> int:
+    if zone in ("Z", "z"):
+        return 0
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60)
+
+
+def _resolve_naive(wall: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """Return the UTC instant of a wall-clock time: a skipped time moves to the gap's end."""
+    first = wall.replace(tzinfo=zone, fold=0)
+    if first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) == wall:
+        return first.astimezone(dt.UTC)
+    probe = wall.replace(second=0, microsecond=0)
+    for _ in range(24 * 60):
+        probe += dt.timedelta(minutes=1)
+        candidate = probe.replace(tzinfo=zone, fold=0)
+        if candidate.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) == probe:
+            return candidate.astimezone(dt.UTC)
+    raise AssertionError("no end of gap found")
+
+
+def create_date_time(value: str, options: Options) -> str | None:
+    """Return the date as Metrika will read it in the counter's zone, or None when refused."""
+    text = _strip(value)
+    parts: list[str | None]
+    zone = None
+    dotted, dashed = _DOTTED.fullmatch(text), _DASHED.fullmatch(text)
+    if dotted:
+        day, month, year, *clock = dotted.groups()
+        parts = [year if len(year) == 4 else "20" + year, month, day, *clock]
+    elif dashed:
+        year, month, day, hour, minute, second, zone = dashed.groups()
+        parts = [year, month, day, hour, minute, second]
+    else:
+        return None
+    year_, month_, day_ = (int(p) for p in parts[:3])  # type: ignore[arg-type]
+    has_time = parts[3] is not None
+    hour, minute, second = (int(p) if p else 0 for p in parts[3:6])
+    try:
+        wall = dt.datetime(year_, month_, day_, hour, minute, second)
+    except ValueError:
+        return None
+    counter = ZoneInfo(options.timezone)
+    if zone is not None:
+        instant = wall.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=_offset(zone))
+        wall = instant.astimezone(counter).replace(tzinfo=None)
+    elif has_time and options.source_timezone != options.timezone:
+        wall = (
+            _resolve_naive(wall, ZoneInfo(options.source_timezone)).astimezone(counter).replace(tzinfo=None)
+        )
+    seconds = calendar.timegm(wall.timetuple()) if has_time else calendar.timegm(wall.date().timetuple())
+    latest_wall = (options.now + dt.timedelta(days=1)).astimezone(counter).replace(tzinfo=None)
+    if seconds < 0 or seconds > calendar.timegm(latest_wall.timetuple()):
+        return None
+    return wall.strftime("%Y-%m-%d %H:%M:%S") if has_time else wall.strftime("%Y-%m-%d")
+
+
+# -- rows -----------------------------------------------------------------------------------------
+
+
+def _md5(value: str) -> str:
+    return hashlib.md5(value.encode()).hexdigest()
+
+
+def expected_row(cells: dict[str, str], options: Options) -> tuple[dict[str, str], set[str]]:
+    """Return the row as it must be written, and the columns refused (empty when the row is valid).
+
+    :param cells: input column -> cell text.
+    :param options: the example's options.
+    """
+    out: dict[str, str] = {}
+    refused = {column for column, cell in cells.items() if has_control(cell)}
+    out["id"] = cells.get("id", "")
+    date = create_date_time(cells.get("create_date_time", ""), options)
+    if date is None:
+        refused.add("create_date_time")
+    out["create_date_time"] = date or ""
+    identified = False
+    for column in ("emails", "phones"):
+        if column not in cells:
+            continue
+        values = _values(cells[column])
+        identified |= bool(values)
+        if column == "emails":
+            normal = [email(v) for v in values]
+        else:
+            normal = [phone(v, options.rewrite_leading_8) for v in values]
+        if any(v is None for v in normal):
+            refused.add(column)
+            continue
+        if options.hash_identifiers:
+            out[f"{column}_md5"] = ",".join(_md5(v) for v in normal if v)
+        else:
+            out[column] = ",".join(v for v in normal if v)
+    if not identified:
+        refused.add("identifiers")
+    for column in ("revenue", "cost"):
+        if column in cells:
+            value = amount(cells[column], options.decimal)
+            if value is None:
+                refused.add(column)
+            out[column] = value or ""
+    if "currency" in cells:
+        code = currency(cells["currency"])
+        if code is None:
+            refused.add("currency")
+        out["currency"] = code or ""
+    return out, refused
