@@ -51,3 +51,7 @@ def counter_endpoint(counter_id: int) -> str:
 def goals_endpoint(counter_id: int) -> str:
     """Return the management API path of a counter's goals."""
     return f"management/v1/counter/{counter_id}/goals"
+
+
+#: The distribution name on PyPI (what `pip install` takes).
+DISTRIBUTION_NAME = "airflow-provider-metrika"

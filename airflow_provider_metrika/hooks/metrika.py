@@ -16,14 +16,13 @@ from urllib.parse import urlparse
 
 import aiohttp
 import requests
-from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-from airflow.providers.common.compat.sdk import mask_secret
 from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt import MultipartEncoder
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 from urllib3 import PoolManager
 
 from airflow_provider_metrika import __version__
+from airflow_provider_metrika._compat import get_async_connection, get_async_extra_dejson, mask_secret
 from airflow_provider_metrika.constants import (
     CONN_TYPE,
     DEFAULT_API_URL,
@@ -77,7 +76,7 @@ from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
 from airflow_provider_metrika.progress import ProgressLog
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Connection
+    from airflow_provider_metrika._compat import Connection
 
 USER_AGENT = f"airflow-provider-metrika/{__version__}"
 #: Bytes read from the body per socket write: urllib3's default (16 KiB) caps uploads near 150 MB/s.

@@ -1,6 +1,6 @@
 """The OpenLineage facet of a ``changed_only`` upload: what was sent, and what was skipped.
 
-Imported only when the OpenLineage provider asks for facets: it is an optional dependency.
+Imported only when the OpenLineage provider asks for facets: it is the ``[openlineage]`` extra.
 """
 
 from __future__ import annotations
@@ -8,11 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from airflow.providers.common.compat.openlineage.facet import DatasetFacet
+
+from airflow_provider_metrika.extras import import_extra
+
+FACET_MODULE = "airflow.providers.common.compat.openlineage.facet"
+facet = import_extra(FACET_MODULE, "openlineage", "OpenLineage facets")
+
+
+def lineage_classes() -> tuple[Any, Any, Any]:
+    """Return OpenLineage's ``Dataset``, ``SQLJobFacet`` and ``OperatorLineage``."""
+    extractors = import_extra("airflow.providers.openlineage.extractors", "openlineage", "OpenLineage")
+    return facet.Dataset, facet.SQLJobFacet, extractors.OperatorLineage
 
 
 @attrs.define
-class MetrikaSimpleOrdersSyncFacet(DatasetFacet):
+class MetrikaSimpleOrdersSyncFacet(facet.DatasetFacet):  # type: ignore[name-defined]
     """Orders sent by one run (new and changed), skipped (unchanged), and the state kept.
 
     :param sent: orders sent.

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
-from airflow.providers.common.compat.sdk import AirflowSkipException, BaseHook, BaseOperator, XComArg, conf
-
+from airflow_provider_metrika._compat import AirflowSkipException, BaseHook, BaseOperator, XComArg, conf
 from airflow_provider_metrika.constants import (
     DECIMALS,
     DEFAULT_CONN_ID,
@@ -672,8 +671,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
 
         :param task_instance: the finished task instance.
         """
-        from airflow.providers.common.compat.openlineage.facet import Dataset, SQLJobFacet
-        from airflow.providers.openlineage.extractors import OperatorLineage
+        from airflow_provider_metrika.operators.lineage import lineage_classes
+
+        Dataset, SQLJobFacet, OperatorLineage = lineage_classes()
 
         hook = self.hook
         counter = self._counter_used or hook.resolve_counter_id(self.counter_id)
