@@ -60,6 +60,7 @@ VERSIONS = (
     "apache-airflow-providers-common-compat",
     "apache-airflow-providers-http",
     "apache-airflow-providers-common-sql",
+    "apache-airflow-providers-openlineage",
     "pandas",
     "pyarrow",
     "fastapi",
@@ -193,6 +194,18 @@ class Checker:
         assert len(stored) == 10, sorted(stored)
         assert stored["A-1001"]["emails_md5"] == hashlib.md5(b"anna.petrova@example.com").hexdigest()
 
+    def openlineage_events(self) -> None:
+        """With the ``[openlineage]`` extra, the upload's COMPLETE event names the counter's orders."""
+        events = self.home / "openlineage.jsonl"
+        events.unlink(missing_ok=True)
+        transport = json.dumps({"type": "file", "log_file_path": str(events), "append": True})
+        self.dags_test("example_metrika_dataframe", env={"AIRFLOW__OPENLINEAGE__TRANSPORT": transport})
+        assert events.exists(), "no OpenLineage event was written"
+        found = [json.loads(line) for line in events.read_text().splitlines()]
+        complete = [e for e in found if e["eventType"] == "COMPLETE"]
+        outputs = {o["name"] for e in complete for o in e.get("outputs", [])}
+        assert f"counter/{COUNTER}/simple_orders" in outputs, f"COMPLETE outputs: {sorted(outputs)}"
+
     def _write_warehouse(self) -> None:
         self.warehouse.unlink(missing_ok=True)
         with sqlite3.connect(self.warehouse) as conn:
@@ -299,7 +312,8 @@ CHECKS: list[tuple[str, Callable[[Checker], None]]] = [
     ("DAGs import", Checker.dags_import),
     ("DataFrame", Checker.dataframe_example),
     ("object storage", Checker.object_storage_example),
-    ("SQL", Checker.sql_example),
+    ("SQL ([common.sql])", Checker.sql_example),
+    ("OpenLineage ([openlineage])", Checker.openlineage_events),
     ("wait (deferred)", Checker.wait_example),
     ("retry skips accepted part", Checker.retry_skips_accepted_part),
     ("changed_only, twice", Checker.changed_only_example),
