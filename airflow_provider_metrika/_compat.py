@@ -61,15 +61,18 @@ def import_first(name: str) -> Any:
 
     :param name: a key of :data:`LOCATIONS`.
     """
+    failures: list[str] = []
     for module in LOCATIONS[name]:
         try:
             with warnings.catch_warnings():
                 # An older location still answers on a newer line, with a deprecation warning.
                 warnings.simplefilter("ignore", DeprecationWarning)
                 return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-    raise ImportError(f"{name} is in none of {', '.join(LOCATIONS[name])}: this Airflow is not supported")
+        except (ImportError, AttributeError) as exc:
+            failures.append(f"{module}: {exc}")
+    raise ImportError(
+        f"{name} could not be imported, so this Airflow is not supported ({'; '.join(failures)})"
+    )
 
 
 if not TYPE_CHECKING:

@@ -15,7 +15,7 @@ from airflow_provider_metrika import __version__  # noqa: E402
 
 project = "airflow-provider-metrika"
 author = "airflow-provider-metrika maintainers"
-copyright = "airflow-provider-metrika maintainers"  # noqa: A001
+copyright = "airflow-provider-metrika maintainers"
 version = release = __version__
 
 extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.viewcode"]
