@@ -8,7 +8,7 @@ LOCK := requirements/dev.lock
 UV_VERSION := 0.13.9
 LOCK_ARGS := pyproject.toml --extra dev --universal --python-version 3.11 --quiet --no-header --annotation-style line
 
-.PHONY: venv demo test lint format typecheck pytest bench screenshots clean lock lock-check compat dist docs
+.PHONY: venv demo test lint format typecheck pytest bench screenshots clean lock lock-check compat dist docs docs-screenshots
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -79,6 +79,10 @@ bench: venv
 screenshots: venv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python playwright
 	$(BIN)/python docs/screenshots.py
+
+docs-screenshots: docs
+	$(BIN)/uv pip install --quiet --python $(BIN)/python playwright
+	$(BIN)/python docs/site_screenshots.py
 
 clean:
 	rm -rf $(VENV) .compat .pytest_cache .mypy_cache .ruff_cache build dist docs/_build
