@@ -24,6 +24,10 @@ class TaskUploadJournal:
     they are one Airflow Variable named after the task instance. :meth:`clear` drops them when the
     task succeeds: a cleared or new run sends again, to the destination configured then.
 
+    The Variable is read once per instance, and not at all on the task instance's first try: no
+    earlier try can have written it, and Airflow logs a lookup of a missing Variable at error
+    level ("Variable not found"), which does not belong in the log of a successful run.
+
     :param context: the task's execution context.
     """
 
@@ -31,6 +35,9 @@ class TaskUploadJournal:
         self._store: Any = context.get("task_state_store")
         ti = context["ti"]
         self._variable_key = f"metrika_upload_journal__{ti.dag_id}__{ti.run_id}__{ti.task_id}__{ti.map_index}"
+        first_try = getattr(ti, "try_number", None) == 1
+        #: The Variable's entries as last read or written; None until read.
+        self._entries: dict[str, Any] | None = {} if first_try else None
 
     @property
     def where(self) -> str:
@@ -70,8 +77,11 @@ class TaskUploadJournal:
 
         with suppress(Exception):  # a missing Variable is fine: nothing to forget
             Variable.delete(self._variable_key)
+        self._entries = {}
 
     def _variable(self) -> dict[str, Any]:
+        if self._entries is not None:
+            return dict(self._entries)
         from airflow.sdk import Variable
 
         raw = Variable.get(self._variable_key, default=None)
@@ -79,9 +89,11 @@ class TaskUploadJournal:
             parsed = json.loads(raw) if raw else {}
         except ValueError:
             parsed = {}
-        return parsed if isinstance(parsed, dict) else {}
+        self._entries = parsed if isinstance(parsed, dict) else {}
+        return dict(self._entries)
 
     def _save(self, entries: dict[str, Any]) -> None:
         from airflow.sdk import Variable
 
         Variable.set(self._variable_key, json.dumps(entries))
+        self._entries = dict(entries)
