@@ -51,11 +51,12 @@ KEY_VERSIONS = {
     "pandas": "pandas",
     "pyarrow": "pyarrow",
 }
-#: What Airflow 3.3 needs of other providers (older releases import modules 3.3 removed); its own
-#: constraints pin newer ones. Only the ``-floors`` row would otherwise go below them.
+#: What Airflow 3.3 needs of other providers (older common-sql and openlineage releases import modules
+#: 3.3 removed; openlineage 2.14 still imports, but fails to emit any event, without the tags 3.3's
+#: metrics require); its own constraints pin newer ones. Only the ``-floors`` row would go below them.
 AIRFLOW_3_3_NEEDS = (
     "apache-airflow-providers-common-sql>=1.31.0",
-    "apache-airflow-providers-openlineage>=2.10.0",
+    "apache-airflow-providers-openlineage>=2.16.0",
 )
 #: Below Airflow 3.3 a DataFrame from pandas 3 cannot go through XCom (Airflow's serde registers
 #: only ``pandas.core.frame.DataFrame``): those lines get pandas 2, as their constraints pinned.
