@@ -8,7 +8,7 @@ LOCK := requirements/dev.lock
 UV_VERSION := 0.13.9
 LOCK_ARGS := pyproject.toml --extra dev --universal --python-version 3.11 --quiet --no-header --annotation-style line
 
-.PHONY: venv demo test lint format typecheck pytest fuzz bench screenshots clean lock lock-check compat
+.PHONY: venv demo test lint format typecheck pytest fuzz bench screenshots clean lock lock-check compat dist docs docs-screenshots
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -59,6 +59,19 @@ lock-check: venv
 compat: venv
 	$(BIN)/python -m compat $(ARGS)
 
+# The release files: sdist and wheel in dist/, checked (twine, metadata, py.typed, LICENSE, entry point).
+dist: venv
+	rm -rf dist
+	$(BIN)/uv build --quiet --out-dir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python scripts/check_dist.py dist
+
+# The documentation site in docs/_build/html: Markdown pages and the API reference; warnings fail it.
+docs: venv
+	AIRFLOW_HOME=$(CURDIR)/docs/_build/airflow-home AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING \
+		$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
 bench: venv
 	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/upload_memory.py
@@ -72,5 +85,9 @@ screenshots: venv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python playwright
 	$(BIN)/python docs/screenshots.py
 
+docs-screenshots: docs
+	$(BIN)/uv pip install --quiet --python $(BIN)/python playwright
+	$(BIN)/python docs/site_screenshots.py
+
 clean:
-	rm -rf $(VENV) .compat .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) .compat .pytest_cache .mypy_cache .ruff_cache build dist docs/_build

@@ -88,3 +88,6 @@ LINKED_ORDER_METRICS: Final = (
     LINKED_SPAM,
     LINKED_OTHER,
 )
+
+#: The distribution name on PyPI (what `pip install` takes).
+DISTRIBUTION_NAME = "airflow-provider-metrika"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow_provider_metrika._compat import AirflowException, AirflowFailException
 
 
 class MetrikaError(AirflowException):
@@ -177,3 +177,11 @@ def api_error_from_response(
     else:
         cls = _ERROR_CLASSES.get(status_code, MetrikaApiError)
     return cls(status_code, error_type, message, errors, retry_after)
+
+
+class MetrikaMissingExtraError(MetrikaError, AirflowFailException):
+    """
+    A feature needs a provider package that is not installed; a retry would not install it.
+
+    :param message: the feature, the missing package and the ``pip install`` line that adds it.
+    """

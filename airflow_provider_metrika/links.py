@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
-
+from airflow_provider_metrika._compat import BaseOperatorLink, XCom
 from airflow_provider_metrika.constants import COUNTER_PAGE_URL
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
+
+    from airflow_provider_metrika._compat import BaseOperator
 
 #: XCom key under which upload and wait tasks keep the counter id they used.
 COUNTER_ID_XCOM_KEY = "metrika_counter_id"

@@ -1,5 +1,5 @@
 """
-Refresh the README's pictures: the Airflow UI of a real ``airflow standalone`` with the example DAGs.
+Refresh the documentation's pictures: the Airflow UI of a real ``airflow standalone`` with the example DAGs.
 
 Starts the Metrika emulator (holding uploadings unlisted, so the sensor stays deferred) and
 ``airflow standalone`` on loopback with a throw-away AIRFLOW_HOME, runs

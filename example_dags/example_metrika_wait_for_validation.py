@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from airflow.providers.common.compat.sdk import dag
+from airflow.sdk import dag
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor

@@ -16,6 +16,14 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+#: The session's own temporary directory (``TMPDIR`` of every process it starts, pytest-xdist workers
+#: included): what a test leaves behind is found here, not mixed with other programs' files.
+SESSION_TMP = os.environ.get("METRIKA_TESTS_TMPDIR") or tempfile.mkdtemp(prefix="metrika-tests-tmp-")
+os.environ.update({"METRIKA_TESTS_TMPDIR": SESSION_TMP, "TMPDIR": SESSION_TMP})
+tempfile.tempdir = None  # read TMPDIR again
+#: The folders the operator prepares parts in; none may outlive the session.
+LEFTOVER_PATTERN = "metrika-orders-*"
+
 # Airflow reads its home at import time: point it at a temporary folder before anything imports it.
 AIRFLOW_HOME = tempfile.mkdtemp(prefix="metrika-tests-airflow-home-")
 os.environ["AIRFLOW_HOME"] = AIRFLOW_HOME
@@ -75,8 +83,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Remove the temporary AIRFLOW_HOME."""
+    """Remove the temporary AIRFLOW_HOME; fail the session if a test left a parts folder behind."""
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller checks, once every worker is done
+    left = sorted(path.name for path in Path(SESSION_TMP).glob(LEFTOVER_PATTERN))
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"the tests left {len(left)} temporary folder(s) behind: {', '.join(left[:5])}"
+        if reporter is not None:
+            reporter.write_line(f"ERROR: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

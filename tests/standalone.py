@@ -163,8 +163,12 @@ def standalone_env(home: Path, port: int, metrika_base_url: str, **extra: str) -
     :param extra: more variables.
     """
     base_url = f"http://127.0.0.1:{port}"
+    # A task the tests kill cannot remove its parts folder: it stays with the deployment's files.
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
     return airflow_env(
         home,
+        TMPDIR=str(tmp),
         AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
             metrika_base_url, counter_id=12345, retry_delay=0.2, max_retry_delay=2
         ),

@@ -25,11 +25,17 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the wheel from the working tree."""
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the sdist and the wheel from the working tree, as ``make dist`` does."""
     out = tmp_path_factory.mktemp("dist")
-    _run([str(UV), "build", "--wheel", "--out-dir", str(out), str(REPO)])
-    [built] = out.glob("*.whl")
+    _run([str(UV), "build", "--out-dir", str(out), str(REPO)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(dist: Path) -> Path:
+    """Return the built wheel."""
+    [built] = dist.glob("*.whl")
     return built
 
 
@@ -49,6 +55,37 @@ def test_wheel_carries_the_version_metadata_and_entry_points(wheel: Path) -> Non
     assert "Project-URL: Changelog" in metadata
     assert "apache_airflow_provider" in entry_points
     assert "metrika-emulator" in entry_points
+
+
+def test_wheel_ships_py_typed_the_license_and_the_provider_entry_point(wheel: Path) -> None:
+    info = f"airflow_provider_metrika-{__version__}.dist-info"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        license_text = archive.read(f"{info}/licenses/LICENSE").decode()
+        metadata = archive.read(f"{info}/METADATA").decode()
+        entry_points = archive.read(f"{info}/entry_points.txt").decode()
+    assert "airflow_provider_metrika/py.typed" in names
+    assert "Apache License" in license_text
+    assert "Version 2.0, January 2004" in license_text
+    assert "END OF TERMS AND CONDITIONS" in license_text
+    assert "License-Expression: Apache-2.0" in metadata
+    provider_info = "provider_info = airflow_provider_metrika.get_provider_info:get_provider_info"
+    assert f"[apache_airflow_provider]\n{provider_info}" in entry_points
+    assert {"Provides-Extra: common-sql", "Provides-Extra: openlineage"} <= set(metadata.splitlines())
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert "Requires-Dist: apache-airflow-providers-common-sql>=1.27.0; extra == 'common-sql'" in requires
+    # The core needs no common.sql and no common-compat: Airflow's own constraints decide those.
+    assert not [r for r in requires if "common-sql" in r and "extra ==" not in r]
+    assert not [r for r in requires if "common-compat" in r and "extra ==" not in r]
+
+
+def test_the_release_check_passes_the_built_files_and_twine_accepts_them(dist: Path) -> None:
+    checked = _run([sys.executable, str(REPO / "scripts" / "check_dist.py"), str(dist)])
+    files = [*dist.glob("*.whl"), *dist.glob("*.tar.gz")]
+    twine = _run([str(Path(sys.executable).parent / "twine"), "check", "--strict", *map(str, files)])
+
+    assert "metadata, license, py.typed and entry point present" in checked.stdout
+    assert twine.stdout.count("PASSED") == 2, twine.stdout
 
 
 def test_wheel_installs_in_a_fresh_venv_and_airflow_lists_the_provider(wheel: Path, tmp_path: Path) -> None:

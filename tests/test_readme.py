@@ -1,12 +1,17 @@
-"""The README runs as written: the connection test command, and the emulator section's shell and Python."""
+"""
+The README and the docs pages run as written: the README's DAG, the connection test command
+(docs/connection.md), and the emulator page's shell and Python (docs/emulator.md).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 from contextlib import suppress
 from pathlib import Path
 
@@ -15,15 +20,18 @@ from tests.airflow_cli import REPO
 from tests.conftest import COUNTER, connection_json
 
 README = REPO / "README.md"
+EMULATOR_PAGE = REPO / "docs" / "emulator.md"
+CONNECTION_PAGE = REPO / "docs" / "connection.md"
 SECTION = re.compile(r"<!-- readme-test: emulator start -->(.*?)<!-- readme-test: emulator end -->", re.S)
+DAG_SECTION = re.compile(r"<!-- readme-test: dag start -->(.*?)<!-- readme-test: dag end -->", re.S)
 BLOCK = re.compile(r"```(bash|python)\n(.*?)```", re.S)
 #: The README's port; the test swaps in a free one so that parallel runs cannot collide.
 README_PORT = "8765"
 
 
-def _blocks() -> dict[str, str]:
-    section = SECTION.search(README.read_text(encoding="utf-8"))
-    assert section, "README.md lost its readme-test markers around the emulator section"
+def _blocks(page: Path = EMULATOR_PAGE, section_re: re.Pattern[str] = SECTION) -> dict[str, str]:
+    section = section_re.search(page.read_text(encoding="utf-8"))
+    assert section, f"{page.name} lost its readme-test markers"
     return {language: code for language, code in BLOCK.findall(section.group(1))}
 
 
@@ -33,7 +41,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_the_readme_emulator_section_runs_as_written_from_a_clone(tmp_path: Path) -> None:
+def test_the_emulator_pages_section_runs_as_written_from_a_clone(tmp_path: Path) -> None:
     blocks = _blocks()
     assert blocks["bash"].splitlines()[-1] == "python", "the shell block ends by starting Python"
     shell = blocks["bash"].replace(README_PORT, str(_free_port()))
@@ -70,10 +78,8 @@ def test_the_readme_emulator_section_runs_as_written_from_a_clone(tmp_path: Path
     assert output.rstrip().splitlines()[-1] == "PASSED", output[-3000:]
 
 
-def test_the_readmes_connection_test_command_works_as_written(
-    metrika: EmulatorClient, tmp_path: Path
-) -> None:
-    text = README.read_text(encoding="utf-8")
+def test_the_connection_pages_test_command_works_as_written(metrika: EmulatorClient, tmp_path: Path) -> None:
+    text = CONNECTION_PAGE.read_text(encoding="utf-8")
     command = next(line for line in text.splitlines() if "airflow connections test metrika_default" in line)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env["PATH"] = os.pathsep.join([str(REPO / ".venv" / "bin"), env.get("PATH", "")])
@@ -90,3 +96,26 @@ def test_the_readmes_connection_test_command_works_as_written(
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Connection success!" in result.stdout
+
+
+def test_the_readmes_dag_parses_in_airflow_with_its_two_tasks(tmp_path: Path) -> None:
+    (tmp_path / "readme_dag.py").write_text(_blocks(README, DAG_SECTION)["python"], encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(tmp_path)!r})\n"
+        "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},"
+        " 'tasks': {d: sorted(t.task_id for t in dag.tasks) for d, dag in bag.dags.items()}}))"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    # A fresh interpreter, as a DAG processor parses the file.
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    parsed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert parsed == {
+        "errors": {},
+        "tasks": {"crm_orders_to_metrika": ["upload_orders", "wait_for_validation"]},
+    }, parsed

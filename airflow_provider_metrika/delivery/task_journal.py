@@ -39,16 +39,25 @@ class TaskUploadJournal:
     they are one Airflow Variable named after the task instance. :meth:`clear` drops them when the
     task succeeds: a cleared or new run sends again, to the destination configured then.
 
+    The Variable is read once per instance, and not at all when a task instance's first try starts:
+    no earlier try can have written it, and Airflow logs a lookup of a missing Variable at error
+    level ("Variable not found"), which does not belong in the log of a successful run. A try that
+    resumes after a deferral (``resumed``) reads it: its own start wrote it.
+
     :param context: the task's execution context.
+    :param resumed: the try resumes after a deferral (``execute_complete``).
     """
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, *, resumed: bool = False) -> None:
         self._store: Any = context.get("task_state_store")
         ti = context["ti"]
         map_index = -1 if ti.map_index is None else int(ti.map_index)
         self.owner = task_owner(ti.dag_id, ti.run_id, ti.task_id, map_index)
         self.attempt = f"try-{ti.try_number}"
         self._variable_key = variable_name(ti.dag_id, ti.run_id, ti.task_id, map_index)
+        first_start = getattr(ti, "try_number", None) == 1 and not resumed
+        #: The Variable's entries as last read or written; None until read.
+        self._entries: dict[str, Any] | None = {} if first_start else None
 
     @property
     def where(self) -> str:
@@ -95,6 +104,7 @@ class TaskUploadJournal:
 
         with suppress(Exception):  # a missing Variable is fine: nothing to forget
             Variable.delete(self._variable_key)
+        self._entries = {}
 
     def _put(self, store_key: str, variable_key: str, value: dict[str, Any]) -> None:
         if self._store is not None:
@@ -105,6 +115,8 @@ class TaskUploadJournal:
         self._save(entries)
 
     def _variable(self) -> dict[str, Any]:
+        if self._entries is not None:
+            return dict(self._entries)
         from airflow.sdk import Variable
 
         raw = Variable.get(self._variable_key, default=None)
@@ -112,9 +124,11 @@ class TaskUploadJournal:
             parsed = json.loads(raw) if raw else {}
         except ValueError:
             parsed = {}
-        return parsed if isinstance(parsed, dict) else {}
+        self._entries = parsed if isinstance(parsed, dict) else {}
+        return dict(self._entries)
 
     def _save(self, entries: dict[str, Any]) -> None:
         from airflow.sdk import Variable
 
         Variable.set(self._variable_key, json.dumps(entries))
+        self._entries = dict(entries)

@@ -20,7 +20,7 @@ from airflow_provider_metrika.exceptions import (
 READ_SCOPE = "metrika:read"
 WRITE_SCOPE = "metrika:write"
 OFFLINE_DATA_SCOPE = "metrika:offline_data"
-#: The token the README recommends: uploads, and the reads that the operator and the sensor make.
+#: The token the documentation recommends: uploads, and the reads that the operator and the sensor make.
 RECOMMENDED_SCOPES = f"{OFFLINE_DATA_SCOPE} and {READ_SCOPE} (or {WRITE_SCOPE} and {READ_SCOPE})"
 #: Metrika's ``error_type`` of a 403 that is about the token itself.
 INVALID_TOKEN = "invalid_token"

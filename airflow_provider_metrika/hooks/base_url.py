@@ -21,7 +21,7 @@ from airflow_provider_metrika.constants import CONN_TYPE, DEFAULT_API_URL
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Connection
+    from airflow_provider_metrika._compat import Connection
 
 _URL = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9.-]+)"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import mask_secret
-
+from airflow_provider_metrika._compat import mask_secret
 from airflow_provider_metrika.constants import CONN_TYPE
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.access import RECOMMENDED_SCOPES
@@ -13,7 +12,7 @@ from airflow_provider_metrika.hooks.base_url import base_url_from_connection, is
 from airflow_provider_metrika.hooks.retries import RetryPolicy
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Connection
+    from airflow_provider_metrika._compat import Connection
 
 __all__ = [
     "base_url_from_connection",

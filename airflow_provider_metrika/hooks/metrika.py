@@ -9,11 +9,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import aiohttp
 import requests
-from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.http.hooks.http import HttpHook
 from requests_toolbelt import MultipartEncoder
 
 from airflow_provider_metrika import __version__
+from airflow_provider_metrika._compat import get_async_connection, get_async_extra_dejson
 from airflow_provider_metrika.arguments import check_choice, check_counter_id
 from airflow_provider_metrika.constants import (
     CONN_TYPE,
@@ -65,8 +65,7 @@ from airflow_provider_metrika.hooks.uploadings_search import UploadingsSearch
 from airflow_provider_metrika.progress import ProgressLog
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Connection
-
+    from airflow_provider_metrika._compat import Connection
     from airflow_provider_metrika.delivery.journal import UploadJournal
 
 __all__ = [

@@ -22,7 +22,7 @@ from airflow_provider_metrika.delivery.manifest import Manifest, PlannedPart
 from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
+    from airflow_provider_metrika._compat import ObjectStoragePath
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 

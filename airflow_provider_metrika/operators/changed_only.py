@@ -10,8 +10,7 @@ from airflow_provider_metrika.arguments import read_flag
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, MetrikaSyncStateError
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
+    from airflow_provider_metrika._compat import ObjectStoragePath
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 
 #: XCom key of what a ``changed_only`` task recorded in its sync state (counts and location).

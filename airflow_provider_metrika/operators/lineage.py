@@ -1,6 +1,6 @@
 """The OpenLineage facet of a ``changed_only`` upload: what was sent, and what was skipped.
 
-Imported only when the OpenLineage provider asks for facets: it is an optional dependency.
+Imported only when the OpenLineage provider asks for facets: it is the ``[openlineage]`` extra.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import attrs
-from airflow.providers.common.compat.openlineage.facet import DatasetFacet
-from airflow.providers.common.compat.sdk import BaseHook
 
+from airflow_provider_metrika._compat import BaseHook
+from airflow_provider_metrika.extras import import_extra
 from airflow_provider_metrika.hooks.connection import base_url_from_connection
 from airflow_provider_metrika.operators.order_sources import storage_path
 
@@ -19,8 +19,18 @@ if TYPE_CHECKING:
     from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 
 
+FACET_MODULE = "airflow.providers.common.compat.openlineage.facet"
+facet = import_extra(FACET_MODULE, "openlineage", "OpenLineage facets")
+
+
+def lineage_classes() -> tuple[Any, Any, Any]:
+    """Return OpenLineage's ``Dataset``, ``SQLJobFacet`` and ``OperatorLineage``."""
+    extractors = import_extra("airflow.providers.openlineage.extractors", "openlineage", "OpenLineage")
+    return facet.Dataset, facet.SQLJobFacet, extractors.OperatorLineage
+
+
 @attrs.define
-class MetrikaSimpleOrdersSyncFacet(DatasetFacet):
+class MetrikaSimpleOrdersSyncFacet(facet.DatasetFacet):  # type: ignore[name-defined]
     """Orders sent by one run (new and changed), skipped (unchanged), and the state kept.
 
     :param sent: orders sent.
@@ -63,8 +73,7 @@ def upload_lineage(task: SimpleOrdersUploadOperator) -> Any:
 
     :param task: the upload operator.
     """
-    from airflow.providers.common.compat.openlineage.facet import Dataset, SQLJobFacet
-    from airflow.providers.openlineage.extractors import OperatorLineage
+    Dataset, SQLJobFacet, OperatorLineage = lineage_classes()
 
     hook = task.hook
     counter = task._counter_used or hook.resolve_counter_id(task.counter_id)

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
-
+from airflow_provider_metrika._compat import BaseOperator, conf
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID
 from airflow_provider_metrika.exceptions import MetrikaError, MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook, check_counter_id

@@ -10,9 +10,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseHook, ObjectStoragePath
-
+from airflow_provider_metrika._compat import BaseHook, ObjectStoragePath
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+from airflow_provider_metrika.extras import import_extra
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -69,8 +69,8 @@ def sql_batches(
     """
     # Imported when a task runs, not when a DAG file is parsed (see bench/import_time.py).
     import pyarrow as pa
-    from airflow.providers.common.sql.hooks.sql import DbApiHook
 
+    DbApiHook = import_extra("airflow.providers.common.sql.hooks.sql", "common.sql", "sql=").DbApiHook
     hook = BaseHook.get_hook(sql_conn_id)
     if not isinstance(hook, DbApiHook):
         raise MetrikaInvalidArgumentError(

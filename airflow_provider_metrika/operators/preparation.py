@@ -8,8 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import XComArg
-
+from airflow_provider_metrika._compat import XComArg
 from airflow_provider_metrika.arguments import read_mapping
 from airflow_provider_metrika.exceptions import MetrikaError
 from airflow_provider_metrika.operators.order_sources import copy_to_storage, sql_batches, storage_path

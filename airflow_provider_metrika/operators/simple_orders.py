@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
-from airflow.providers.common.compat.sdk import AirflowSkipException, BaseOperator, XComArg, conf
-
+from airflow_provider_metrika._compat import AirflowSkipException, BaseOperator, XComArg, conf
 from airflow_provider_metrika.arguments import (
     check_choice,
     check_counter_id,
@@ -489,7 +488,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         With ``changed_only``, the orders accepted before deferring are recorded in the sync state
         now that Metrika validated them; on failure the state stays as it was.
         """
-        journal = TaskUploadJournal(context)
+        journal = TaskUploadJournal(context, resumed=True)
         handed = journal.read_document(DEFERRED_DOCUMENT) or {}
         pending = storage_path(handed["pending"]) if handed.get("pending") else None
         try:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow.providers.common.compat.sdk import ObjectStoragePath
-
+from airflow_provider_metrika._compat import ObjectStoragePath
 from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
 
 if TYPE_CHECKING:

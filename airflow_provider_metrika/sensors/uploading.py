@@ -9,13 +9,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import (
+from airflow_provider_metrika._compat import (
     AirflowSensorTimeout,
     AirflowSkipException,
     BaseSensorOperator,
     conf,
 )
-
 from airflow_provider_metrika.arguments import check_counter_id
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID, MAX_WAIT_SECONDS
 from airflow_provider_metrika.delivery.wait import poll_once
@@ -29,7 +28,7 @@ from airflow_provider_metrika.uploading_status import (
 )
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
+    from airflow.sdk import Context
 
 #: Seconds between pokes: Metrika usually lists an uploading within seconds to minutes, and each
 #: poke spends one request of the daily per-user quota (5,000).

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.providers.common.compat.sdk import redact
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_metrika._compat import redact
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID
 from airflow_provider_metrika.exceptions import MetrikaError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook

@@ -1,10 +1,10 @@
 """
-The delivery suite's scenarios, what each must end in, and the README table rendered from them.
+The delivery suite's scenarios, what each must end in, and the docs table rendered from them.
 
 Every test of the suite measures an :class:`Outcome` from what the emulator stored and what
-Airflow recorded, and asserts it equals the scenario's. The README's Reliability table is
+Airflow recorded, and asserts it equals the scenario's. The table in ``docs/delivery.md`` is
 :func:`render_table` of these same outcomes (``python -m tests.delivery.scenarios`` prints it; a
-test checks that the README holds it), so the table says what the suite observed.
+test checks that the page holds it), so the table says what the suite observed.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def expected(key: str) -> Outcome:
 
 
 def render_table() -> str:
-    """Render the README's delivery table, one row per scenario."""
+    """Render the delivery table of ``docs/delivery.md``, one row per scenario."""
     lines = [
         "| what happens | Airflow | orders in Metrika | upload requests | task |",
         "|---|---|---|---|---|",

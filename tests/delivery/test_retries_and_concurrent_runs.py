@@ -155,7 +155,7 @@ def test_mapped_tasks_on_one_counter_each_deliver_their_own_orders(
         assert listed[uploading["uploading_id"]]["uploading_title"].startswith("orders-00001-")
 
 
-def test_the_readme_reliability_table_is_the_suites_scenarios() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+def test_the_delivery_pages_scenario_table_is_the_suites_scenarios() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "delivery.md").read_text()
 
-    assert render_table() in readme, "refresh it with: python -m tests.delivery.scenarios"
+    assert render_table() in page, "refresh it with: python -m tests.delivery.scenarios"

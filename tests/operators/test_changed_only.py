@@ -205,7 +205,8 @@ def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
     conf = json.dumps({"orders_uri": second, "sync_state": str(state_dir)})
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow", "dags", "test", "test_metrika_sync", "-c", conf],
-        env=sync_env,
+        # The killed run cannot remove its parts folder: it is left in this test's own directory.
+        env={**sync_env, "TMPDIR": str(tmp_path)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -368,7 +369,7 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
     )
     # A raises o-1 and o-2; B raises o-3 and o-2 to another value. Both read the state before
     # either commits: the first upload is held back 15 s, the second 30 s, so the two commits
-    # come about 15 s apart (commits at the same instant are the race the README owns up to).
+    # come about 15 s apart (commits at the same instant are the race the documentation owns up to).
     run_a = [FIRST[0].replace(",100", ",111"), FIRST[1].replace(",200", ",222"), FIRST[2], FIRST[3]]
     run_b = [FIRST[0], FIRST[1].replace(",200", ",299"), FIRST[2].replace(",300", ",333"), FIRST[3]]
     homes = []
