@@ -456,7 +456,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         """Poll here until Metrika lists every upload as PASSED."""
         from airflow_provider_metrika.delivery.wait import wait_for_validation
 
-        wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings))
+        wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings, allow_empty=True))
         return wait_for_validation(
             wait,
             lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),

@@ -1,0 +1,68 @@
+"""``changed_only=True`` under real Airflow runs: a quiet day, and a state that matches what Metrika holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_metrika.emulator.testing import EmulatorClient
+from tests.airflow_cli import REPO, MetadataDb, run_airflow
+from tests.conftest import COUNTER
+
+TEST_DAGS = REPO / "tests" / "dags"
+HEADER = "id,create_date_time,emails,order_status,revenue\n"
+FIRST = [
+    "o-1,2026-11-20 10:00:00,a@example.com,PAID,101",
+    "o-2,2026-11-20 11:00:00,b@example.com,IN_PROGRESS,200",
+    "o-3,2026-11-20 12:00:00,c@example.com,PAID,300",
+]
+
+
+@pytest.fixture
+def sync_env(dag_env: dict[str, str]) -> dict[str, str]:
+    return {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
+
+
+def _orders_file(tmp_path: Path, name: str, rows: list[str]) -> str:
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(f"{row}\n" for row in rows))
+    return str(path)
+
+
+def _run(env: dict[str, str], dag_id: str, orders: str, state_dir: Path, **params: Any) -> tuple[str, str]:
+    conf = {"orders_uri": orders, "sync_state": str(state_dir), **params}
+    result = run_airflow(["dags", "test", dag_id, "-c", json.dumps(conf)], env)
+    db = MetadataDb(Path(env["AIRFLOW_HOME"]))
+    return db.run_state(dag_id, db.latest_run_id(dag_id)), result.output
+
+
+def _revenues(metrika: EmulatorClient) -> dict[str, str]:
+    return {key: order["revenue"] for key, order in metrika.orders(COUNTER)["orders"].items()}
+
+
+def test_a_quiet_day_is_green_upload_and_every_kind_of_sensor(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    dag_id = "test_metrika_sync_then_wait"
+    state_dir = tmp_path / "state"
+    orders = _orders_file(tmp_path, "a.csv", FIRST)
+    state, output = _run(sync_env, dag_id, orders, state_dir)
+    assert state == "success", output
+
+    state, output = _run(sync_env, dag_id, orders, state_dir)
+
+    assert state == "success", output
+    db = MetadataDb(Path(sync_env["AIRFLOW_HOME"]))
+    run_id = db.latest_run_id(dag_id)
+    assert db.task_states(dag_id, run_id) == {
+        "sync": "success",
+        "wait_poke": "success",
+        "wait_reschedule": "success",
+        "wait_deferred": "success",
+    }
+    assert db.xcom(dag_id, run_id, "sync", "return_value") == []
+    assert output.count("No uploadings to wait for (the upload sent nothing): done.") == 3
+    assert len(metrika.uploadings(COUNTER)) == 1, "nothing sent on the quiet day"
