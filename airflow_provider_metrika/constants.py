@@ -51,3 +51,9 @@ def counter_endpoint(counter_id: int) -> str:
 def goals_endpoint(counter_id: int) -> str:
     """Return the management API path of a counter's goals."""
     return f"management/v1/counter/{counter_id}/goals"
+
+
+#: Seconds a folded change file of a sync state is kept before a compaction removes it, and an
+#: upload with no receipt is waited for before a compaction counts it as unconfirmed: longer than
+#: any compaction or upload takes, so that concurrent compactions never lose a record.
+SYNC_CHANGES_GRACE_SECONDS: Final = 3600.0
