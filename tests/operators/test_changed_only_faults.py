@@ -104,7 +104,7 @@ def test_random_part_failures_kills_and_failed_validations_over_twenty_runs_end_
         try:
             _run(_write(tmp_path / f"t{run}.csv", table), state, run, wait_for_validation=rng.random() < 0.3)
             outcomes.append(f"{fault}: success")
-        except Exception as error:  # noqa: BLE001 - every failure of a run is what is injected here
+        except Exception as error:
             outcomes.append(f"{fault}: {type(error).__name__}")
         metrika.clear_faults()
 
@@ -113,3 +113,77 @@ def test_random_part_failures_kills_and_failed_validations_over_twenty_runs_end_
     print("\n".join(outcomes))
     assert _held(metrika) == table, f"seed {SEED}"
     assert any(not o.endswith("success") for o in outcomes), "faults struck"
+
+
+@pytest.mark.parametrize("apart", [0.0, 1.0], ids=["within-milliseconds", "within-a-second"])
+def test_two_mapped_tasks_on_one_counter_committing_together_keep_both_records(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path, apart: float
+) -> None:
+    state = str(tmp_path / "state")
+    north = {f"n-{n}": 100 + n for n in range(20)}
+    south = {f"s-{n}": 200 + n for n in range(20)}
+    sources = [_write(tmp_path / "north.csv", north), _write(tmp_path / "south.csv", south)]
+    for wait in (False, True):
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def task(
+            index: int, wait: bool = wait, start: threading.Barrier = start, errors: list[Any] = errors
+        ) -> None:
+            start.wait()
+            time.sleep(apart * index)
+            try:
+                _run(sources[index], state, int(wait), map_index=index, wait_for_validation=wait)
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=task, args=(i,)) for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        north = {key: value + 1 for key, value in north.items()}
+        south = {key: value + 1 for key, value in south.items()}
+        _write(tmp_path / "north.csv", north)
+        _write(tmp_path / "south.csv", south)
+
+    # Back to what the last runs sent: nothing is sent, each task's orders are held.
+    north = {key: value - 1 for key, value in north.items()}
+    south = {key: value - 1 for key, value in south.items()}
+    before = len(metrika.uploadings(COUNTER))
+    _run(_write(tmp_path / "all.csv", {**north, **south}), state, 9)
+    assert len(metrika.uploadings(COUNTER)) == before, "both tasks' records were kept"
+    assert _held(metrika) == {**north, **south}
+
+
+def test_a_storage_failure_while_recording_leaves_the_orders_to_be_sent_again(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+) -> None:
+    import fsspec
+    from airflow.sdk.io import attach
+
+    fsspec.register_implementation("flaky", FlakyMemoryFileSystem, clobber=True)
+    attach("flaky", fs=FlakyMemoryFileSystem())
+    state = f"flaky://metrika-state-{uuid.uuid4().hex[:8]}/"
+    table = {f"o-{n}": 100 + n for n in range(10)}
+    _run(_write(tmp_path / "a.csv", table), state, 1, wait_for_validation=True)
+
+    # The upload is recorded, then the store fails when its receipt is written: the task fails.
+    FlakyMemoryFileSystem.fail_on = ".receipt.json"
+    try:
+        with pytest.raises(OSError, match="injected storage failure"):
+            _run(_write(tmp_path / "b.csv", {**table, "o-1": 999}), state, 2, wait_for_validation=True)
+        assert _held(metrika)["o-1"] == 999, "Metrika took the change"
+        # The store fails before anything is sent: nothing goes.
+        FlakyMemoryFileSystem.fail_on = ".rows.arrow"
+        sent = len(metrika.uploadings(COUNTER))
+        with pytest.raises(OSError, match="injected storage failure"):
+            _run(_write(tmp_path / "c.csv", {**table, "o-2": 555}), state, 3)
+        assert len(metrika.uploadings(COUNTER)) == sent, "not recorded: not sent"
+    finally:
+        FlakyMemoryFileSystem.fail_on = None
+
+    # The warehouse reverts o-1: the revert is sent, since Metrika's 999 was never confirmed.
+    _run(_write(tmp_path / "d.csv", table), state, 4)
+    assert _held(metrika) == table
