@@ -82,19 +82,21 @@ class ChangedOnlySync:
         from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
 
         location = self.location
+        try:
+            state = load_state(location, self.destination, self.find)
+        except SyncStateError as error:
+            if not self.full_refresh:
+                raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
+        else:
+            self._log_resolution(state)
         if self.full_refresh:
             self.log.info(
-                "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika accepted them",
+                "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika holds them",
                 location,
             )
             state = SyncState.empty(self.destination)
             state.location = str(location)
             return state
-        try:
-            state = load_state(location, self.destination, self.find)
-        except SyncStateError as error:
-            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
-        self._log_resolution(state)
         self.log.info(
             "Sync state %s: %s orders sent to %s before (%s in memory); only new and changed orders are sent",
             location,
@@ -152,7 +154,7 @@ class ChangedOnlySync:
         :param validated: every uploading is listed PASSED.
         """
         from airflow_provider_metrika.operators.sync_changes import write_receipt
-        from airflow_provider_metrika.operators.sync_state_store import compact
+        from airflow_provider_metrika.operators.sync_state_store import compact, load_state
 
         if upload is not None and validated:
             write_receipt(self.location, upload, "PASSED")
@@ -168,13 +170,15 @@ class ChangedOnlySync:
                 "Orders sent are recorded in the sync state as sent, not yet as held: the next run "
                 "reads Metrika's validation of them first (set wait_for_validation=True to confirm now)"
             )
+        # Every order the state tracks, held or sent and not confirmed yet (one more read of the state).
+        orders = load_state(self.location, self.destination).orders
         self.log.info(
-            "Sync state %s now tracks %s orders (%s bytes)",
+            "Sync state %s now tracks %s orders (%s bytes in its state file)",
             saved.location,
-            f"{saved.orders:,}",
+            f"{orders:,}",
             f"{saved.bytes:,}",
         )
-        return self.summary(report, saved.location, saved.orders, saved.bytes)
+        return self.summary(report, saved.location, orders, saved.bytes)
 
     def summary(self, report: dict[str, Any], location: str, orders: int, size: int | None) -> dict[str, Any]:
         """Return the change counts and the state, as pushed to XCom and to outlet asset events."""

@@ -129,8 +129,11 @@ def compact(location: ObjectStoragePath, destination: Destination, columns: list
     :param destination: where the orders were sent.
     :param columns: the columns the rows were written with.
     """
+    import numpy as np
+
     from airflow_provider_metrika.operators.sync_changes import changes_folder, list_uploads
     from airflow_provider_metrika.simple_orders.sync_fold import fold, materialise
+    from airflow_provider_metrika.simple_orders.sync_state import MergeResult
 
     state = _read_base(location, destination)
     uploads = list_uploads(location, state.folded)
@@ -140,20 +143,17 @@ def compact(location: ObjectStoragePath, destination: Destination, columns: list
         if status is None:
             break
         ready.append((upload, status))
-    if not ready:
-        size = location.stat().st_size if location.exists() else 0
-        return SavedState(str(location), state.orders, size, 0)
+    if not ready and location.exists():
+        return SavedState(str(location), state.orders, location.stat().st_size, 0)
     base_folded = state.folded
     conflicts = 0
-    merged = None
+    merged = MergeResult(state, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), 0)
     for upload, status in ready:
-        if merged is not None:
-            state = materialise(merged)
+        state = materialise(merged)
         merged = fold(state, upload.batches, status, rebuild=bool(upload.metadata().get("rebuild")))
         conflicts += merged.conflicts
-    assert merged is not None
     folder = changes_folder(location)
-    existing = {path.name for path in folder.iterdir()}
+    existing = {path.name for path in folder.iterdir()} if folder.exists() else set()
     folded = tuple(
         sorted(
             {name for name in base_folded if name in existing}

@@ -27,6 +27,8 @@ UNKNOWN_STATUS: Final = "UNKNOWN"
 #: The fingerprint of an order whose value in Metrika is unknown. Row fingerprints are odd, and 0
 #: means "not held": this even value never equals a row's, so the order counts as changed.
 UNKNOWN: Final = np.uint64(2)
+#: As :data:`UNKNOWN`, for an order Metrika was not known to hold before: it counts as new.
+UNKNOWN_NEW: Final = np.uint64(4)
 
 
 def fold(
@@ -75,7 +77,7 @@ def fold(
 def _values(rows: RowChanges, held: np.ndarray, status: str, rebuild: bool) -> tuple[np.ndarray, int]:
     """Return each sent order's value in the state after the upload, and how many disagreed."""
     if status != PASSED:
-        return np.full(len(rows.keys), UNKNOWN, dtype=np.uint64), 0
+        return np.where((held == 0) | (held == UNKNOWN_NEW), UNKNOWN_NEW, UNKNOWN), 0
     if rebuild:
         return rows.fingerprints, 0
     agreed = (held == rows.previous) | (held == rows.fingerprints)

@@ -33,6 +33,7 @@ _METADATA_KEY = b"metrika_sync_state"
 _SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64())])
 #: A sent order: its key, the fingerprint sent and the one the state held before (0: none).
 SENT_SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64()), ("previous", pa.uint64())])
+_UNKNOWN_NEW = np.uint64(4)
 _ID_SEED = 1
 _ROW_SEED = 2
 _NO_ID = np.uint64(0xD6E8FEB86659FD93)
@@ -385,7 +386,8 @@ class SentOrders:
         :param changes: the rows' keys and fingerprints, and the state's.
         """
         send = changes.fingerprints != changes.previous
-        new = changes.previous == 0
+        # 4: sent before but never confirmed, and not held before that (see sync_fold.UNKNOWN_NEW).
+        new = (changes.previous == 0) | (changes.previous == _UNKNOWN_NEW)
         self.new += int(new.sum())
         self.changed += int((send & ~new).sum())
         self.unchanged += int((~send).sum())

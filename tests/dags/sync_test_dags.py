@@ -57,6 +57,24 @@ for dag_id, timeout in (
         )
 
 with DAG(
+    dag_id="test_metrika_sync_parts",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    SimpleOrdersUploadOperator(
+        task_id="sync",
+        counter_id="{{ params.counter_id }}",
+        path="{{ params.orders_uri }}",
+        changed_only=True,
+        sync_state="{{ params.sync_state }}",
+        timezone="Europe/Moscow",
+        max_part_bytes=2048,
+        retries=0,
+    )
+
+with DAG(
     dag_id="test_metrika_sync_retry",
     schedule=None,
     start_date=datetime(2024, 1, 1),

@@ -66,3 +66,74 @@ def test_a_quiet_day_is_green_upload_and_every_kind_of_sensor(
     assert db.xcom(dag_id, run_id, "sync", "return_value") == []
     assert output.count("No uploadings to wait for (the upload sent nothing): done.") == 3
     assert len(metrika.uploadings(COUNTER)) == 1, "nothing sent on the quiet day"
+
+
+def _many(changes: dict[int, int] | None = None) -> list[str]:
+    values = {n: 100 + n for n in range(100)} | (changes or {})
+    return [
+        f"o-{n:03d},2026-11-20 10:{n % 60:02d}:00,buyer{n}@example.com,PAID,{v}" for n, v in values.items()
+    ]
+
+
+def test_a_run_whose_second_part_failed_leaves_the_first_parts_orders_to_be_sent_again(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    dag_id = "test_metrika_sync_parts"
+    state_dir = tmp_path / "state"
+    assert _run(sync_env, dag_id, _orders_file(tmp_path, "a.csv", _many()), state_dir)[0] == "success"
+    # o-000 and o-099 change; the part holding o-000 is accepted, the next one refused.
+    changed = _orders_file(tmp_path, "b.csv", _many({0: 999, 99: 555}))
+    metrika.inject_faults({"target": "upload", "status": 400, "error_type": "invalid_uploading", "skip": 1})
+    state, output = _run(sync_env, dag_id, changed, state_dir)
+    assert state == "failed", output
+    assert _revenues(metrika)["o-000"] == "999"
+
+    # The warehouse reverts o-000: it is sent, as Metrika's 999 was never confirmed.
+    state, output = _run(sync_env, dag_id, _orders_file(tmp_path, "c.csv", _many({99: 555})), state_dir)
+
+    assert state == "success", output
+    assert "sent again whatever their value" in output
+    assert _revenues(metrika) == {f"o-{n:03d}": str(v) for n, v in enumerate(100 + n for n in range(100))} | {
+        "o-099": "555"
+    }
+
+
+def test_an_upload_listed_failed_after_its_run_ended_green_is_sent_again(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    assert (
+        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+    )
+    changed = _orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
+    metrika.inject_faults({"target": "upload", "validation": "FAILED"})
+    state, output = _run(sync_env, "test_metrika_sync", changed, state_dir)
+    assert state == "success", output  # without wait_for_validation, the answer is all it sees
+    assert _revenues(metrika)["o-1"] == "101", "FAILED: nothing stored"
+
+    state, output = _run(sync_env, "test_metrika_sync", changed, state_dir)
+
+    assert state == "success", output
+    assert "Earlier uploads resolved with Metrika's list of uploadings: 1 FAILED" in output
+    assert _revenues(metrika)["o-1"] == "999"
+
+
+def test_a_deferred_wait_that_ends_failed_leaves_the_orders_to_be_sent_again(
+    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    assert (
+        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+    )
+    changed = _orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
+    metrika.configure(status_delay=2.0)
+    metrika.inject_faults({"target": "upload", "validation": "FAILED"})
+    state, output = _run(sync_env, "test_metrika_sync_validated", changed, state_dir)
+    assert state == "failed", output
+    assert "deferred" in output.lower()
+    assert "MetrikaUploadingFailedError" in output
+
+    state, output = _run(sync_env, "test_metrika_sync", changed, state_dir)
+
+    assert state == "success", output
+    assert _revenues(metrika)["o-1"] == "999"
