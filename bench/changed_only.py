@@ -179,7 +179,7 @@ def main() -> int:
     print(f"bytes sent: {bytes_ratio:.2%} of the full re-send (target <= {BYTES_TARGET:.0%})")
     print(f"wall time:  {time_ratio:.2f}x the full re-send (target <= {TIME_TARGET}x)")
     print(
-        f"state: {only['state_orders']:,} orders, {human_bytes(state_file)} on disk "
+        f"state: {only['state_orders']:,} orders, {human_bytes(state_file)} on disk with the change files "
         f"({state_file / orders:.1f} bytes per order); in memory {comparing:.1f} bytes per order "
         f"while comparing, {peak:.1f} at the peak of a rewrite ({peaks}; target <= {MEMORY_TARGET})"
     )

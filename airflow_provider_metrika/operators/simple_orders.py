@@ -156,8 +156,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
         counted and skipped. Needs ``merge_mode`` SAVE or UPDATE.
     :param sync_state: with ``changed_only``, a directory or bucket prefix (templated; a local path
         or an ``ObjectStoragePath`` URI such as ``s3://bucket/metrika-state/``) holding one Parquet
-        state file per destination (API host and counter). The state is replaced, atomically, only
-        once Metrika accepted every part (or validated them, with ``wait_for_validation``).
+        state file per destination (API host and counter) and its change files. The orders sent are
+        recorded before the first part goes and count as held once Metrika lists them PASSED (at
+        once with ``wait_for_validation``, else resolved by the next run).
     :param full_refresh: with ``changed_only``, send every order and rebuild the state (templated).
     """
 
