@@ -81,14 +81,14 @@ def test_a_run_whose_second_part_failed_leaves_the_first_parts_orders_to_be_sent
     dag_id = "test_metrika_sync_parts"
     state_dir = tmp_path / "state"
     assert _run(sync_env, dag_id, _orders_file(tmp_path, "a.csv", _many()), state_dir)[0] == "success"
-    # o-000 and o-099 change; the part holding o-000 is accepted, the next one refused.
-    changed = _orders_file(tmp_path, "b.csv", _many({0: 999, 99: 555}))
+    # Every order changes: the first part (with o-000) is accepted, the second refused.
+    changed = _orders_file(tmp_path, "b.csv", _many({n: 1000 + n for n in range(100)}))
     metrika.inject_faults({"target": "upload", "status": 400, "error_type": "invalid_uploading", "skip": 1})
     state, output = _run(sync_env, dag_id, changed, state_dir)
     assert state == "failed", output
-    assert _revenues(metrika)["o-000"] == "999"
+    assert _revenues(metrika)["o-000"] == "1000"
 
-    # The warehouse reverts o-000: it is sent, as Metrika's 999 was never confirmed.
+    # The warehouse reverts all but o-099: o-000 is sent, as Metrika's 1000 was never confirmed.
     state, output = _run(sync_env, dag_id, _orders_file(tmp_path, "c.csv", _many({99: 555})), state_dir)
 
     assert state == "success", output
