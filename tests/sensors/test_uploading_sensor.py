@@ -310,7 +310,7 @@ def test_an_empty_list_rendered_at_run_time_is_a_success_with_one_log_line(
     waiting = sensor("{{ ti.xcom_pull(task_ids='upload') }}", deferrable=deferrable)
     waiting.uploading_ids = rendered  # as templating renders an upload that sent nothing
 
-    assert waiting.execute({}) == []  # type: ignore[arg-type]
+    assert waiting.execute({}) == []
 
     logged = "".join(capfd.readouterr())
     assert logged.count("No uploadings to wait for (the upload sent nothing): done.") == 1
