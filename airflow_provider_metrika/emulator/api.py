@@ -18,6 +18,7 @@ from airflow_provider_metrika.emulator.constants import (
     MERGE_MODES,
     MULTIPART_OVERHEAD_BYTES,
     STATUS_FAILED,
+    STATUS_IN_PROGRESS,
     STATUS_PASSED,
     UPLOAD_PART_NAME,
 )
@@ -140,7 +141,9 @@ async def upload_simple_orders(request: web.Request) -> web.Response:
             "columns": list(result.columns),
         },
     )
-    return web.json_response({"uploading": uploading.to_api(with_title=state.settings.echo_titles)})
+    # As a listing within status_delay of its creation, the answer reads IN_PROGRESS.
+    shown = STATUS_IN_PROGRESS if state.settings.status_delay > 0 else None
+    return web.json_response({"uploading": uploading.to_api(shown, with_title=state.settings.echo_titles)})
 
 
 async def read_upload(request: web.Request, directory: Path, max_bytes: int) -> UploadBody:

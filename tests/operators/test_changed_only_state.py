@@ -106,6 +106,8 @@ def test_an_upload_listed_failed_after_its_run_ended_green_is_sent_again(
         _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
     )
     changed = _orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
+    # Metrika answers IN_PROGRESS, and lists the uploading FAILED a few seconds later.
+    metrika.configure(status_delay=3.0)
     metrika.inject_faults({"target": "upload", "validation": "FAILED"})
     state, output = _run(sync_env, "test_metrika_sync", changed, state_dir)
     assert state == "success", output  # without wait_for_validation, the answer is all it sees
