@@ -415,7 +415,9 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         sync_env, "test_metrika_sync", _orders_file(tmp_path, "c.csv", run_b), state_dir
     )
     assert state == "success", output
-    assert "1 orders were changed by two runs at once" in output
+    assert "1 orders were changed by two runs at once" in output, [
+        line for line in (output + "".join(outputs)).splitlines() if "orders" in line or "resolved" in line
+    ]
     assert counts is not None
     assert (counts["new"], counts["changed"], counts["unchanged"]) == (0, 2, 2)
     assert metrika.orders(COUNTER)["orders"]["o-2"]["revenue"] == "299"
