@@ -367,7 +367,8 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         == "success"
     )
     # A raises o-1 and o-2; B raises o-3 and o-2 to another value. Both read the state before
-    # either commits: the first upload is held back 15 s, the second 30 s.
+    # either commits: the first upload is held back 45 s, the second 75 s (a loaded machine can take
+    # 20 s to start a run).
     run_a = [FIRST[0].replace(",100", ",111"), FIRST[1].replace(",200", ",222"), FIRST[2], FIRST[3]]
     run_b = [FIRST[0], FIRST[1].replace(",200", ",299"), FIRST[2].replace(",300", ",333"), FIRST[3]]
     homes = []
@@ -381,7 +382,7 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         ):
             source.backup(copy)
         homes.append(home)
-    metrika.inject_faults({"target": "upload", "delay": 15}, {"target": "upload", "delay": 30})
+    metrika.inject_faults({"target": "upload", "delay": 45}, {"target": "upload", "delay": 75})
     processes = []
     for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
         conf = json.dumps(
