@@ -116,7 +116,10 @@ class ChangedOnlySync:
                 "Earlier uploads resolved with Metrika's list of uploadings: %s",
                 ", ".join(f"{count} {status}" for status, count in sorted(resolution.resolved.items())),
             )
-        unknown = resolution.rows.get("UNKNOWN", 0)
+        from airflow_provider_metrika.simple_orders.sync_fold import UNKNOWN, UNKNOWN_NEW
+
+        values = state.fingerprints
+        unknown = int(((values == UNKNOWN) | (values == UNKNOWN_NEW)).sum())
         if unknown:
             self.log.warning(
                 "%s orders were sent by an earlier run that Metrika has not confirmed (the run failed, "
