@@ -161,7 +161,7 @@ class ChangedOnlySync:
 
         if upload is not None and validated:
             write_receipt(self.location, upload, "PASSED")
-        saved = compact(self.location, self.destination, list(report["columns"]))
+        saved = compact(self.location, self.destination, list(report["columns"]), replace=self.full_refresh)
         if saved.conflicts:
             self.log.warning(
                 "%s orders were changed by two runs at once: which value Metrika holds is unknown, "

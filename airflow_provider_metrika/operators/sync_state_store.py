@@ -119,7 +119,9 @@ def _fold(state: SyncState, upload: Upload, status: str) -> tuple[SyncState, int
     return materialise(merged), rows
 
 
-def compact(location: ObjectStoragePath, destination: Destination, columns: list[str]) -> SavedState:
+def compact(
+    location: ObjectStoragePath, destination: Destination, columns: list[str], *, replace: bool = False
+) -> SavedState:
     """Fold the leading uploads whose fate is known into a new state file; remove old folded files.
 
     Only the uploads and receipts read here are folded and named in the new file; of those, files
@@ -128,14 +130,21 @@ def compact(location: ObjectStoragePath, destination: Destination, columns: list
     :param location: the state file.
     :param destination: where the orders were sent.
     :param columns: the columns the rows were written with.
+    :param replace: a full refresh asked for: a state file that cannot be used is replaced.
     """
     import numpy as np
 
     from airflow_provider_metrika.operators.sync_changes import changes_folder, list_uploads
     from airflow_provider_metrika.simple_orders.sync_fold import fold, materialise
-    from airflow_provider_metrika.simple_orders.sync_state import MergeResult
+    from airflow_provider_metrika.simple_orders.sync_state import MergeResult, SyncState, SyncStateError
 
-    state = _read_base(location, destination)
+    try:
+        state = _read_base(location, destination)
+    except SyncStateError:
+        if not replace:
+            raise
+        state = SyncState.empty(destination)
+        state.location = str(location)
     uploads = list_uploads(location, state.folded)
     ready: list[tuple[Upload, str]] = []
     for upload in uploads:
