@@ -91,3 +91,8 @@ LINKED_ORDER_METRICS: Final = (
 
 #: The distribution name on PyPI (what `pip install` takes).
 DISTRIBUTION_NAME = "airflow-provider-metrika"
+
+#: Seconds a folded change file of a sync state is kept before a compaction removes it, and an
+#: upload with no receipt is waited for before a compaction counts it as unconfirmed: longer than
+#: any compaction or upload takes, so that concurrent compactions never lose a record.
+SYNC_CHANGES_GRACE_SECONDS: Final = 3600.0

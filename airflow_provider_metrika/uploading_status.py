@@ -30,6 +30,8 @@ EVENT_TIMEOUT: Final = "timeout"
 EVENT_ERROR: Final = "error"
 EVENT_STATUSES: Final = (EVENT_SUCCESS, EVENT_FAILED, EVENT_TIMEOUT, EVENT_ERROR)
 
+#: The one line logged when a wait is given no uploadings (an upload that had nothing to send).
+NOTHING_TO_WAIT_FOR: Final = "No uploadings to wait for (the upload sent nothing): done."
 #: How a message names an uploading that ``last_uploadings`` does not list yet.
 NOT_LISTED: Final = "not listed yet"
 
@@ -54,7 +56,9 @@ class UploadingTargets:
     not_before: str | None
 
 
-def read_uploading_targets(value: Any, parameter: str = "uploading_ids") -> UploadingTargets:
+def read_uploading_targets(
+    value: Any, parameter: str = "uploading_ids", *, allow_empty: bool = False
+) -> UploadingTargets:
     """
     Read the uploadings to wait on from one id, a list of ids, or uploading objects.
 
@@ -64,8 +68,12 @@ def read_uploading_targets(value: Any, parameter: str = "uploading_ids") -> Uplo
 
     :param value: the argument's value, after templating.
     :param parameter: the argument's name, for messages.
+    :param allow_empty: accept an empty list (a run-time value: an upload that sent nothing), which
+        gives no ids; a literal empty list in a DAG file is refused.
     :raises MetrikaInvalidArgumentError: when nothing usable is given.
     """
+    if allow_empty and (value is None or (isinstance(value, str) and not value.strip())):
+        return UploadingTargets((), None)
     items = _as_items(value, parameter)
     ids: list[str] = []
     stamps: dict[str, str | None] = {}
@@ -76,10 +84,13 @@ def read_uploading_targets(value: Any, parameter: str = "uploading_ids") -> Uplo
             stamps[uploading_id] = stamp
         elif stamps[uploading_id] is None:
             stamps[uploading_id] = stamp
-    if not ids:
-        raise MetrikaInvalidArgumentError(f"{parameter} is empty: give at least one uploading id")
+    if not ids and not allow_empty:
+        raise MetrikaInvalidArgumentError(
+            f"{parameter} is empty: give at least one uploading id, or the upload task's output "
+            "(an XComArg), which may be empty on a day with nothing to send"
+        )
     known = [stamps[i] for i in ids]
-    not_before = None if None in known else min(s for s in known if s is not None)
+    not_before = None if None in known or not known else min(s for s in known if s is not None)
     return UploadingTargets(tuple(ids), not_before)
 
 
@@ -227,7 +238,9 @@ class UploadingsWait:
         return _some(parts)
 
     def success_message(self) -> str:
-        """Say that every uploading passed."""
+        """Say that every uploading passed (or that there was nothing to wait for)."""
+        if not self.ids:
+            return NOTHING_TO_WAIT_FOR
         return (
             f"Metrika validated {_count(self.ids, 'uploading')} on counter {self.counter_id}: "
             f"all {UPLOADING_PASSED} ({_some(self.ids)})."

@@ -66,35 +66,45 @@ class Sync:
         self.location = state_location(str(workdir / "state"), self.destination)
         self.runs = 0
 
+    def _find(self, ids: list[str], since: str | None) -> dict[str, Any]:
+        return dict(self.hook.find_uploadings(COUNTER, ids, not_before=since))
+
     def run(self, frame: Any, *, changed_only: bool) -> dict[str, Any]:
         """Prepare, upload every part, and with ``changed_only`` compare and commit; return numbers."""
-        from airflow_provider_metrika.operators.sync_state_store import commit_state, load_state
+        from airflow_provider_metrika.operators.sync_changes import ACCEPTED, write_receipt, write_rows
+        from airflow_provider_metrika.operators.sync_state_store import compact, load_state
         from airflow_provider_metrika.simple_orders import prepare_simple_orders
 
         self.runs += 1
         output = self.workdir / f"run-{self.runs}"
         started = time.perf_counter()
         tracemalloc.start()
-        state = load_state(self.location, self.destination) if changed_only else None
+        # As the operator does: the earlier upload, accepted and not confirmed, is resolved first.
+        state = load_state(self.location, self.destination, self._find) if changed_only else None
         comparing = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
         prepared = prepare_simple_orders(
             frame, output, timezone="Europe/Moscow", sync_state=state, max_part_bytes=200_000_000
         )
+        upload = None
+        if changed_only and prepared.sent_orders is not None:
+            upload = write_rows(self.location, prepared.sent_orders, prepared.report.columns, rebuild=False)
         prepare_seconds = time.perf_counter() - started
-        for part in prepared.parts:
+        uploadings = [
             self.hook.upload_simple_orders(COUNTER, part.path, content_sha256=part.sha256)
+            for part in prepared.parts
+        ]
         upload_seconds = time.perf_counter() - started - prepare_seconds
         state_orders = peak = 0
-        if changed_only and prepared.sent_orders is not None:
-            del state  # the commit reads the state again, as a concurrent run may have moved it
+        if upload is not None:
+            ids = {u["uploading_id"]: u.get("datetime") for u in uploadings}
+            write_receipt(self.location, upload, ACCEPTED, ids)
+            del state  # the compaction reads the state again, as a concurrent run may have moved it
             tracemalloc.start()
-            saved = commit_state(
-                self.location, self.destination, prepared.sent_orders, prepared.report.columns, rebuild=False
-            )
+            compact(self.location, self.destination, prepared.report.columns)
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-            state_orders = saved.orders
+            state_orders = load_state(self.location, self.destination).orders  # as the operator counts
         report = prepared.report
         return {
             "seconds": time.perf_counter() - started,
@@ -119,6 +129,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from airflow_provider_metrika.emulator.testing import run_emulator
+    from airflow_provider_metrika.operators.sync_changes import changes_folder
 
     print(f"Generating {args.rows:,} orders ...", flush=True)
     frame = orders_frame(args.rows)
@@ -135,11 +146,14 @@ def main() -> int:
         sync = Sync(Path(tmp))
         print("First sync: every order sent, the state built ...", flush=True)
         first = sync.run(frame, changed_only=True)
-        state_file = sync.location.stat().st_size
         changed = _change(frame, args.changed)
         print(f"{changed:,} orders changed; full re-send, then changed_only ...", flush=True)
         full = sync.run(frame, changed_only=False)
         only = sync.run(frame, changed_only=True)
+        # The state file (the first sync folded in) and the change files kept next to it.
+        state_file = sync.location.stat().st_size + sum(
+            path.stat().st_size for path in changes_folder(sync.location).iterdir()
+        )
 
     orders = args.rows
     bytes_ratio = only["bytes"] / full["bytes"]
@@ -165,7 +179,7 @@ def main() -> int:
     print(f"bytes sent: {bytes_ratio:.2%} of the full re-send (target <= {BYTES_TARGET:.0%})")
     print(f"wall time:  {time_ratio:.2f}x the full re-send (target <= {TIME_TARGET}x)")
     print(
-        f"state: {only['state_orders']:,} orders, {human_bytes(state_file)} on disk "
+        f"state: {only['state_orders']:,} orders, {human_bytes(state_file)} on disk with the change files "
         f"({state_file / orders:.1f} bytes per order); in memory {comparing:.1f} bytes per order "
         f"while comparing, {peak:.1f} at the peak of a rewrite ({peaks}; target <= {MEMORY_TARGET})"
     )

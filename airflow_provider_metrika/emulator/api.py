@@ -19,11 +19,12 @@ from airflow_provider_metrika.emulator.constants import (
     MERGE_MODES,
     MULTIPART_OVERHEAD_BYTES,
     STATUS_FAILED,
+    STATUS_IN_PROGRESS,
     STATUS_PASSED,
     UPLOAD_PART_NAME,
 )
 from airflow_provider_metrika.emulator.errors import ApiError
-from airflow_provider_metrika.emulator.keys import CURRENT_LOG_ENTRY, STATE_KEY
+from airflow_provider_metrika.emulator.keys import CURRENT_LOG_ENTRY, FORCED_VALIDATION_KEY, STATE_KEY
 from airflow_provider_metrika.emulator.scopes import scopes_needed
 from airflow_provider_metrika.emulator.state import EmulatorState, parse_counter_id
 from airflow_provider_metrika.emulator.upload_body import NotMultipartError, UploadBody, read_upload_body
@@ -122,9 +123,13 @@ async def upload_simple_orders(request: web.Request) -> web.Response:
         if body.too_large:
             raise ApiError(400, "limit_exceeded", f"File is larger than {max_bytes} bytes", UPLOAD_PART_NAME)
         # Validation and applying read the whole file: keep them off the event loop.
-        result = await asyncio.to_thread(
-            _validate_and_apply, state, counter_id, merge_mode, body.file_path, DELIMITERS[delimiter_type]
-        )
+        if request.get(FORCED_VALIDATION_KEY) == STATUS_FAILED:
+            result = validate_file(body.file_path, DELIMITERS[delimiter_type])
+            result.add_error("Injected fault: validation FAILED")
+        else:
+            result = await asyncio.to_thread(
+                _validate_and_apply, state, counter_id, merge_mode, body.file_path, DELIMITERS[delimiter_type]
+            )
     uploading = state.add_uploading(
         counter_id,
         status=STATUS_PASSED if result.passed else STATUS_FAILED,
@@ -140,7 +145,9 @@ async def upload_simple_orders(request: web.Request) -> web.Response:
             "columns": list(result.columns),
         },
     )
-    return web.json_response({"uploading": uploading.to_api(with_title=state.settings.echo_titles)})
+    # As a listing within status_delay of its creation, the answer reads IN_PROGRESS.
+    shown = STATUS_IN_PROGRESS if state.settings.status_delay > 0 else None
+    return web.json_response({"uploading": uploading.to_api(shown, with_title=state.settings.echo_titles)})
 
 
 async def read_upload(request: web.Request, directory: Path, max_bytes: int) -> UploadBody:

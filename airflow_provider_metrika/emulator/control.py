@@ -65,6 +65,15 @@ async def set_config(request: web.Request) -> web.Response:
     return web.json_response(state.settings.to_json())
 
 
+async def clear_faults(request: web.Request) -> web.Response:
+    """Forget every waiting fault.
+
+    :param request: ``DELETE /_emulator/faults``.
+    """
+    request.app[STATE_KEY].faults.clear()
+    return web.json_response({"faults": []})
+
+
 async def add_faults(request: web.Request) -> web.Response:
     """Queue faults after those already waiting; all or none are accepted.
 
@@ -159,6 +168,7 @@ def add_control_routes(app: web.Application) -> None:
             web.get(f"{CONTROL_PREFIX}/config", get_config),
             web.post(f"{CONTROL_PREFIX}/config", set_config),
             web.post(f"{CONTROL_PREFIX}/faults", add_faults),
+            web.delete(f"{CONTROL_PREFIX}/faults", clear_faults),
             web.get(f"{CONTROL_PREFIX}/faults", get_faults),
             web.get(f"{CONTROL_PREFIX}/requests", get_requests),
             web.get(f"{CONTROL_PREFIX}/counters/{{counter_id}}/orders", get_orders),

@@ -24,6 +24,7 @@ _FIELDS = (
     "after_processing",
     "drop",
     "delay",
+    "validation",
 )
 
 
@@ -41,6 +42,7 @@ class Fault:
     :param drop: ``before``: read the body, store nothing, close the connection without answering;
         ``after``: store the upload, then close without answering.
     :param delay: seconds to wait before answering (or dropping).
+    :param validation: ``FAILED``: an upload is answered as usual but listed FAILED, nothing stored.
     """
 
     target: str = TARGET_ANY
@@ -52,6 +54,7 @@ class Fault:
     after_processing: bool = False
     drop: str | None = None
     delay: float = 0.0
+    validation: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Fault:
@@ -86,6 +89,8 @@ class Fault:
             raise ValueError("delay must be a non-negative number of seconds")
         if self.retry_after is not None and not isinstance(self.retry_after, str):
             raise ValueError("retry_after must be a string (seconds or an HTTP date)")
+        if self.validation not in (None, "FAILED"):
+            raise ValueError("validation must be null or 'FAILED'")
         if not isinstance(self.after_processing, bool):
             raise ValueError("after_processing must be a boolean")
 

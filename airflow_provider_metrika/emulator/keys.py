@@ -14,3 +14,5 @@ STATE_KEY = web.AppKey("metrika_emulator_state", EmulatorState)
 CURRENT_LOG_ENTRY: ContextVar[dict[str, object] | None] = ContextVar(
     "metrika_emulator_log_entry", default=None
 )
+#: Request key of an injected validation outcome (a fault's ``validation``), read by the upload handler.
+FORCED_VALIDATION_KEY = "metrika_emulator_forced_validation"

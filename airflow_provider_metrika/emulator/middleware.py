@@ -16,7 +16,7 @@ from airflow_provider_metrika.emulator.api import read_upload, request_token
 from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DROP_AFTER, TARGET_UPLOAD
 from airflow_provider_metrika.emulator.errors import ApiError, error_response
 from airflow_provider_metrika.emulator.faults import Fault
-from airflow_provider_metrika.emulator.keys import CURRENT_LOG_ENTRY, STATE_KEY
+from airflow_provider_metrika.emulator.keys import CURRENT_LOG_ENTRY, FORCED_VALIDATION_KEY, STATE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ async def _handle(
         if target == TARGET_UPLOAD:
             await _discard_upload(request)
         return await _answer_fault(request, fault)
+    if fault is not None and fault.validation is not None:
+        request[FORCED_VALIDATION_KEY] = fault.validation
     try:
         response = await handler(request)
     except ApiError as exc:

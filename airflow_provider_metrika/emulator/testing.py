@@ -144,12 +144,17 @@ class EmulatorClient:
         :param faults: e.g. ``{"target": "upload", "status": 429, "retry_after": "2"}``; fields:
             ``target`` (``upload``, ``last_uploadings``, ``counter``, ``goals``, ``reports``, ``any``),
             ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
-            (``before``/``after``), ``delay``.
+            (``before``/``after``), ``delay``, ``validation`` (``FAILED``: answered as usual,
+            listed FAILED, nothing stored).
         """
         result: list[dict[str, Any]] = self._call("POST", "/faults", {"faults": [dict(f) for f in faults]})[
             "faults"
         ]
         return result
+
+    def clear_faults(self) -> None:
+        """Forget every fault still waiting."""
+        self._call("DELETE", "/faults")
 
     def faults(self) -> list[dict[str, Any]]:
         """Return the faults still waiting, with their remaining ``times``."""

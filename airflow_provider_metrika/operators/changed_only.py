@@ -1,4 +1,4 @@
-"""The life cycle of a ``changed_only`` upload: read the sync state, and record what Metrika accepted."""
+"""The life cycle of a ``changed_only`` upload: read the sync state, record what is sent and held."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, Met
 
 if TYPE_CHECKING:
     from airflow_provider_metrika._compat import ObjectStoragePath
+
+    from airflow_provider_metrika.operators.sync_changes import Finder
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 
 #: XCom key of what a ``changed_only`` task recorded in its sync state (counts and location).
@@ -52,6 +54,7 @@ class ChangedOnlySync:
     :param destination: the API host and counter.
     :param full_refresh: send everything and rebuild the state.
     :param log: the task's log.
+    :param find: looks up uploadings by id, to resolve earlier uploads not confirmed yet.
     """
 
     task_id: str
@@ -59,6 +62,7 @@ class ChangedOnlySync:
     destination: Destination
     full_refresh: bool
     log: logging.Logger | Any
+    find: Finder | None = None
 
     @property
     def location(self) -> ObjectStoragePath:
@@ -78,18 +82,21 @@ class ChangedOnlySync:
         from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
 
         location = self.location
+        try:
+            state = load_state(location, self.destination, self.find)
+        except SyncStateError as error:
+            if not self.full_refresh:
+                raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
+        else:
+            self._log_resolution(state)
         if self.full_refresh:
             self.log.info(
-                "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika accepted them",
+                "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika holds them",
                 location,
             )
             state = SyncState.empty(self.destination)
             state.location = str(location)
             return state
-        try:
-            state = load_state(location, self.destination)
-        except SyncStateError as error:
-            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
         self.log.info(
             "Sync state %s: %s orders sent to %s before (%s in memory); only new and changed orders are sent",
             location,
@@ -99,38 +106,82 @@ class ChangedOnlySync:
         )
         return state
 
-    def pending(self, owner: str) -> ObjectStoragePath:
-        """Return where this task instance keeps its accepted orders while it waits deferred."""
-        from airflow_provider_metrika.operators.sync_state_store import pending_location
+    def _log_resolution(self, state: SyncState) -> None:
+        """Say what became of earlier uploads not confirmed when their run ended."""
+        resolution = state.resolution
+        if resolution is None:
+            return
+        if resolution.resolved:
+            self.log.info(
+                "Earlier uploads resolved with Metrika's list of uploadings: %s",
+                ", ".join(f"{count} {status}" for status, count in sorted(resolution.resolved.items())),
+            )
+        from airflow_provider_metrika.simple_orders.sync_fold import UNKNOWN, UNKNOWN_NEW
 
-        return pending_location(self.location, owner)
+        values = state.fingerprints
+        unknown = int(((values == UNKNOWN) | (values == UNKNOWN_NEW)).sum())
+        if unknown:
+            self.log.warning(
+                "%s orders were sent by an earlier run that Metrika has not confirmed (the run failed, "
+                "was killed, did not wait for validation, or its uploading is still validating or "
+                "partly FAILED): they are sent again whatever their value (merge_mode SAVE/UPDATE "
+                "makes that harmless)",
+                f"{unknown:,}",
+            )
 
-    def commit(self, sent: Any, report: dict[str, Any]) -> dict[str, Any]:
+    def begin(self, sent: Any, report: dict[str, Any]) -> str:
+        """Record the orders about to be sent, before the first part goes; return the upload's name.
+
+        :param sent: the local file of keys and fingerprints to send.
+        :param report: the preparation report as pushed to XCom (its columns).
         """
-        Record the accepted orders in the sync state; return the summary to publish.
+        from airflow_provider_metrika.operators.sync_changes import write_rows
 
-        :param sent: the keys and fingerprints sent and accepted (local file, or a pending copy).
+        return write_rows(self.location, sent, list(report["columns"]), rebuild=self.full_refresh)
+
+    def accepted(self, upload: str, uploadings: list[dict[str, Any]]) -> None:
+        """Record that Metrika accepted every part of an upload, with the uploading ids."""
+        from airflow_provider_metrika.operators.sync_changes import ACCEPTED, write_receipt
+
+        ids = {str(u["uploading_id"]): u.get("datetime") for u in uploadings}
+        write_receipt(self.location, upload, ACCEPTED, ids)
+
+    def commit(self, upload: str | None, report: dict[str, Any], *, validated: bool) -> dict[str, Any]:
+        """
+        Record an upload Metrika validated (when it was waited for), compact; return the summary.
+
+        Without validation the upload stays unconfirmed: the next run resolves it first.
+
+        :param upload: the upload's name, or None when this try sent another try's parts.
         :param report: the preparation report as pushed to XCom (its columns and counts).
+        :param validated: every uploading is listed PASSED.
         """
-        from airflow_provider_metrika.operators.sync_state_store import commit_state
+        from airflow_provider_metrika.operators.sync_changes import write_receipt
+        from airflow_provider_metrika.operators.sync_state_store import compact, load_state
 
-        saved = commit_state(
-            self.location, self.destination, sent, list(report["columns"]), rebuild=self.full_refresh
-        )
+        if upload is not None and validated:
+            write_receipt(self.location, upload, "PASSED")
+        saved = compact(self.location, self.destination, list(report["columns"]), replace=self.full_refresh)
         if saved.conflicts:
             self.log.warning(
-                "%s orders were changed in the sync state by another run while this one sent "
-                "them: which value Metrika holds is unknown, so they are left out of the state "
-                "and sent again next time",
+                "%s orders were changed by two runs at once: which value Metrika holds is unknown, "
+                "so they are sent again next time",
                 f"{saved.conflicts:,}",
             )
+        if upload is not None and not validated:
+            self.log.info(
+                "Orders sent are recorded in the sync state as sent, not yet as held: the next run "
+                "reads Metrika's validation of them first (set wait_for_validation=True to confirm now)"
+            )
+        # Every order the state tracks, held or sent and not confirmed yet (one more read of the state).
+        orders = load_state(self.location, self.destination).orders
         self.log.info(
-            "Sync state %s now tracks %s orders (%s bytes)",
+            "Sync state %s now tracks %s orders (%s bytes in its state file)",
             saved.location,
-            f"{saved.orders:,}",
+            f"{orders:,}",
             f"{saved.bytes:,}",
         )
-        return self.summary(report, saved.location, saved.orders, saved.bytes)
+        return self.summary(report, saved.location, orders, saved.bytes)
 
     def summary(self, report: dict[str, Any], location: str, orders: int, size: int | None) -> dict[str, Any]:
         """Return the change counts and the state, as pushed to XCom and to outlet asset events."""

@@ -44,7 +44,6 @@ from airflow_provider_metrika.operators.changed_only import (
     check_sync_arguments,
 )
 from airflow_provider_metrika.operators.goal_check import UNKNOWN_STATUSES, check_goal_statuses
-from airflow_provider_metrika.operators.order_sources import storage_path
 from airflow_provider_metrika.operators.part_delivery import deliver_parts
 from airflow_provider_metrika.operators.preparation import prepare_keeping_rejects
 from airflow_provider_metrika.operators.upload_summary import upload_summary
@@ -157,8 +156,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
         counted and skipped. Needs ``merge_mode`` SAVE or UPDATE.
     :param sync_state: with ``changed_only``, a directory or bucket prefix (templated; a local path
         or an ``ObjectStoragePath`` URI such as ``s3://bucket/metrika-state/``) holding one Parquet
-        state file per destination (API host and counter). The state is replaced, atomically, only
-        once Metrika accepted every part (or validated them, with ``wait_for_validation``).
+        state file per destination (API host and counter) and its change files. The orders sent are
+        recorded before the first part goes and count as held once Metrika lists them PASSED (at
+        once with ``wait_for_validation``, else resolved by the next run).
     :param full_refresh: with ``changed_only``, send every order and rebuild the state (templated).
     """
 
@@ -358,6 +358,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
                 if not prepared.parts:
                     return self._nothing_to_send(context, prepared, report, sync, state, journal)
                 check_goal_statuses(self.hook, counter, prepared.report, self.unknown_statuses, self.log)
+                # Recorded before the first part goes: a failure or kill from here on leaves it unconfirmed.
+                upload = sync.begin(prepared.sent_orders, report) if sync and prepared.sent_orders else None
                 manifest, uploadings = deliver_parts(
                     self, context, counter, merge_mode, prepared, journal, Path(workdir)
                 )
@@ -367,13 +369,17 @@ class SimpleOrdersUploadOperator(BaseOperator):
                     prepared.report, manifest.parts, uploadings, seconds=seconds, counter_id=counter
                 )
                 self.log.info("%s\n", summary)
-                sent = prepared.sent_orders if _sent_as_prepared(manifest, prepared) else None
+                upload = upload if _sent_as_prepared(manifest, prepared) else None
+                if sync is not None and upload is not None:
+                    sync.accepted(upload, uploadings)
                 if self.wait_for_validation:
                     if self.deferrable:
-                        self._defer(context, counter, uploadings, report, sync, sent, journal)
+                        self._defer(context, counter, uploadings, report, sync, upload, journal)
                     uploadings = self._wait(counter, uploadings)
-                if sync is not None and sent is not None:
-                    self._publish_sync(context, sync.commit(sent, report))
+                if sync is not None:
+                    self._publish_sync(
+                        context, sync.commit(upload, report, validated=self.wait_for_validation)
+                    )
             # Done: a cleared or new run of this task sends again, to the destination configured then.
             journal.clear()
             return uploadings
@@ -389,7 +395,14 @@ class SimpleOrdersUploadOperator(BaseOperator):
         check_sync_arguments(self.task_id, True, self.sync_state, self.full_refresh, merge_mode)
         destination = Destination(urlparse(base_url_from_connection(self.hook.connection)).netloc, counter)
         full_refresh = read_flag("full_refresh", self.full_refresh)
-        return ChangedOnlySync(self.task_id, str(self.sync_state or ""), destination, full_refresh, self.log)
+        return ChangedOnlySync(
+            self.task_id,
+            str(self.sync_state or ""),
+            destination,
+            full_refresh,
+            self.log,
+            lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
+        )
 
     def _publish_report(
         self, context: Context, prepared: PreparedOrders, counter: int, timezone: str
@@ -429,7 +442,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             f"{prepared.report.orders_unchanged:,}",
             state.location,
         )
-        self._publish_sync(context, sync.summary(report, state.location, state.orders, None))
+        self._publish_sync(context, sync.commit(None, report, validated=False))
         journal.clear()  # records of an earlier try that committed
         return []
 
@@ -440,19 +453,13 @@ class SimpleOrdersUploadOperator(BaseOperator):
         uploadings: list[dict[str, Any]],
         report: dict[str, Any],
         sync: ChangedOnlySync | None,
-        sent: Path | None,
+        upload: str | None,
         journal: TaskUploadJournal,
     ) -> None:
         """Hand the wait to the triggerer; what ``execute_complete`` needs goes in the journal."""
-        pending = None
-        if sync is not None and sent is not None:
-            from airflow_provider_metrika.operators.sync_state_store import keep_pending
-
-            pending = sync.pending(journal.owner)
-            keep_pending(sent, pending)
         journal.write_document(
             DEFERRED_DOCUMENT,
-            {"counter": counter, "report": report, "pending": None if pending is None else str(pending)},
+            {"counter": counter, "report": report, "sync": sync is not None, "upload": upload},
         )
         # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
         # restarted triggerer replays polls, never uploads.
@@ -473,7 +480,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         """Poll here until Metrika lists every upload as PASSED."""
         from airflow_provider_metrika.delivery.wait import wait_for_validation
 
-        wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings))
+        wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings, allow_empty=True))
         return wait_for_validation(
             wait,
             lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
@@ -485,21 +492,20 @@ class SimpleOrdersUploadOperator(BaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Finish after the trigger: return the PASSED uploadings, or raise on failure or timeout.
 
-        With ``changed_only``, the orders accepted before deferring are recorded in the sync state
-        now that Metrika validated them; on failure the state stays as it was.
+        With ``changed_only``, the orders sent before deferring are recorded as held now that
+        Metrika validated them; on failure they stay unconfirmed, and the next run resolves them.
         """
         journal = TaskUploadJournal(context, resumed=True)
         handed = journal.read_document(DEFERRED_DOCUMENT) or {}
-        pending = storage_path(handed["pending"]) if handed.get("pending") else None
         try:
             found = result_from_event(event)
             self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
-            sync = self._sync(int(handed["counter"]), str(self.merge_mode)) if pending is not None else None
-            if sync is not None and pending is not None:
-                self._publish_sync(context, sync.commit(pending, handed["report"]))
+            if handed.get("sync"):
+                sync = self._sync(int(handed["counter"]), str(self.merge_mode))
+                if sync is not None:
+                    summary = sync.commit(handed.get("upload"), handed["report"], validated=True)
+                    self._publish_sync(context, summary)
         finally:
-            if pending is not None:
-                pending.unlink(missing_ok=True)
             self.hook.close()
         journal.clear()
         return list(found.values())

@@ -1,14 +1,17 @@
 """Where the upload operator keeps sync states: one Parquet file per destination in object storage.
 
-A state is replaced whole: the new one is written under a temporary name next to it and renamed over
-it, so a reader sees the old file or the new one, never half of one (a local rename is atomic, and
-an object store shows an object only once it is complete).
+A state is the state file plus the change files recorded since (see
+:mod:`~airflow_provider_metrika.operators.sync_changes`). The state file is replaced whole by a
+compaction: the new one is written under a temporary name next to it and renamed over it, so a
+reader sees the old file or the new one, never half of one; change files are never overwritten.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +21,7 @@ from airflow_provider_metrika._compat import ObjectStoragePath
 from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    import pyarrow as pa
-
+    from airflow_provider_metrika.operators.sync_changes import Finder, Upload
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 
 #: Suffix of the accepted orders a deferred task keeps until Metrika validated them.
@@ -54,12 +54,48 @@ def state_location(base: str, destination: Destination) -> ObjectStoragePath:
     return storage_path(base) / f"metrika-simple-orders-{host}-{destination.counter}.parquet"
 
 
-def load_state(location: ObjectStoragePath, destination: Destination) -> SyncState:
-    """Read the destination's state; an empty one when there is none yet.
+def load_state(
+    location: ObjectStoragePath, destination: Destination, find: Finder | None = None
+) -> SyncState:
+    """Read what the destination holds: the state file, then every upload recorded since, in order.
+
+    Uploads accepted but not confirmed are first resolved with ``find`` (Metrika's list of
+    uploadings): PASSED ones count as held, FAILED ones as never sent; the rest, and uploads never
+    answered, mark their orders as unknown, so they are sent again. An empty state when there is none.
 
     :param location: the state file.
     :param destination: where this run sends orders (a state for another is refused).
+    :param find: one search of uploadings by id; None leaves unconfirmed uploads unknown.
     """
+    from airflow_provider_metrika.operators.sync_changes import list_uploads, resolve
+
+    state = _read_base(location, destination)
+    uploads = list_uploads(location, state.folded)
+    resolved = resolve(location, uploads, find) if find is not None else {}
+    counts = dict.fromkeys(("PASSED", "FAILED", "UNKNOWN"), 0)
+    for upload in uploads:
+        status = upload.final_status(for_compaction=False)
+        assert status is not None
+        state, rows = _fold(state, upload, status)
+        counts[status] += rows
+    state.resolution = Resolution(resolved, counts)
+    return state
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What reading a state found of uploads since its file was written.
+
+    :param resolved: uploads whose fate Metrika told now, per status.
+    :param rows: orders of those uploads per status folded (PASSED: held; FAILED: as never sent;
+        UNKNOWN: sent again).
+    """
+
+    resolved: dict[str, int]
+    rows: dict[str, int]
+
+
+def _read_base(location: ObjectStoragePath, destination: Destination) -> SyncState:
     from airflow_provider_metrika.simple_orders.sync_state import SyncState
 
     if not location.exists():
@@ -68,6 +104,92 @@ def load_state(location: ObjectStoragePath, destination: Destination) -> SyncSta
         return empty
     with location.open("rb") as source:
         return SyncState.read(source, destination, str(location))
+
+
+def _fold(state: SyncState, upload: Upload, status: str) -> tuple[SyncState, int]:
+    """Fold one upload into the state in memory; return it and the upload's orders."""
+    from airflow_provider_metrika.simple_orders.sync_fold import fold, materialise
+
+    about = upload.metadata()
+    if state.columns is None and about.get("columns"):
+        state.columns = tuple(about["columns"])
+    merged = fold(state, upload.batches, status, rebuild=bool(about.get("rebuild")))
+    rows = sum(batch.num_rows for batch in upload.batches())
+    return materialise(merged), rows
+
+
+def compact(
+    location: ObjectStoragePath, destination: Destination, columns: list[str], *, replace: bool = False
+) -> SavedState:
+    """Fold the leading uploads whose fate is known into a new state file; remove old folded files.
+
+    Only the uploads and receipts read here are folded and named in the new file; of those, files
+    older than the grace period are removed. A concurrent run's new files are left for the next.
+
+    :param location: the state file.
+    :param destination: where the orders were sent.
+    :param columns: the columns the rows were written with.
+    :param replace: a full refresh asked for: a state file that cannot be used is replaced.
+    """
+    import numpy as np
+
+    from airflow_provider_metrika.operators.sync_changes import changes_folder, list_uploads
+    from airflow_provider_metrika.simple_orders.sync_fold import fold, materialise
+    from airflow_provider_metrika.simple_orders.sync_state import MergeResult, SyncState, SyncStateError
+
+    try:
+        state = _read_base(location, destination)
+    except SyncStateError:
+        if not replace:
+            raise
+        state = SyncState.empty(destination)
+        state.location = str(location)
+    uploads = list_uploads(location, state.folded)
+    ready: list[tuple[Upload, str]] = []
+    for upload in uploads:
+        status = upload.final_status(for_compaction=True)
+        if status is None:
+            break
+        ready.append((upload, status))
+    if not ready and location.exists():
+        return SavedState(str(location), state.orders, location.stat().st_size, 0)
+    base_folded = state.folded
+    conflicts = 0
+    merged = MergeResult(state, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), 0)
+    for upload, status in ready:
+        state = materialise(merged)
+        merged = fold(state, upload.batches, status, rebuild=bool(upload.metadata().get("rebuild")))
+        conflicts += merged.conflicts
+    folder = changes_folder(location)
+    existing = {path.name for path in folder.iterdir()} if folder.exists() else set()
+    folded = tuple(
+        sorted(
+            {name for name in base_folded if name in existing}
+            | {name for upload, _ in ready for name in (upload.name, *upload.receipts)}
+        )
+    )
+    temporary = location.parent / f".{location.name}.{uuid.uuid4().hex[:12]}.tmp"
+    location.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with temporary.open("wb") as out:
+            orders = merged.write(out, columns, folded)
+        size = temporary.stat().st_size
+        temporary.rename(location)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _remove_old(folder, folded)
+    return SavedState(str(location), orders, size, conflicts)
+
+
+def _remove_old(folder: ObjectStoragePath, folded: tuple[str, ...]) -> None:
+    """Remove folded change files older than the grace period (a slower compaction may still need them)."""
+    from airflow_provider_metrika.constants import SYNC_CHANGES_GRACE_SECONDS
+    from airflow_provider_metrika.operators.sync_changes import _age_seconds
+
+    for name in folded:
+        if _age_seconds(name) >= SYNC_CHANGES_GRACE_SECONDS:
+            (folder / name).unlink(missing_ok=True)
 
 
 def pending_location(location: ObjectStoragePath, owner: str) -> ObjectStoragePath:
@@ -98,31 +220,26 @@ def commit_state(
     *,
     rebuild: bool,
 ) -> SavedState:
-    """Record accepted orders in the state, re-read now so that a concurrent run's commit is kept.
+    """Record orders Metrika is known to hold (validated), and compact the state.
+
+    For a caller that sent and confirmed the orders itself; the operator records each upload
+    before sending instead (:func:`~airflow_provider_metrika.operators.sync_changes.write_rows`).
 
     :param location: the state file.
     :param destination: where the orders were sent.
-    :param sent: the keys and fingerprints sent and accepted (local, or a pending copy).
+    :param sent: the keys and fingerprints sent and validated (local, or a copy in storage).
     :param columns: the columns the rows were written with.
-    :param rebuild: start from an empty state (a full refresh) instead of the stored one.
+    :param rebuild: a full refresh: the orders replace every earlier value.
     """
-    from airflow_provider_metrika.simple_orders.sync_state import SyncState, read_sent
+    from airflow_provider_metrika.operators.sync_changes import write_receipt, write_rows
 
-    current = SyncState.empty(destination) if rebuild else load_state(location, destination)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        with sent.open("rb") as source:
-            yield from read_sent(source)
-
-    merged = current.apply(batches)
-    temporary = location.parent / f".{location.name}.{uuid.uuid4().hex[:12]}.tmp"
-    location.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with temporary.open("wb") as out:
-            orders = merged.write(out, columns)
-        size = temporary.stat().st_size
-        temporary.rename(location)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return SavedState(str(location), orders, size, merged.conflicts)
+    if isinstance(sent, Path):
+        upload = write_rows(location, sent, columns, rebuild=rebuild)
+    else:
+        with tempfile.TemporaryDirectory(prefix="metrika-sync-") as workdir:
+            local = Path(workdir) / "sent.arrow"
+            with sent.open("rb") as source, local.open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            upload = write_rows(location, local, columns, rebuild=rebuild)
+    write_receipt(location, upload, "PASSED")
+    return compact(location, destination, columns)

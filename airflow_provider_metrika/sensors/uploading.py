@@ -22,6 +22,7 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, Met
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
+    NOTHING_TO_WAIT_FOR,
     UploadingsWait,
     read_uploading_targets,
     result_from_event,
@@ -45,7 +46,9 @@ class MetrikaUploadingSensor(BaseSensorOperator):
     """
     Wait until Metrika lists every given uploading with ``api_validation_status`` PASSED.
 
-    Fails at once when one is FAILED (with Metrika's ``api_validation_errors`` in the message). An
+    An empty list (the upload's output on a day it had nothing to send) is a success at once, with
+    one log line; an empty literal in the DAG file is refused when it is parsed. Fails at once when
+    one is FAILED (with Metrika's ``api_validation_errors`` in the message). An
     uploading not listed yet, or listed with any other status, is still pending. Each poke is one
     walk back through ``last_uploadings`` for all pending ids together. Returns (and pushes to
     XCom) the uploading objects as listed, in the order of the ids.
@@ -101,7 +104,7 @@ class MetrikaUploadingSensor(BaseSensorOperator):
     def _waiting(self) -> UploadingsWait:
         # Built on first use, after templates and XComArgs are resolved; kept across pokes of one try.
         if self._wait is None:
-            targets = read_uploading_targets(self.uploading_ids)
+            targets = read_uploading_targets(self.uploading_ids, allow_empty=True)
             counter = self.hook.resolve_counter_id(self.counter_id)
             self._wait = UploadingsWait.from_targets(counter, targets)
         return self._wait
@@ -120,6 +123,10 @@ class MetrikaUploadingSensor(BaseSensorOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         """Wait by poking (``poke`` / ``reschedule`` mode) or in the triggerer (``deferrable``)."""
         self._wait = None
+        if not read_uploading_targets(self.uploading_ids, allow_empty=True).ids:
+            # A quiet day: the upload sent nothing, so there is nothing to wait for.
+            self.log.info(NOTHING_TO_WAIT_FOR)
+            return []
         if self.deferrable:
             # The deadline travels in the trigger: a framework timeout would skip execute_complete.
             deadline = time.time() + self.timeout

@@ -24,12 +24,16 @@ import pyarrow.parquet as pq
 
 from airflow_provider_metrika.simple_orders.bytes_ops import hash64, lengths
 
-#: The state format, in the file's metadata; a reader refuses any other.
-STATE_FORMAT = "metrika-simple-orders-sync/1"
+#: The state format, in the file's metadata. Version 2 adds the names of the change files folded
+#: in (``folded``) and the fingerprint 2 for an order whose value in Metrika is unknown; a reader
+#: reads both versions and refuses any other.
+STATE_FORMAT = "metrika-simple-orders-sync/2"
+READABLE_FORMATS = ("metrika-simple-orders-sync/1", STATE_FORMAT)
 _METADATA_KEY = b"metrika_sync_state"
 _SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64())])
 #: A sent order: its key, the fingerprint sent and the one the state held before (0: none).
 SENT_SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64()), ("previous", pa.uint64())])
+_UNKNOWN_NEW = np.uint64(4)
 _ID_SEED = 1
 _ROW_SEED = 2
 _NO_ID = np.uint64(0xD6E8FEB86659FD93)
@@ -87,6 +91,8 @@ class SyncState:
     :param keys: sorted, unique order keys.
     :param fingerprints: the fingerprint of each key's row as sent.
     :param location: where the state is kept, for messages.
+    :param folded: the change files already folded into the stored state (skipped when read).
+    :param resolution: what reading found of uploads since the stored state (for the log).
     """
 
     destination: Destination
@@ -94,6 +100,8 @@ class SyncState:
     keys: np.ndarray
     fingerprints: np.ndarray
     location: str = "(new)"
+    folded: tuple[str, ...] = ()
+    resolution: Any = None
 
     @classmethod
     def empty(cls, destination: Destination) -> SyncState:
@@ -146,7 +154,8 @@ class SyncState:
                 f"the sync state {where} is damaged (its keys are not sorted): set full_refresh=True "
                 "to send every order and rebuild it"
             )
-        return cls(destination, tuple(info.get("columns") or ()), keys, fingerprints, where)
+        columns = tuple(info.get("columns") or ())
+        return cls(destination, columns, keys, fingerprints, where, tuple(info.get("folded") or ()))
 
     def check_columns(self, columns: list[str]) -> None:
         """Refuse to compare rows written with other columns than the state's.
@@ -225,7 +234,7 @@ def _read_metadata(metadata: dict[bytes, bytes] | None, where: str) -> dict[str,
         info = json.loads(raw) if raw else None
     except ValueError:
         info = None
-    if not isinstance(info, dict) or info.get("format") != STATE_FORMAT:
+    if not isinstance(info, dict) or info.get("format") not in READABLE_FORMATS:
         raise SyncStateError(
             f"{where} is not a sync state of this provider ({STATE_FORMAT}): point sync_state= at a "
             "location of its own"
@@ -248,11 +257,12 @@ class MergeResult:
     added_fingerprints: np.ndarray
     conflicts: int
 
-    def write(self, out: IO[bytes], columns: list[str]) -> int:
+    def write(self, out: IO[bytes], columns: list[str], folded: tuple[str, ...] = ()) -> int:
         """Write the merged state as Parquet, sorted by key; return the number of orders written.
 
         :param out: a binary file to write to.
         :param columns: the columns the rows were written with.
+        :param folded: the change files folded into it.
         """
         state = self.state
         metadata = {
@@ -262,6 +272,7 @@ class MergeResult:
                     "api": state.destination.api,
                     "counter": state.destination.counter,
                     "columns": list(columns),
+                    "folded": list(folded),
                     "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 }
             ).encode()
@@ -375,7 +386,8 @@ class SentOrders:
         :param changes: the rows' keys and fingerprints, and the state's.
         """
         send = changes.fingerprints != changes.previous
-        new = changes.previous == 0
+        # 4: sent before but never confirmed, and not held before that (see sync_fold.UNKNOWN_NEW).
+        new = (changes.previous == 0) | (changes.previous == _UNKNOWN_NEW)
         self.new += int(new.sum())
         self.changed += int((send & ~new).sum())
         self.unchanged += int((~send).sum())

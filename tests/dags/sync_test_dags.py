@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Asset, Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
 
 #: The asset a sync task updates; its events carry the change counts.
 SYNCED_ORDERS = Asset("metrika://counter/12345/synced_orders")
@@ -56,6 +57,24 @@ for dag_id, timeout in (
         )
 
 with DAG(
+    dag_id="test_metrika_sync_parts",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    SimpleOrdersUploadOperator(
+        task_id="sync",
+        counter_id="{{ params.counter_id }}",
+        path="{{ params.orders_uri }}",
+        changed_only=True,
+        sync_state="{{ params.sync_state }}",
+        timezone="Europe/Moscow",
+        max_part_bytes=2048,
+        retries=0,
+    )
+
+with DAG(
     dag_id="test_metrika_sync_retry",
     schedule=None,
     start_date=datetime(2024, 1, 1),
@@ -73,3 +92,31 @@ with DAG(
         retries=1,
         retry_delay=timedelta(seconds=0),
     )
+
+with DAG(
+    dag_id="test_metrika_sync_then_wait",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    upload = SimpleOrdersUploadOperator(
+        task_id="sync",
+        counter_id="{{ params.counter_id }}",
+        path="{{ params.orders_uri }}",
+        changed_only=True,
+        sync_state="{{ params.sync_state }}",
+        timezone="Europe/Moscow",
+        retries=0,
+    )
+    for mode, deferrable in (("poke", False), ("reschedule", False), ("poke", True)):
+        waiting = MetrikaUploadingSensor(
+            task_id=f"wait_{'deferred' if deferrable else mode}",
+            uploading_ids=upload.output,
+            counter_id="{{ params.counter_id }}",
+            mode=mode,
+            deferrable=deferrable,
+            poke_interval=1,
+            timeout=120,
+        )
+        upload >> waiting

@@ -300,3 +300,18 @@ def test_reschedule_mode_frees_the_slot_between_pokes_and_succeeds(
     assert _reschedules(airflow_home, dag_id, run_id, "wait_for_validation") >= 1
     [validated] = db.xcom(dag_id, run_id, "wait_for_validation")
     assert validated["api_validation_status"] == "PASSED"
+
+
+@pytest.mark.parametrize("rendered", [[], "[]", "", ()])
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_an_empty_list_rendered_at_run_time_is_a_success_with_one_log_line(
+    metrika: EmulatorClient, metrika_conn: str, rendered: Any, deferrable: bool, capfd: Any
+) -> None:
+    waiting = sensor("{{ ti.xcom_pull(task_ids='upload') }}", deferrable=deferrable)
+    waiting.uploading_ids = rendered  # as templating renders an upload that sent nothing
+
+    assert waiting.execute({}) == []
+
+    logged = "".join(capfd.readouterr())
+    assert logged.count("No uploadings to wait for (the upload sent nothing): done.") == 1
+    assert metrika.api_requests() == [], "nothing asked of Metrika"
