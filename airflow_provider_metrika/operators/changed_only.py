@@ -11,7 +11,6 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, Met
 
 if TYPE_CHECKING:
     from airflow_provider_metrika._compat import ObjectStoragePath
-
     from airflow_provider_metrika.operators.sync_changes import Finder
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 

@@ -28,6 +28,7 @@ from airflow_provider_metrika.constants import SYNC_CHANGES_GRACE_SECONDS
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
     from airflow_provider_metrika._compat import ObjectStoragePath
 
 #: Suffixes of the two kinds of change files.
