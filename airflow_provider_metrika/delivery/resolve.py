@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_metrika.delivery.journal import UploadRecord
-from airflow_provider_metrika.delivery.task_journal import DOCUMENT_PREFIX, RECORD_PREFIX, variable_name
+from airflow_provider_metrika.delivery.task_journal import (
+    DOCUMENT_PREFIX,
+    RECORD_PREFIX,
+    VARIABLE_DOCUMENT_PREFIX,
+    variable_entries,
+    variable_name,
+)
 
 #: The document that asks the next try to send unresolved parts again, once.
 RESEND_DOCUMENT = "force_resend"
@@ -84,8 +90,8 @@ def read_journal(key: TaskInstanceKey) -> dict[str, Any]:
     else:
         where = f"Variable {variable_name(key.dag_id, key.run_id, key.task_id, key.map_index)}"
         for name, value in _variable_entries(key).items():
-            if name.startswith("doc:"):
-                documents[name.removeprefix("doc:")] = value
+            if name.startswith(VARIABLE_DOCUMENT_PREFIX):
+                documents[name.removeprefix(VARIABLE_DOCUMENT_PREFIX)] = value
             elif (record := UploadRecord.from_json(value)) is not None:
                 records.append(record)
     return {"where": where, "records": [r.to_json() for r in records], "documents": documents}
@@ -125,7 +131,7 @@ def request_resend(key: TaskInstanceKey) -> None:
     from airflow.models import Variable
 
     entries = _variable_entries(key)
-    entries["doc:" + RESEND_DOCUMENT] = document
+    entries[VARIABLE_DOCUMENT_PREFIX + RESEND_DOCUMENT] = document
     Variable.set(variable_name(key.dag_id, key.run_id, key.task_id, key.map_index), json.dumps(entries))
 
 
@@ -165,9 +171,5 @@ def _store_set(key: TaskInstanceKey, name: str, value: dict[str, Any]) -> None:
 def _variable_entries(key: TaskInstanceKey) -> dict[str, Any]:
     from airflow.models import Variable
 
-    raw = Variable.get(variable_name(key.dag_id, key.run_id, key.task_id, key.map_index), default_var=None)
-    try:
-        parsed = json.loads(raw) if raw else {}
-    except ValueError:
-        parsed = {}
-    return parsed if isinstance(parsed, dict) else {}
+    name = variable_name(key.dag_id, key.run_id, key.task_id, key.map_index)
+    return variable_entries(Variable.get(name, default_var=None))

@@ -16,7 +16,16 @@ RECORD_PREFIX = "metrika_upload_"
 #: Prefix of the document keys in the task state store.
 DOCUMENT_PREFIX = "metrika_doc_"
 #: Prefix of document entries inside the Variable (Airflow < 3.3).
-_VARIABLE_DOCUMENT = "doc:"
+VARIABLE_DOCUMENT_PREFIX = "doc:"
+
+
+def variable_entries(raw: str | None) -> dict[str, Any]:
+    """Read the entries of a journal Variable's value; an absent or damaged value holds none."""
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        parsed = {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def variable_name(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
@@ -88,12 +97,12 @@ class TaskUploadJournal:
         if self._store is not None:
             value = self._store.get(DOCUMENT_PREFIX + name)
         else:
-            value = self._variable().get(_VARIABLE_DOCUMENT + name)
+            value = self._variable().get(VARIABLE_DOCUMENT_PREFIX + name)
         return value if isinstance(value, dict) else None
 
     def write_document(self, name: str, document: dict[str, Any]) -> None:
         """Keep a document under ``name``."""
-        self._put(DOCUMENT_PREFIX + name, _VARIABLE_DOCUMENT + name, document)
+        self._put(DOCUMENT_PREFIX + name, VARIABLE_DOCUMENT_PREFIX + name, document)
 
     def clear(self) -> None:
         """Drop every record and document of this task instance (the task succeeded)."""
@@ -119,12 +128,7 @@ class TaskUploadJournal:
             return dict(self._entries)
         from airflow.sdk import Variable
 
-        raw = Variable.get(self._variable_key, default=None)
-        try:
-            parsed = json.loads(raw) if raw else {}
-        except ValueError:
-            parsed = {}
-        self._entries = parsed if isinstance(parsed, dict) else {}
+        self._entries = variable_entries(Variable.get(self._variable_key, default=None))
         return dict(self._entries)
 
     def _save(self, entries: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -67,8 +68,7 @@ def part_opener(files: Mapping[int, tuple[Path, str]], workdir: Path) -> Any:
             raise FileNotFoundError(f"part {part.position}: no file at hand and no staged copy")
         copy = workdir / f"staged-{part.position:05d}.csv"
         with storage_path(part.staged).open("rb") as source, copy.open("wb") as out:
-            while block := source.read(1 << 20):
-                out.write(block)
+            shutil.copyfileobj(source, out, 1 << 20)
         yield copy
 
     return opener
