@@ -42,7 +42,7 @@ from airflow_provider_metrika.simple_orders.problems import BatchProblems, Probl
 from airflow_provider_metrika.simple_orders.rejects import RejectsWriter, masked_reject_columns
 from airflow_provider_metrika.simple_orders.report import OrdersReport, PreparedOrders
 from airflow_provider_metrika.simple_orders.schema import ColumnPlan
-from airflow_provider_metrika.simple_orders.sinks import DirectSink, SpillSink
+from airflow_provider_metrika.simple_orders.sinks import DirectSink, SpillSink, SplitTotals, count_split
 from airflow_provider_metrika.simple_orders.stats import OrderStats
 from airflow_provider_metrika.simple_orders.sync_state import RowChanges, SentOrders, SyncState
 from airflow_provider_metrika.simple_orders.text import decode_utf8
@@ -66,6 +66,7 @@ class _Computed:
     notices: dict[str, np.ndarray]
     dates: pa.Array | None
     changes: RowChanges | None
+    totals: SplitTotals | None
 
 
 class OrdersPipeline:
@@ -105,10 +106,10 @@ class OrdersPipeline:
         self.work_dir = Path(tempfile.mkdtemp(prefix=".simple-orders-", dir=directory))
         header = header_line(plan.output, options.separator)
         self.writer = PartWriter(directory, header, options.max_part_bytes)
-        keep_last = options.duplicates == "keep_last"
+        self.keep_last = options.duplicates == "keep_last"
         self.sink = (
             SpillSink(self.writer, self.stats, self.work_dir / "rows.arrow", self.sent)
-            if keep_last
+            if self.keep_last
             else DirectSink(self.writer, self.stats, self.sent)
         )
         self.ledger = IdLedger(self.work_dir) if ID_COLUMN in plan.sources else None
@@ -177,7 +178,13 @@ class OrdersPipeline:
         notices = self._notices(normalised, ~invalid)
         dates = normalised.text.get("create_date_time")
         changes = RowChanges.of(self.state, out.ids, out.lines) if self.state is not None else None
-        return _Computed(batch, columns, problems, invalid, rows, out, notices, dates, changes)
+        # Kept rows are counted when the spill file is written out: later rows may replace them.
+        totals = (
+            None
+            if self.keep_last
+            else count_split(out.cells, out.without_id(), None if changes is None else changes.to_send())
+        )
+        return _Computed(batch, columns, problems, invalid, rows, out, notices, dates, changes, totals)
 
     def _notices(self, normalised: NormalisedBatch, valid: np.ndarray) -> dict[str, np.ndarray]:
         """Flag valid rows that Metrika will accept but not link as the user expects."""
@@ -205,7 +212,7 @@ class OrdersPipeline:
             if self.ledger is not None and out.ids is not None:
                 with_id = ~out.without_id()
                 self.ledger.add(out.ids.filter(pa.array(with_id)), out.rows[with_id])
-            self.sink.write(out, done.changes)
+            self.sink.write(out, done.changes, done.totals)
         if self.options.progress is not None:
             self.options.progress(int(done.rows[-1]))
 
@@ -228,7 +235,7 @@ class OrdersPipeline:
             rejected_by_reason=dict(self.log.by_reason.most_common()),
             examples=list(self.log.examples),
             duplicate_ids=findings.duplicate_ids,
-            duplicates_dropped=len(findings.superseded_rows) if self.options.duplicates == "keep_last" else 0,
+            duplicates_dropped=len(findings.superseded_rows) if self.keep_last else 0,
             dropped_columns=list(self.plan.dropped),
             columns=list(self.plan.output),
             status_counts=status_counts,

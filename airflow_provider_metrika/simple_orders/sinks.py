@@ -10,10 +10,30 @@ import pyarrow.ipc as ipc
 
 from airflow_provider_metrika.simple_orders.assemble import OutputRows
 from airflow_provider_metrika.simple_orders.parts import PartWriter
-from airflow_provider_metrika.simple_orders.stats import OrderStats
+from airflow_provider_metrika.simple_orders.stats import BatchTotals, OrderStats, count_rows
 from airflow_provider_metrika.simple_orders.sync_state import SENT_SCHEMA, RowChanges, SentOrders
 
 _TOTALS = ("order_status", "revenue", "currency", "create_date_time")
+
+#: A batch's counts: of the rows written, and of the rows left out as unchanged (None: none are).
+SplitTotals = tuple[BatchTotals, BatchTotals | None]
+
+
+def count_split(cells: dict[str, pa.Array], without_id: np.ndarray, send: np.ndarray | None) -> SplitTotals:
+    """Count a batch's rows to write and, apart, the ones a sync state leaves out as unchanged.
+
+    It touches no shared state, so the pipeline calls it on its worker threads.
+
+    :param cells: the rows' written cells.
+    :param without_id: per row, True when its ``id`` is empty.
+    :param send: per row, True when it is written; None when all are.
+    """
+    if send is None or send.all():
+        return count_rows(cells, without_id), None
+    kept, left = pa.array(send), pa.array(~send)
+    written = count_rows({name: cells[name].filter(kept) for name in cells}, without_id[send])
+    held = count_rows({name: cells[name].filter(left) for name in cells}, without_id[~send], held_only=True)
+    return written, held
 
 
 class DirectSink:
@@ -36,32 +56,27 @@ class DirectSink:
         without_id: np.ndarray,
         cells: dict[str, pa.Array],
         changes: RowChanges | None,
+        totals: SplitTotals | None,
     ) -> None:
-        if self.sent is not None and changes is not None:
-            send = self.sent.select(changes)
-            if not send.all():
-                unchanged = pa.array(~send)
-                status = cells.get("order_status")
-                self.stats.add_dates(
-                    cells["create_date_time"].filter(unchanged) if "create_date_time" in cells else None,
-                    None if status is None else status.filter(unchanged),
-                    without_id[~send],
-                    held_only=True,
-                )
-                mask = pa.array(send)
-                rows, lines, without_id = rows[send], lines.filter(mask), without_id[send]
-                cells = {name: cells[name].filter(mask) for name in _TOTALS if name in cells}
+        send = self.sent.select(changes) if self.sent is not None and changes is not None else None
+        written, held = totals or count_split(cells, without_id, send)
+        if held is not None:
+            self.stats.add(held, held_only=True)
+        if send is not None and not send.all():
+            rows, lines, without_id = rows[send], lines.filter(pa.array(send)), without_id[send]
         self.writer.write(lines, without_id, rows)
-        self.stats.add(len(rows), cells.get("order_status"), cells.get("revenue"), cells.get("currency"))
-        self.stats.add_dates(cells.get("create_date_time"), cells.get("order_status"), without_id)
+        self.stats.add(written)
 
-    def write(self, out: OutputRows, changes: RowChanges | None = None) -> None:
+    def write(
+        self, out: OutputRows, changes: RowChanges | None = None, totals: SplitTotals | None = None
+    ) -> None:
         """Write one batch of rows.
 
         :param out: the rendered rows.
         :param changes: with a sync state, the rows' keys and fingerprints, and the state's.
+        :param totals: the batch's counts by :func:`count_split`, when counted already.
         """
-        self._write(out.rows, out.lines, out.without_id(), out.cells, changes)
+        self._write(out.rows, out.lines, out.without_id(), out.cells, changes, totals)
 
     def finish(self, superseded: np.ndarray) -> None:
         """Nothing is held back here.
@@ -86,11 +101,14 @@ class SpillSink(DirectSink):
         self.path = path
         self._spill: ipc.RecordBatchStreamWriter | None = None
 
-    def write(self, out: OutputRows, changes: RowChanges | None = None) -> None:
-        """Spill one batch of rows.
+    def write(
+        self, out: OutputRows, changes: RowChanges | None = None, totals: SplitTotals | None = None
+    ) -> None:
+        """Spill one batch of rows; they are counted when written, as some may be left out.
 
         :param out: the rendered rows.
         :param changes: with a sync state, the rows' keys and fingerprints, and the state's.
+        :param totals: not used.
         """
         columns = {
             "row": pa.array(out.rows, pa.int64()),
@@ -121,5 +139,7 @@ class SpillSink(DirectSink):
                 without_id = kept.column("without_id").to_numpy(zero_copy_only=False)
                 tracked = SENT_SCHEMA.names[0] in kept.schema.names
                 changes = RowChanges.from_columns(kept) if tracked else None
-                self._write(kept.column("row").to_numpy(), kept.column("line"), without_id, cells, changes)
+                self._write(
+                    kept.column("row").to_numpy(), kept.column("line"), without_id, cells, changes, None
+                )
         self.path.unlink(missing_ok=True)

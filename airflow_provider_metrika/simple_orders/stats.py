@@ -43,12 +43,71 @@ def _sum_by_currency(revenue: pa.Array, currency: pa.Array) -> dict[str, Decimal
     return totals
 
 
-def _date_status_counts(dates: pa.Array, status: pa.Array | None, rows: int) -> list[dict[str, object]]:
-    """Count rows per (creation date, status) in Arrow; ``""`` statuses get the PAID-by-default label."""
-    day = pc.utf8_slice_codeunits(dates, 0, 10)
+def _status_counts(dates: pa.Array | None, status: pa.Array | None, rows: int) -> list[dict[str, object]]:
+    """Count rows per (creation date, status) in one Arrow group-by; a missing column groups as None."""
     label = pa.repeat(DEFAULT_STATUS_LABEL, rows) if status is None else status
-    table = pa.table({"date": day, "status": label})
-    return table.group_by(["date", "status"]).aggregate([([], "count_all")]).to_pylist()
+    columns = {"status": label}
+    if dates is not None:
+        columns["date"] = pc.utf8_slice_codeunits(dates, 0, 10)
+    table = pa.table(columns)
+    return table.group_by(list(columns)).aggregate([([], "count_all")]).to_pylist()
+
+
+@dataclass
+class BatchTotals:
+    """Counts of one batch of rows, computed where the batch is normalised and added up in input order.
+
+    :param statuses: rows per status.
+    :param by_date: rows per (creation date, status); empty without a ``create_date_time`` column.
+    :param without_id_by_date: rows without ``id`` per creation date.
+    :param revenue: exact revenue per currency code (``""`` = roubles).
+    """
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    by_date: Counter[tuple[str, str]] = field(default_factory=Counter)
+    without_id_by_date: Counter[str] = field(default_factory=Counter)
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+
+
+def count_rows(cells: dict[str, pa.Array], without_id: np.ndarray, *, held_only: bool = False) -> BatchTotals:
+    """Count a batch of rows per status and creation date, and sum its revenue per currency.
+
+    Written rows are distinct orders (the duplicate check keeps one row per id), and Metrika keeps each
+    row without an ``id`` as an order of its own, so a row is one order.
+
+    :param cells: the rows' normalised cells: ``order_status``, ``revenue``, ``currency``,
+        ``create_date_time`` (``yyyy-MM-dd[ HH:mm:ss]``), each optional; ``""`` status is PAID by default.
+    :param without_id: per row, True when its ``id`` is empty.
+    :param held_only: the rows are not written (unchanged since the last sync): count only
+        :attr:`BatchTotals.by_date`.
+    """
+    totals = BatchTotals()
+    rows = len(without_id)
+    if rows == 0:
+        return totals
+    dates = cells.get("create_date_time")
+    if held_only and dates is None:
+        return totals
+    for item in _status_counts(dates, cells.get("order_status"), rows):
+        status = str(item["status"] or DEFAULT_STATUS_LABEL)
+        count = int(item["count_all"])  # type: ignore[call-overload]
+        totals.statuses[status] += count
+        if dates is not None:
+            totals.by_date[(str(item["date"]), status)] += count
+    if held_only:
+        totals.statuses.clear()
+        return totals
+    if dates is not None and without_id.any():
+        days = pc.utf8_slice_codeunits(dates.filter(pa.array(without_id)), 0, 10)
+        for item in pc.value_counts(days).to_pylist():
+            totals.without_id_by_date[str(item["values"])] += int(item["counts"])
+    revenue = cells.get("revenue")
+    if revenue is not None:
+        currency = cells.get("currency")
+        codes = empty_strings(rows) if currency is None else currency
+        present = pc.not_equal(revenue, "")
+        totals.revenue = _sum_by_currency(revenue.filter(present), codes.filter(present))
+    return totals
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -64,7 +123,7 @@ def plain_decimal(value: Decimal) -> str:
 
 @dataclass
 class OrderStats:
-    """Accumulates status counts and revenue per currency over written rows."""
+    """Adds up the counts of written rows, and of the rows Metrika holds after the run."""
 
     statuses: Counter[str] = field(default_factory=Counter)
     revenue: dict[str, Decimal] = field(default_factory=dict)
@@ -72,38 +131,22 @@ class OrderStats:
     held_by_date: Counter[tuple[str, str]] = field(default_factory=Counter)
     without_id_by_date: Counter[str] = field(default_factory=Counter)
 
-    def add_dates(
-        self,
-        dates: pa.Array | None,
-        status: pa.Array | None,
-        without_id: np.ndarray,
-        *,
-        held_only: bool = False,
-    ) -> None:
-        """Count a batch of rows per creation date and status: one order per row.
+    def add(self, totals: BatchTotals, *, held_only: bool = False) -> None:
+        """Add one batch's counts.
 
-        Written rows are distinct orders (the duplicate check keeps one row per id), and Metrika keeps
-        each row without an ``id`` as an order of its own, so a row without id counts as one order
-        (and is counted apart in :attr:`without_id_by_date` too).
-
-        :param dates: normalised ``create_date_time`` text (``yyyy-MM-dd[ HH:mm:ss]``), or None.
-        :param status: normalised ``order_status``, or None without the column.
-        :param without_id: per row, True when its ``id`` is empty.
-        :param held_only: the rows are not written (unchanged since the last sync) but Metrika holds
-            them: count them only in :attr:`held_by_date`.
+        :param totals: what :func:`count_rows` counted.
+        :param held_only: the rows are not written but Metrika holds them: count them only in
+            :attr:`held_by_date`.
         """
-        if dates is None or len(dates) == 0:
+        self.held_by_date.update(totals.by_date)
+        if held_only:
             return
-        for item in _date_status_counts(dates, status, len(dates)):
-            key = (str(item["date"]), str(item["status"] or DEFAULT_STATUS_LABEL))
-            count = int(item["count_all"])  # type: ignore[call-overload]
-            self.held_by_date[key] += count
-            if not held_only:
-                self.by_date[key] += count
-        if not held_only and without_id.any():
-            days = pc.utf8_slice_codeunits(dates.filter(pa.array(without_id)), 0, 10)
-            for item in pc.value_counts(days).to_pylist():
-                self.without_id_by_date[str(item["values"])] += int(item["counts"])
+        self.by_date.update(totals.by_date)
+        self.statuses.update(totals.statuses)
+        self.without_id_by_date.update(totals.without_id_by_date)
+        for code, amount in totals.revenue.items():
+            key = code or DEFAULT_CURRENCY
+            self.revenue[key] = _EXACT.add(self.revenue.get(key, Decimal(0)), amount)
 
     def orders_by_date(self, held: bool = False) -> dict[str, dict[str, int]]:
         """Return ``{date: {status: orders}}``, dates ascending, statuses most frequent first.
@@ -116,31 +159,6 @@ class OrderStats:
         for (day, status), count in sorted(counts.items(), key=lambda item: (item[0][0], -item[1])):
             days.setdefault(day, {})[status] = count
         return days
-
-    def add(
-        self, rows: int, status: pa.Array | None, revenue: pa.Array | None, currency: pa.Array | None
-    ) -> None:
-        """Count a batch of written rows.
-
-        :param rows: number of rows.
-        :param status: normalised ``order_status`` (``""`` = PAID by default), or None without the column.
-        :param revenue: normalised ``revenue`` text, or None when absent.
-        :param currency: normalised ``currency`` text (``""`` = roubles), or None when absent.
-        """
-        if rows == 0:
-            return
-        if status is None:
-            self.statuses[DEFAULT_STATUS_LABEL] += rows
-        else:
-            for item in pc.value_counts(status).to_pylist():
-                self.statuses[item["values"] or DEFAULT_STATUS_LABEL] += item["counts"]
-        if revenue is None:
-            return
-        codes = empty_strings(rows) if currency is None else currency
-        present = pc.not_equal(revenue, "")
-        for code, amount in _sum_by_currency(revenue.filter(present), codes.filter(present)).items():
-            key = code or DEFAULT_CURRENCY
-            self.revenue[key] = _EXACT.add(self.revenue.get(key, Decimal(0)), amount)
 
     def status_counts(self) -> dict[str, int]:
         """Return counts per status, most frequent first."""

@@ -347,6 +347,10 @@ class RowChanges:
         keys, fingerprints = fingerprint_rows(ids, lines)
         return cls(keys, fingerprints, state.previous(keys))
 
+    def to_send(self) -> np.ndarray:
+        """Return, per row, True when it differs from what the state holds (so it is written)."""
+        return self.fingerprints != self.previous
+
     def columns(self, rows: np.ndarray | None = None) -> dict[str, pa.Array]:
         """Return the three as Arrow columns named as in :data:`SENT_SCHEMA`.
 
@@ -385,7 +389,7 @@ class SentOrders:
 
         :param changes: the rows' keys and fingerprints, and the state's.
         """
-        send = changes.fingerprints != changes.previous
+        send = changes.to_send()
         # 4: sent before but never confirmed, and not held before that (see sync_fold.UNKNOWN_NEW).
         new = (changes.previous == 0) | (changes.previous == _UNKNOWN_NEW)
         self.new += int(new.sum())

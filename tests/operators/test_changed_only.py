@@ -368,9 +368,9 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "base.csv", FIRST), state_dir)[0]
         == "success"
     )
-    # A raises o-1 and o-2; B raises o-3 and o-2 to another value. Both read the state before
-    # either commits: the first upload is held back 45 s, the second 75 s (a loaded machine can take
-    # 20 s to start a run).
+    # A raises o-1 and o-2; B raises o-3 and o-2 to another value. B starts once A's upload is in
+    # flight (held back 60 s: a loaded machine can take 20 s to start a run), so B reads the state
+    # with A's orders pending; B's upload, held back 60 s too, ends after A's.
     run_a = [FIRST[0].replace(",100", ",111"), FIRST[1].replace(",200", ",222"), FIRST[2], FIRST[3]]
     run_b = [FIRST[0], FIRST[1].replace(",200", ",299"), FIRST[2].replace(",300", ",333"), FIRST[3]]
     homes = []
@@ -384,26 +384,30 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         ):
             source.backup(copy)
         homes.append(home)
-    metrika.inject_faults({"target": "upload", "delay": 45}, {"target": "upload", "delay": 75})
+    metrika.inject_faults({"target": "upload", "delay": 60}, {"target": "upload", "delay": 60})
+    uploads_before = len(metrika.api_requests("simple_orders", "POST"))
     processes = []
-    for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
-        conf = json.dumps(
-            {"orders_uri": _orders_file(tmp_path, f"{name}.csv", rows), "sync_state": str(state_dir)}
-        )
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "airflow", "dags", "test", "test_metrika_sync", "-c", conf],
-                env={**sync_env, "AIRFLOW_HOME": str(home)},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-        )
-    outputs = []
     try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=300)[0])
+        for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
+            conf = json.dumps(
+                {"orders_uri": _orders_file(tmp_path, f"{name}.csv", rows), "sync_state": str(state_dir)}
+            )
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "airflow", "dags", "test", "test_metrika_sync", "-c", conf],
+                    env={**sync_env, "AIRFLOW_HOME": str(home)},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    start_new_session=True,
+                )
+            )
+            deadline = time.monotonic() + 240
+            while name == "a" and len(metrika.api_requests("simple_orders", "POST")) == uploads_before:
+                assert processes[0].poll() is None, processes[0].communicate()[0]
+                assert time.monotonic() < deadline, "run A never uploaded"
+                time.sleep(0.5)
+        outputs = [process.communicate(timeout=300)[0] for process in processes]
     finally:
         for process in processes:
             if process.poll() is None:
@@ -413,7 +417,7 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         assert db.run_state("test_metrika_sync", db.latest_run_id("test_metrika_sync")) == "success", output
 
     # A third run with B's rows: o-3 is known (B's value); o-2, changed by both, is of unknown
-    # value, and so is o-1 when B read the state while A's upload was in flight: sent again.
+    # value, and so is o-1, pending in A's upload when B read the state: both are sent again.
     state, counts, output = _run(
         sync_env, "test_metrika_sync", _orders_file(tmp_path, "c.csv", run_b), state_dir
     )
