@@ -1,14 +1,27 @@
-"""Checks of public arguments, one per kind of option, shared by the hook, the operators and the core."""
+"""Checks of public arguments, one per kind of value, shared by the hook, the operators and the sensor.
+
+Each raises :class:`MetrikaInvalidArgumentError` naming the argument, what it must be and the value
+given, before any request. Template strings (``{{ ... }}``) are left to be checked once rendered. (The
+orders core checks its own options with plain ``ValueError``: it runs without Airflow.)
+"""
 
 from __future__ import annotations
 
+import math
+import os
 import zoneinfo
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
+from airflow_provider_metrika.constants import MAX_HTTP_SECONDS, MAX_WAIT_SECONDS
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 
 _MAX_COUNTER_ID = 2**31 - 1
+#: Longest multipart file name sent; Metrika's limit is undocumented, file systems stop at 255 bytes.
+MAX_FILENAME_CHARS = 200
+#: Values that cannot be orders: a ``dataframe=`` of one of these is a mistake for ``path=`` or ``sql=``.
+_NOT_ORDERS = (str, bytes, bytearray, int, float, bool, Mapping)
 
 
 def is_template(value: Any) -> bool:
@@ -101,7 +114,16 @@ def check_zone(name: str, zone: Any) -> str:
     return zone.strip()
 
 
-def check_number(
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else f"{text[:100]}..."
+
+
+def _bound(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def read_number(
     name: str,
     value: Any,
     *,
@@ -109,9 +131,11 @@ def check_number(
     high: float | None,
     open_low: bool = False,
     integer: bool = False,
-) -> None:
+    text: bool = False,
+    unit: str = "",
+) -> float:
     """
-    Refuse a number outside its range, or a value that is not a number.
+    Return a finite number within its range, or raise naming the argument, the range and the value.
 
     :param name: the argument's name, for the message.
     :param value: the value given.
@@ -119,14 +143,183 @@ def check_number(
     :param high: the upper bound, or None.
     :param open_low: the lower bound itself is refused.
     :param integer: only integers are accepted.
+    :param text: a number written as text (a rendered template) is read.
+    :param unit: what the number counts, for the message (e.g. ``" of seconds"``).
     """
+    number = value
+    if text and isinstance(value, str):
+        try:
+            number = int(value.strip()) if integer else float(value.strip())
+        except ValueError:
+            number = None
     kinds = (int,) if integer else (int, float)
-    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    ok = isinstance(number, kinds) and not isinstance(number, bool)
+    if ok and isinstance(number, float):
+        ok = math.isfinite(number)
     if ok:
-        ok = (value > low if open_low else value >= low) and (high is None or value <= high)
+        ok = (number > low if open_low else number >= low) and (high is None or number <= high)
     if not ok:
-        bound = f"greater than {low:g}" if open_low else f"at least {low:g}"
+        bound = f"greater than {_bound(low)}" if open_low else f"at least {_bound(low)}"
         if high is not None:
-            bound += f" and at most {high:g}"
+            bound += f" and at most {_bound(high)}"
         kind = "an integer" if integer else "a number"
-        raise MetrikaInvalidArgumentError(f"{name} must be {kind} {bound}; got {value!r}")
+        raise MetrikaInvalidArgumentError(f"{name} must be {kind}{unit} {bound}; got {_shown(value)}")
+    return float(number)
+
+
+def check_seconds(
+    name: str,
+    value: Any,
+    *,
+    high: float = MAX_WAIT_SECONDS,
+    zero: bool = False,
+    optional: bool = False,
+    allow_timedelta: bool = False,
+    text: bool = False,
+) -> float | None:
+    """
+    Return a wait or timeout in seconds, finite, greater than 0 (or 0 too) and at most ``high``.
+
+    :param name: the argument's name, for the message.
+    :param value: seconds, or a :class:`~datetime.timedelta` where allowed.
+    :param high: the longest accepted (default 30 days).
+    :param zero: 0 is accepted.
+    :param optional: None is accepted (and returned).
+    :param allow_timedelta: a timedelta is accepted.
+    :param text: seconds written as text (a rendered template) are read.
+    """
+    if value is None and optional:
+        return None
+    seconds = value.total_seconds() if allow_timedelta and isinstance(value, timedelta) else value
+    unit = " of seconds (or a timedelta)" if allow_timedelta else " of seconds"
+    try:
+        return read_number(name, seconds, low=0, high=high, open_low=not zero, text=text, unit=unit)
+    except MetrikaInvalidArgumentError:
+        if seconds is value:
+            raise
+        raise MetrikaInvalidArgumentError(  # the message shows the timedelta as given
+            f"{name} must be a number{unit} {'at least 0' if zero else 'greater than 0'} and at most "
+            f"{_bound(high)}; got {value!r}"
+        ) from None
+
+
+def check_flags(flags: Mapping[str, Any]) -> None:
+    """Refuse flags that are not ``True`` or ``False`` (the text ``"no"`` would count as True).
+
+    :param flags: argument name -> value.
+    """
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise MetrikaInvalidArgumentError(
+                f"{name} must be True or False; got {value!r} (text such as 'no' would count as True)"
+            )
+
+
+def check_conn_id(name: str, value: Any) -> str:
+    """Return an Airflow connection id: non-empty text.
+
+    :param name: the argument's name, for the message.
+    :param value: the value given.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise MetrikaInvalidArgumentError(
+            f"{name} must be a connection id such as 'metrika_default'; got {value!r}"
+        )
+    return value
+
+
+def check_path(name: str, value: Any, what: str, *, optional: bool = True) -> None:
+    """Refuse a path argument that is not non-empty text or a path object.
+
+    :param name: the argument.
+    :param value: its value.
+    :param what: what it must be, for the message.
+    :param optional: None is accepted.
+    """
+    if (value is None and optional) or isinstance(value, os.PathLike):
+        return  # a Path or an ObjectStoragePath (not turned into text: a remote one may refuse)
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise MetrikaInvalidArgumentError(f"{name} must be {what}; got {str(value)[:100]!r}")
+
+
+def check_hook_settings(
+    *, timeout: Any, connect_timeout: Any, read_timeout: Any, lost_answer_wait: Any
+) -> None:
+    """
+    Refuse the hook's timeouts when they are not positive, finite seconds (``requests`` fails late).
+
+    :param timeout: the upload timeout, or None for the connection's.
+    :param connect_timeout: seconds to open a connection.
+    :param read_timeout: seconds to wait for an answer.
+    :param lost_answer_wait: seconds to look for an upload whose answer was lost, or None.
+    """
+    check_seconds("timeout", timeout, high=MAX_HTTP_SECONDS, optional=True)
+    check_seconds("connect_timeout", connect_timeout, high=MAX_HTTP_SECONDS)
+    check_seconds("read_timeout", read_timeout, high=MAX_HTTP_SECONDS)
+    check_seconds("lost_answer_wait", lost_answer_wait, high=MAX_HTTP_SECONDS, optional=True, zero=True)
+
+
+def check_upload_arguments(filename: Any, expected_rows: Any) -> None:
+    """
+    Refuse a multipart file name that is a path or could break the part's header, and bad row counts.
+
+    :param filename: the name sent for the file, or None for the file's own.
+    :param expected_rows: the file's data rows, or None.
+    """
+    if filename is not None and not (
+        isinstance(filename, str)
+        and 0 < len(filename) <= MAX_FILENAME_CHARS
+        and filename.isprintable()
+        and not any(char in filename for char in '/\\"')
+        and filename not in (".", "..")
+    ):
+        raise MetrikaInvalidArgumentError(
+            f"filename must be a plain file name (at most {MAX_FILENAME_CHARS} printable characters, no "
+            f"/, \\ or quotes), e.g. orders.csv; got {str(filename)[:100]!r}"
+        )
+    if expected_rows is not None:
+        read_number("expected_rows", expected_rows, low=0, high=None, integer=True, unit=" of rows")
+
+
+def check_operator_arguments(
+    *,
+    metrika_conn_id: Any,
+    path: Any,
+    rejects_path: Any,
+    sync_state: Any,
+    sql_parameters: Any,
+    dataframe: Any,
+    flags: Mapping[str, Any],
+    poll_interval: Any,
+    timeout: Any,
+) -> None:
+    """Check the upload operator's arguments not covered by a core option checker.
+
+    :param metrika_conn_id: the connection id.
+    :param path: the CSV file (templated).
+    :param rejects_path: where rejected rows are kept (templated).
+    :param sync_state: where the sync state is kept (templated).
+    :param sql_parameters: the query's parameters (templated).
+    :param dataframe: the in-memory orders, or an upstream task's output.
+    :param flags: boolean arguments, name -> value.
+    :param poll_interval: seconds between validation polls.
+    :param timeout: seconds to wait for validation.
+    """
+    check_conn_id("metrika_conn_id", metrika_conn_id)
+    check_path("path", path, "a file path, or a template rendering one")
+    check_path("rejects_path", rejects_path, "a path or URI (e.g. s3://bucket/rejects/)")
+    check_path("sync_state", sync_state, "a path or URI (e.g. s3://bucket/metrika-state/)")
+    if sql_parameters is not None and not (
+        is_template(sql_parameters) or isinstance(sql_parameters, Mapping | list | tuple)
+    ):
+        raise MetrikaInvalidArgumentError(
+            f"sql_parameters must be a mapping or a list of query parameters; got {sql_parameters!r}"
+        )
+    if isinstance(dataframe, _NOT_ORDERS):
+        raise MetrikaInvalidArgumentError(
+            f"dataframe must be a pandas DataFrame, a pyarrow Table or an upstream task's output; got "
+            f"{type(dataframe).__name__} (for a CSV file pass path=, for a query sql=)"
+        )
+    check_flags(flags)
+    check_seconds("poll_interval", poll_interval)
+    check_seconds("timeout", timeout)

@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from airflow_provider_metrika.delivery.failures import Failure, classify
+from airflow_provider_metrika.delivery.failures import Failure, classify, describe_failure
 from airflow_provider_metrika.delivery.journal import (
     ACCEPTED,
     DeliveryJournal,
@@ -329,17 +329,18 @@ class DeliveryEngine:
             self.journal.write(key, record.accepted(uploading))
             return uploading
         harmless = self.endpoint.resend_is_harmless(part)
-        found = self._adopt(key, record, label, f"its answer was lost ({_describe(lost)})", wait=not harmless)
+        described = describe_failure(lost)
+        found = self._adopt(key, record, label, f"its answer was lost ({described})", wait=not harmless)
         if found is not None:
             return found
         if harmless:
             raise _ResendableLostAnswer(
-                f"{record.name}: the answer was lost ({_describe(lost)}) and no uploading is listed under "
+                f"{record.name}: the answer was lost ({described}) and no uploading is listed under "
                 "its name; sending it again is harmless",
                 lost,
             )
         raise MetrikaUploadUncertainError(
-            self._uncertain_message(label, record, f"no answer came back ({_describe(lost)})")
+            self._uncertain_message(label, record, f"no answer came back ({described})")
         )
 
     def _adopt(
@@ -426,12 +427,6 @@ def _may_send_again(exc: BaseException) -> bool:
     return isinstance(exc, _ResendableLostAnswer) or (
         isinstance(exc, (MetrikaApiError, MetrikaConnectionError)) and classify(exc) is Failure.REFUSED
     )
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, MetrikaApiError):
-        return f"HTTP {exc.http_status} {exc.error_type or ''}".rstrip()
-    return str(exc) if isinstance(exc, MetrikaConnectionError) else type(exc).__name__
 
 
 def local_parts(paths: Mapping[int, Any]) -> PartOpener:

@@ -92,3 +92,15 @@ def render_failure_table() -> str:
     lines = ["| failure of an upload request | means | what the provider does |", "|---|---|---|"]
     lines += [f"| {rule.what} | {rule.failure.value} | {rule.action} |" for rule in FAILURE_RULES]
     return "\n".join(lines)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Summarise a failure for a log line: ``HTTP 503 backend_error``, or the exception's class.
+
+    A connection error's own text is kept: it names the host and the reason, never a header.
+
+    :param exc: the failure.
+    """
+    if isinstance(exc, MetrikaApiError):
+        return f"HTTP {exc.http_status} {exc.error_type or ''}".rstrip()
+    return str(exc) if isinstance(exc, MetrikaConnectionError) else type(exc).__name__

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from urllib3.util import parse_url
 
-from airflow_provider_metrika.constants import CONN_TYPE, DEFAULT_API_URL
+from airflow_provider_metrika.constants import DEFAULT_API_URL
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+from airflow_provider_metrika.hooks.connection_fields import named, normalise_extras
 
 if TYPE_CHECKING:
     from airflow_provider_metrika._compat import Connection
@@ -33,10 +34,6 @@ _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 _EXAMPLE = f"{DEFAULT_API_URL} (or http://127.0.0.1:8765 for the emulator)"
 
 
-def _named(connection: Connection) -> str:
-    return f"Connection {connection.conn_id!r}"
-
-
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "on")
@@ -44,9 +41,7 @@ def _truthy(value: Any) -> bool:
 
 
 def _insecure_allowed(connection: Connection) -> bool:
-    extras = connection.extra_dejson
-    prefixed = f"extra__{CONN_TYPE}__allow_insecure_http"
-    return _truthy(extras.get("allow_insecure_http", extras.get(prefixed)))
+    return _truthy(normalise_extras(connection.extra_dejson).get("allow_insecure_http"))
 
 
 def _shown(text: str) -> str:
@@ -170,7 +165,7 @@ def base_url_from_connection(connection: Connection, who: str | None = None) -> 
     host = (connection.host or "").strip()
     if not host:
         return DEFAULT_API_URL
-    name = who or _named(connection)
+    name = who or named(connection)
     url = normalise_base_url(host, connection.schema or "https", connection.port, name)
     parsed = parse_url(url)
     remote = not is_loopback_host(parsed.host or "")

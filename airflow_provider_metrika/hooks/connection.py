@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika._compat import mask_secret
-from airflow_provider_metrika.constants import CONN_TYPE
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.access import RECOMMENDED_SCOPES
 from airflow_provider_metrika.hooks.base_url import base_url_from_connection, is_loopback_host
+from airflow_provider_metrika.hooks.connection_fields import named, normalise_extras
 from airflow_provider_metrika.hooks.retries import RetryPolicy
 
 if TYPE_CHECKING:
@@ -39,16 +39,6 @@ def token_from_connection(connection: Connection, who: str | None = None) -> str
         )
     mask_secret(token)
     return token
-
-
-def named(connection: Connection) -> str:
-    return f"Connection {connection.conn_id!r}"
-
-
-def normalise_extras(extras: dict[str, Any]) -> dict[str, Any]:
-    prefix = f"extra__{CONN_TYPE}__"
-    folded = {key.removeprefix(prefix): value for key, value in extras.items() if key.startswith(prefix)}
-    return {**folded, **{k: v for k, v in extras.items() if not k.startswith(prefix)}}
 
 
 def retry_policy(arguments: dict[str, Any], extras: dict[str, Any]) -> RetryPolicy:

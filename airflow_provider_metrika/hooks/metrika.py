@@ -14,7 +14,12 @@ from requests_toolbelt import MultipartEncoder
 
 from airflow_provider_metrika import __version__
 from airflow_provider_metrika._compat import get_async_connection, get_async_extra_dejson
-from airflow_provider_metrika.arguments import check_choice, check_counter_id
+from airflow_provider_metrika.arguments import (
+    check_choice,
+    check_counter_id,
+    check_hook_settings,
+    check_upload_arguments,
+)
 from airflow_provider_metrika.constants import (
     CONN_TYPE,
     DEFAULT_API_URL,
@@ -37,7 +42,6 @@ from airflow_provider_metrika.exceptions import (
     api_error_from_response,
 )
 from airflow_provider_metrika.hooks.access import explain_access_error
-from airflow_provider_metrika.hooks.arguments import check_hook_settings, check_upload_arguments
 from airflow_provider_metrika.hooks.connection import (
     base_url_from_connection,
     is_loopback_host,

@@ -11,7 +11,7 @@ from typing import Any
 
 import tenacity
 
-from airflow_provider_metrika.delivery.failures import is_refused
+from airflow_provider_metrika.delivery.failures import describe_failure, is_refused
 from airflow_provider_metrika.exceptions import MetrikaApiError, MetrikaConnectionError
 
 __all__ = ["RetryPolicy", "describe_failure", "is_refused", "is_retryable", "parse_retry_after"]
@@ -48,13 +48,6 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, MetrikaApiError):
         return exc.http_status in RETRYABLE_STATUSES
     return isinstance(exc, MetrikaConnectionError)
-
-
-def describe_failure(exc: BaseException) -> str:
-    """Summarise a failure for a retry log line (never includes request headers)."""
-    if isinstance(exc, MetrikaApiError):
-        return f"HTTP {exc.http_status} {exc.error_type or ''}".rstrip()
-    return type(exc).__name__
 
 
 @dataclass(frozen=True)

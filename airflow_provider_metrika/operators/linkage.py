@@ -8,9 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika._compat import BaseOperator, conf
+from airflow_provider_metrika.arguments import (
+    check_counter_id,
+    check_option,
+    check_seconds,
+    is_template,
+    read_number,
+)
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID
 from airflow_provider_metrika.exceptions import MetrikaError, MetrikaInvalidArgumentError
-from airflow_provider_metrika.hooks.metrika import MetrikaHook, check_counter_id
+from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
 from airflow_provider_metrika.operators.linkage_report import (
     Linkage,
@@ -38,30 +45,14 @@ class MetrikaLinkageError(MetrikaError):
     """The linked share is below ``min_linked_share`` (with ``on_low="fail"``)."""
 
 
-def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
-
-
-def _number(name: str, value: Any, high: float | None) -> float:
-    """Read a number given as such or as text (a rendered template); raise naming the argument."""
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if number is None or number != number or number < 0 or (high is not None and number > high):
-        bound = f"from 0 to {high:g}" if high is not None else "0 or more"
-        raise MetrikaInvalidArgumentError(f"{name} must be a number {bound}; got {value!r}")
-    return number
+def _settle_seconds(value: Any) -> float:
+    return float(check_seconds("settle_seconds", value, zero=True, text=True) or 0.0)
 
 
 def _threshold(value: Any) -> float | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
         return None
-    return _number("min_linked_share", value, 1.0)
+    return read_number("min_linked_share", value, low=0.0, high=1.0, text=True)
 
 
 def _uploaded_at(uploadings: Any) -> datetime | None:
@@ -124,18 +115,16 @@ class MetrikaLinkageCheckOperator(BaseOperator):
             raise MetrikaInvalidArgumentError(
                 f"upload_task_id must be the task_id of the upload task; got {upload_task_id!r}"
             )
-        if not _is_template(settle_seconds):
-            _number("settle_seconds", settle_seconds, None)
-        if not _is_template(min_linked_share):
+        if not is_template(settle_seconds):
+            _settle_seconds(settle_seconds)
+        if not is_template(min_linked_share):
             _threshold(min_linked_share)
-        if counter_id is not None and not _is_template(counter_id):
+        if counter_id is not None and not is_template(counter_id):
             check_counter_id(counter_id)
         self.upload_task_id = upload_task_id
         self.settle_seconds = settle_seconds
         self.min_linked_share = min_linked_share
-        if on_low not in ON_LOW:
-            raise MetrikaInvalidArgumentError(f"on_low must be one of {', '.join(ON_LOW)}; got {on_low!r}")
-        self.on_low = on_low
+        self.on_low = check_option("on_low", on_low, ON_LOW)
         self.counter_id = counter_id
         self.metrika_conn_id = metrika_conn_id
         self.deferrable = deferrable
@@ -200,7 +189,7 @@ class MetrikaLinkageCheckOperator(BaseOperator):
         return report, uploadings, counter
 
     def _settle_moment(self, uploadings: Any) -> float:
-        settle = _number("settle_seconds", self.settle_seconds, None)
+        settle = _settle_seconds(self.settle_seconds)
         if isinstance(uploadings, list) and not uploadings:
             # changed_only with nothing new: what Metrika holds was sent by earlier runs.
             self.log.info("Task %s sent no part: nothing to wait for", self.upload_task_id)

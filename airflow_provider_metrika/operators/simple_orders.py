@@ -14,12 +14,13 @@ from airflow_provider_metrika._compat import AirflowSkipException, BaseOperator,
 from airflow_provider_metrika.arguments import (
     check_choice,
     check_counter_id,
-    check_number,
+    check_operator_arguments,
     check_option,
     check_zone,
     is_template,
     read_flag,
     read_mapping,
+    read_number,
 )
 from airflow_provider_metrika.constants import (
     DECIMALS,
@@ -37,7 +38,6 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.connection import base_url_from_connection
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
-from airflow_provider_metrika.operators.argument_checks import check_operator_arguments
 from airflow_provider_metrika.operators.changed_only import (
     SYNC_STATE_XCOM_KEY,
     ChangedOnlySync,
@@ -254,13 +254,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
         check_option("unknown_statuses", unknown_statuses, UNKNOWN_STATUSES)
         if decimal is not None and decimal not in DECIMALS:
             raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")
-        check_number("max_invalid_fraction", max_invalid_fraction, low=0.0, high=1.0)
-        check_number("poll_interval", poll_interval, low=0.0, high=None, open_low=True)
-        check_number("timeout", timeout, low=0.0, high=None, open_low=True)
-        check_number("sql_batch_rows", sql_batch_rows, low=1, high=None, integer=True)
-        check_number(
-            "max_part_bytes", max_part_bytes, low=MIN_PART_BYTES, high=MAX_UPLOAD_BYTES, integer=True
-        )
+        read_number("max_invalid_fraction", max_invalid_fraction, low=0.0, high=1.0)
+        read_number("sql_batch_rows", sql_batch_rows, low=1, high=None, integer=True)
+        read_number("max_part_bytes", max_part_bytes, low=MIN_PART_BYTES, high=MAX_UPLOAD_BYTES, integer=True)
         if not is_template(columns):
             read_mapping("columns", columns, "input column to Metrika column")
         if not is_template(status_map):

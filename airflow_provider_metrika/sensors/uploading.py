@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -15,10 +14,10 @@ from airflow_provider_metrika._compat import (
     BaseSensorOperator,
     conf,
 )
-from airflow_provider_metrika.arguments import check_counter_id
-from airflow_provider_metrika.constants import DEFAULT_CONN_ID, MAX_WAIT_SECONDS
+from airflow_provider_metrika.arguments import check_conn_id, check_counter_id, check_seconds
+from airflow_provider_metrika.constants import DEFAULT_CONN_ID
 from airflow_provider_metrika.delivery.wait import poll_once
-from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, MetrikaUploadingTimeoutError
+from airflow_provider_metrika.exceptions import MetrikaUploadingTimeoutError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
@@ -79,16 +78,13 @@ class MetrikaUploadingSensor(BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        poke_interval = _check_seconds("poke_interval", poke_interval)
-        timeout = _check_seconds("timeout", timeout)
+        check_seconds("poke_interval", poke_interval, zero=True, allow_timedelta=True)
+        check_seconds("timeout", timeout, zero=True, allow_timedelta=True)
         if not _is_deferred_value(uploading_ids):
             read_uploading_targets(uploading_ids)
         if counter_id is not None and not _is_deferred_value(counter_id):
             check_counter_id(counter_id)
-        if not isinstance(metrika_conn_id, str) or not metrika_conn_id.strip():
-            raise MetrikaInvalidArgumentError(
-                f"metrika_conn_id must be a connection id; got {metrika_conn_id!r}"
-            )
+        check_conn_id("metrika_conn_id", metrika_conn_id)
         super().__init__(poke_interval=poke_interval, timeout=timeout, mode=mode, **kwargs)
         self.uploading_ids = uploading_ids
         self.counter_id = counter_id
@@ -172,25 +168,6 @@ class MetrikaUploadingSensor(BaseSensorOperator):
         uploadings = result_from_event(event, timeout_error=MetrikaUploadingSensorTimeout)
         self.log.info(event.get("message"))
         return list(uploadings.values())
-
-
-def _check_seconds(parameter: str, value: Any) -> float | timedelta:
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise MetrikaInvalidArgumentError(
-            f"{parameter} must be a number of seconds or a timedelta; got {value!r}"
-        )
-    if seconds < 0:
-        raise MetrikaInvalidArgumentError(f"{parameter} must not be negative; got {value!r}")
-    if not math.isfinite(seconds) or seconds > MAX_WAIT_SECONDS:
-        raise MetrikaInvalidArgumentError(
-            f"{parameter} must be a finite number of seconds, at most {MAX_WAIT_SECONDS:,} (30 days); "
-            f"got {value!r}"
-        )
-    return value
 
 
 def _is_deferred_value(value: Any) -> bool:

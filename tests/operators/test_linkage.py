@@ -101,9 +101,12 @@ def _check(xcoms: dict[tuple[str, str, int], Any], map_index: int = -1, **kwargs
     ("kwargs", "message"),
     [
         ({"upload_task_id": ""}, "upload_task_id must be the task_id of the upload task"),
-        ({"settle_seconds": -1}, "settle_seconds must be a number 0 or more; got -1"),
-        ({"settle_seconds": "soon"}, "settle_seconds must be a number 0 or more"),
-        ({"min_linked_share": 60}, "min_linked_share must be a number from 0 to 1; got 60"),
+        (
+            {"settle_seconds": -1},
+            "settle_seconds must be a number of seconds at least 0 and at most 2,592,000; got -1",
+        ),
+        ({"settle_seconds": "soon"}, "settle_seconds must be a number of seconds at least 0"),
+        ({"min_linked_share": 60}, "min_linked_share must be a number at least 0 and at most 1; got 60"),
         ({"on_low": "ignore"}, "on_low must be one of fail, warn; got 'ignore'"),
         ({"counter_id": "abc"}, "counter_id must be a positive integer"),
     ],

@@ -90,15 +90,23 @@ SENSOR_CASES = [
     pytest.param({"uploading_ids": [["a"]]}, "uploading_ids[0] must be", id="ids nested"),
     pytest.param({"uploading_ids": [{"a": 1}]}, "without an 'uploading_id'", id="ids object without id"),
     pytest.param({"uploading_ids": ["a"], "counter_id": "x"}, "counter_id must be a positive", id="counter"),
-    pytest.param({"uploading_ids": ["a"], "poke_interval": -1}, "must not be negative", id="poke negative"),
+    pytest.param(
+        {"uploading_ids": ["a"], "poke_interval": -1},
+        "poke_interval must be a number of seconds (or a timedelta) at least 0",
+        id="poke negative",
+    ),
     pytest.param(
         {"uploading_ids": ["a"], "poke_interval": "5"}, "poke_interval must be a number", id="poke text"
     ),
-    pytest.param({"uploading_ids": ["a"], "timeout": math.nan}, "timeout must be a finite", id="timeout NaN"),
-    pytest.param({"uploading_ids": ["a"], "timeout": 1e300}, "timeout must be a finite", id="timeout huge"),
+    pytest.param(
+        {"uploading_ids": ["a"], "timeout": math.nan}, "timeout must be a number of seconds", id="timeout NaN"
+    ),
+    pytest.param(
+        {"uploading_ids": ["a"], "timeout": 1e300}, "timeout must be a number of seconds", id="timeout huge"
+    ),
     pytest.param(
         {"uploading_ids": ["a"], "poke_interval": timedelta(days=400)},
-        "poke_interval must be a finite",
+        "poke_interval must be a number of seconds (or a timedelta) at least 0 and at most 2,592,000",
         id="poke 400 days",
     ),
     pytest.param(

@@ -115,7 +115,9 @@ ARGUMENT_CASES = [
         {"path": "/a.csv", "counter_id": "12.5"}, "counter_id must be a positive integer", id="counter"
     ),
     pytest.param(
-        {"path": "/a.csv", "timeout": -1}, "timeout must be a number greater than 0", id="negative timeout"
+        {"path": "/a.csv", "timeout": -1},
+        "timeout must be a number of seconds greater than 0",
+        id="negative timeout",
     ),
     pytest.param({"sql": "SELECT * FROM orders"}, "sql= needs sql_conn_id=", id="missing sql_conn_id"),
     pytest.param({"path": "/a.csv", "delimiter_type": ";"}, "delimiter_type must be one of", id="delimiter"),

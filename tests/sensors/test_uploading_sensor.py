@@ -132,11 +132,17 @@ def test_no_counter_means_the_connections_default(metrika: EmulatorClient, metri
         ({"uploading_ids": ["ok", None]}, r"uploading_ids\[1\] must be a non-empty uploading id"),
         ({"uploading_ids": 42}, r"uploading_ids must be an uploading id, a list of ids.*got int"),
         ({"uploading_ids": "[not, a list"}, r"uploading_ids cannot be read as JSON or a Python literal"),
-        ({"poke_interval": -1}, r"poke_interval must not be negative; got -1"),
-        ({"timeout": -0.5}, r"timeout must not be negative; got -0.5"),
+        (
+            {"poke_interval": -1},
+            r"poke_interval must be a number of seconds \(or a timedelta\) at least 0 .*; got -1",
+        ),
+        (
+            {"timeout": -0.5},
+            r"timeout must be a number of seconds \(or a timedelta\) at least 0 .*; got -0.5",
+        ),
         (
             {"poke_interval": "often"},
-            r"poke_interval must be a number of seconds or a timedelta; got 'often'",
+            r"poke_interval must be a number of seconds \(or a timedelta\) .*; got 'often'",
         ),
         ({"metrika_conn_id": ""}, r"metrika_conn_id must be a connection id"),
     ],
