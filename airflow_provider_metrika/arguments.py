@@ -20,8 +20,6 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 _MAX_COUNTER_ID = 2**31 - 1
 #: Longest multipart file name sent; Metrika's limit is undocumented, file systems stop at 255 bytes.
 MAX_FILENAME_CHARS = 200
-#: Values that cannot be orders: a ``dataframe=`` of one of these is a mistake for ``path=`` or ``sql=``.
-_NOT_ORDERS = (str, bytes, bytearray, int, float, bool, Mapping)
 
 
 def is_template(value: Any) -> bool:
@@ -162,7 +160,7 @@ def read_number(
         bound = f"greater than {_bound(low)}" if open_low else f"at least {_bound(low)}"
         if high is not None:
             bound += f" and at most {_bound(high)}"
-        kind = "an integer" if integer else "a number"
+        kind = ("a whole number" if unit else "an integer") if integer else "a number"
         raise MetrikaInvalidArgumentError(f"{name} must be {kind}{unit} {bound}; got {_shown(value)}")
     return float(number)
 
@@ -279,47 +277,3 @@ def check_upload_arguments(filename: Any, expected_rows: Any) -> None:
         )
     if expected_rows is not None:
         read_number("expected_rows", expected_rows, low=0, high=None, integer=True, unit=" of rows")
-
-
-def check_operator_arguments(
-    *,
-    metrika_conn_id: Any,
-    path: Any,
-    rejects_path: Any,
-    sync_state: Any,
-    sql_parameters: Any,
-    dataframe: Any,
-    flags: Mapping[str, Any],
-    poll_interval: Any,
-    timeout: Any,
-) -> None:
-    """Check the upload operator's arguments not covered by a core option checker.
-
-    :param metrika_conn_id: the connection id.
-    :param path: the CSV file (templated).
-    :param rejects_path: where rejected rows are kept (templated).
-    :param sync_state: where the sync state is kept (templated).
-    :param sql_parameters: the query's parameters (templated).
-    :param dataframe: the in-memory orders, or an upstream task's output.
-    :param flags: boolean arguments, name -> value.
-    :param poll_interval: seconds between validation polls.
-    :param timeout: seconds to wait for validation.
-    """
-    check_conn_id("metrika_conn_id", metrika_conn_id)
-    check_path("path", path, "a file path, or a template rendering one")
-    check_path("rejects_path", rejects_path, "a path or URI (e.g. s3://bucket/rejects/)")
-    check_path("sync_state", sync_state, "a path or URI (e.g. s3://bucket/metrika-state/)")
-    if sql_parameters is not None and not (
-        is_template(sql_parameters) or isinstance(sql_parameters, Mapping | list | tuple)
-    ):
-        raise MetrikaInvalidArgumentError(
-            f"sql_parameters must be a mapping or a list of query parameters; got {sql_parameters!r}"
-        )
-    if isinstance(dataframe, _NOT_ORDERS):
-        raise MetrikaInvalidArgumentError(
-            f"dataframe must be a pandas DataFrame, a pyarrow Table or an upstream task's output; got "
-            f"{type(dataframe).__name__} (for a CSV file pass path=, for a query sql=)"
-        )
-    check_flags(flags)
-    check_seconds("poll_interval", poll_interval)
-    check_seconds("timeout", timeout)

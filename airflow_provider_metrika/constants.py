@@ -55,6 +55,10 @@ def counter_endpoint(counter_id: int) -> str:
     return f"management/v1/counter/{counter_id}"
 
 
+#: The management API's list of the counters a token may use (needs ``metrika:read``).
+COUNTERS_ENDPOINT: Final = "management/v1/counters"
+
+
 def goals_endpoint(counter_id: int) -> str:
     """Return the management API path of a counter's goals."""
     return f"management/v1/counter/{counter_id}/goals"

@@ -42,14 +42,12 @@ def request_token(request: web.Request) -> str | None:
     return token if scheme.lower() == "oauth" and token else None
 
 
-def authorize(request: web.Request, counter_text: str | None = None) -> int:
-    """Check token, scopes, counter and access in Metrika's order; return the counter id.
+def authorize_token(request: web.Request) -> str:
+    """Check the token and the scopes the endpoint needs; return the token.
 
-    :param request: an API request whose path holds ``counter_id``.
-    :param counter_text: the counter id when it is not in the path (the Reports API's ``ids``).
+    :param request: an API request.
     :raises ApiError: 401 for a missing or unknown token, 403 when the token lacks the scope the
-        endpoint needs (see :data:`~airflow_provider_metrika.emulator.scopes.SCOPE_RULES`), 404 for
-        an unknown counter, 403 when the token may not use the counter.
+        endpoint needs (see :data:`~airflow_provider_metrika.emulator.scopes.SCOPE_RULES`).
     """
     settings = request.app[STATE_KEY].settings
     token = request_token(request)
@@ -66,6 +64,20 @@ def authorize(request: web.Request, counter_text: str | None = None) -> int:
         if needed and not granted & needed:
             # Metrika's answer names no cause: the client must work out which scope was missing.
             raise ApiError(403, "access_denied", "Access is denied")
+    return token
+
+
+def authorize(request: web.Request, counter_text: str | None = None) -> int:
+    """Check token, scopes, counter and access in Metrika's order; return the counter id.
+
+    :param request: an API request whose path holds ``counter_id``.
+    :param counter_text: the counter id when it is not in the path (the Reports API's ``ids``).
+    :raises ApiError: 401 for a missing or unknown token, 403 when the token lacks the scope the
+        endpoint needs (see :data:`~airflow_provider_metrika.emulator.scopes.SCOPE_RULES`), 404 for
+        an unknown counter, 403 when the token may not use the counter.
+    """
+    settings = request.app[STATE_KEY].settings
+    token = authorize_token(request)
     try:
         counter_id = parse_counter_id(
             request.match_info["counter_id"] if counter_text is None else counter_text
@@ -233,17 +245,33 @@ async def get_counter(request: web.Request) -> web.Response:
     """
     counter_id = authorize(request)
     time_zone = request.app[STATE_KEY].settings.counters[counter_id]
-    return web.json_response(
-        {
-            "counter": {
-                "id": counter_id,
-                "name": f"Emulated counter {counter_id}",
-                "site": "example.com",
-                "status": "Active",
-                "time_zone_name": time_zone,
-            }
-        }
-    )
+    return web.json_response({"counter": _counter_json(counter_id, time_zone)})
+
+
+def _counter_json(counter_id: int, time_zone: str) -> dict[str, object]:
+    return {
+        "id": counter_id,
+        "name": f"Emulated counter {counter_id}",
+        "site": "example.com",
+        "status": "Active",
+        "time_zone_name": time_zone,
+    }
+
+
+async def list_counters(request: web.Request) -> web.Response:
+    """List the counters the token may use, as ``GET /management/v1/counters`` does.
+
+    :param request: the counters request (Metrika's filters and paging are not modelled).
+    """
+    token = authorize_token(request)
+    settings = request.app[STATE_KEY].settings
+    allowed = settings.tokens[token]
+    counters = [
+        _counter_json(counter_id, zone)
+        for counter_id, zone in sorted(settings.counters.items())
+        if allowed is None or counter_id in allowed
+    ]
+    return web.json_response({"rows": len(counters), "counters": counters})
 
 
 async def get_goals(request: web.Request) -> web.Response:

@@ -8,15 +8,18 @@ from airflow_provider_metrika.emulator.api import (
     get_counter,
     get_goals,
     last_uploadings,
+    list_counters,
     stat_data,
     upload_simple_orders,
 )
 from airflow_provider_metrika.emulator.constants import (
     COUNTER_PATH,
+    COUNTERS_PATH,
     GOALS_PATH,
     LAST_UPLOADINGS_PATH,
     REPORTS_PATH,
     TARGET_COUNTER,
+    TARGET_COUNTERS,
     TARGET_GOALS,
     TARGET_LAST_UPLOADINGS,
     TARGET_REPORTS,
@@ -40,6 +43,7 @@ def create_app(settings: EmulatorSettings | None = None) -> web.Application:
     app.router.add_post(UPLOAD_PATH, upload_simple_orders, name=TARGET_UPLOAD)
     app.router.add_get(LAST_UPLOADINGS_PATH, last_uploadings, name=TARGET_LAST_UPLOADINGS)
     app.router.add_get(COUNTER_PATH, get_counter, name=TARGET_COUNTER)
+    app.router.add_get(COUNTERS_PATH, list_counters, name=TARGET_COUNTERS)
     app.router.add_get(GOALS_PATH, get_goals, name=TARGET_GOALS)
     app.router.add_get(REPORTS_PATH, stat_data, name=TARGET_REPORTS)
     add_control_routes(app)

@@ -22,6 +22,8 @@ API_PREFIX = "/cdp/api/v1/counter/{counter_id}"
 UPLOAD_PATH = API_PREFIX + "/data/simple_orders"
 LAST_UPLOADINGS_PATH = API_PREFIX + "/last_uploadings"
 COUNTER_PATH = "/management/v1/counter/{counter_id}"
+#: The list of counters the token may use (no counter in the path).
+COUNTERS_PATH = "/management/v1/counters"
 GOALS_PATH = COUNTER_PATH + "/goals"
 #: The Reports API table call: not under a counter path, the counter is in ``ids``.
 REPORTS_PATH = "/stat/v1/data"
@@ -31,6 +33,7 @@ CONTROL_PREFIX = "/_emulator"
 TARGET_UPLOAD = "upload"
 TARGET_LAST_UPLOADINGS = "last_uploadings"
 TARGET_COUNTER = "counter"
+TARGET_COUNTERS = "counters"
 TARGET_GOALS = "goals"
 TARGET_REPORTS = "reports"
 TARGET_ANY = "any"
@@ -38,6 +41,7 @@ FAULT_TARGETS = (
     TARGET_UPLOAD,
     TARGET_LAST_UPLOADINGS,
     TARGET_COUNTER,
+    TARGET_COUNTERS,
     TARGET_GOALS,
     TARGET_REPORTS,
     TARGET_ANY,

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from airflow_provider_metrika.emulator.constants import (
     COUNTER_PATH,
+    COUNTERS_PATH,
     GOALS_PATH,
     LAST_UPLOADINGS_PATH,
     REPORTS_PATH,
@@ -31,6 +32,7 @@ ALL_SCOPES = frozenset(KNOWN_SCOPES)
 SCOPE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", UPLOAD_PATH): frozenset({OFFLINE_DATA, WRITE}),
     ("GET", COUNTER_PATH): frozenset({READ}),
+    ("GET", COUNTERS_PATH): frozenset({READ}),
     ("GET", GOALS_PATH): frozenset({READ}),
     ("GET", REPORTS_PATH): frozenset({READ}),
     # Unconfirmed: by default any Metrika data scope lists uploadings; see last_uploadings_needs_read.

@@ -142,7 +142,8 @@ class EmulatorClient:
         """Queue faults for the next API requests and return every fault now waiting.
 
         :param faults: e.g. ``{"target": "upload", "status": 429, "retry_after": "2"}``; fields:
-            ``target`` (``upload``, ``last_uploadings``, ``counter``, ``goals``, ``reports``, ``any``),
+            ``target`` (``upload``, ``last_uploadings``, ``counter``, ``counters``, ``goals``, ``reports``,
+            ``any``),
             ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
             (``before``/``after``), ``delay``, ``validation`` (``FAILED``: answered as usual,
             listed FAILED, nothing stored).

@@ -19,17 +19,17 @@ from airflow_provider_metrika.hooks.access import (
     unauthorized_advice,
 )
 
-NO_DEFAULT_COUNTER = (
-    "The connection has a token, but no 'Default counter ID': add one so the test can "
-    "check that the token reaches a counter."
+#: Said when the connection names no counter: each task gives its own.
+FROM_THE_TASK = (
+    "No 'Default counter ID': each task names its counter (counter_id=), so the test checked the token alone."
 )
 
 
-def failure_text(exc: MetrikaError, counter: int, base_url: str, who: str) -> str:
+def failure_text(exc: MetrikaError, counter: int | None, base_url: str, who: str) -> str:
     """Say why the test's reads failed, and what to fix."""
     if isinstance(exc, MetrikaAuthenticationError):
         return unauthorized_advice(who)
-    if isinstance(exc, MetrikaNotFoundError):
+    if isinstance(exc, MetrikaNotFoundError) and counter is not None:
         return (
             f"Counter {counter} was not found (404) at {base_url}. Check 'Default counter ID', and "
             f"that 'API base URL' is Metrika's API (empty means {DEFAULT_API_URL})."
@@ -50,6 +50,24 @@ _UPLOADS_UNTESTED = (
 
 def first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0]
+
+
+def token_verdict(counters: list[dict[str, Any]] | None, who: str) -> tuple[bool, str]:
+    """Say what the token can do when the connection names no counter, from the counters list.
+
+    :param counters: the counters the token may use, or None when Metrika refused the list (403).
+    :param who: how messages name the connection.
+    """
+    if counters is None:
+        return False, (
+            f"{FROM_THE_TASK} Metrika refused the list of counters (403): the token lacks metrika:read, "
+            f"or it is expired or revoked, and without a counter nothing else can be checked. Add a "
+            f"'Default counter ID' to {who} to test an upload-only token (metrika:offline_data) on it."
+        )
+    ids = [str(counter.get("id")) for counter in counters]
+    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    reach = f"it reaches {len(ids)} counter(s): {shown}" if ids else "it reaches no counter yet"
+    return True, f"Token accepted; {reach}. {FROM_THE_TASK} " + _UPLOADS_UNTESTED
 
 
 def connection_verdict(counter: int, info: dict[str, Any] | None, listed: bool, who: str) -> tuple[bool, str]:

@@ -22,6 +22,7 @@ from airflow_provider_metrika.arguments import (
 )
 from airflow_provider_metrika.constants import (
     CONN_TYPE,
+    COUNTERS_ENDPOINT,
     DEFAULT_API_URL,
     DEFAULT_CONN_ID,
     DELIMITER_TYPES,
@@ -50,9 +51,9 @@ from airflow_provider_metrika.hooks.connection import (
     token_from_connection,
 )
 from airflow_provider_metrika.hooks.connection_test import (
-    NO_DEFAULT_COUNTER,
     connection_verdict,
     failure_text,
+    token_verdict,
 )
 from airflow_provider_metrika.hooks.reports import LinkedOrders, LinkedOrdersQuery
 from airflow_provider_metrika.hooks.responses import (
@@ -552,6 +553,16 @@ class MetrikaHook(HttpHook):
             raise MetrikaError(f"counter {counter}: the answer has no 'counter' object")
         return answer["counter"]
 
+    def list_counters(self) -> list[dict[str, Any]]:
+        """
+        Return the counters the token may use (``id``, ``name``, ``time_zone_name``...; needs
+        ``metrika:read``). Only the first page (Metrika's default page size) is read.
+        """
+        answer = self._get(COUNTERS_ENDPOINT)
+        if not isinstance(answer, dict) or not isinstance(answer.get("counters"), list):
+            raise MetrikaError("the counters answer has no 'counters' list")
+        return [counter for counter in answer["counters"] if isinstance(counter, dict)]
+
     def get_goals(self, counter_id: int | str | None) -> list[dict[str, Any]]:
         """
         Return the counter's goals from the management API (needs the ``metrika:read`` scope).
@@ -602,11 +613,11 @@ class MetrikaHook(HttpHook):
             )
         except MetrikaError as exc:
             return False, str(exc)
-        if counter is None:
-            return False, NO_DEFAULT_COUNTER
         # A person is waiting on the form's "Test" button: one try, no backoff.
         retry_limit, self._retry_args["retry_limit"] = self._retry_args["retry_limit"], 0
         try:
+            if counter is None:
+                return token_verdict(self._probe(self.list_counters), who)
             info = self._probe(lambda: self.get_counter(counter))
             listed = self._probe(lambda: self.list_uploadings(counter, limit=1))
         except MetrikaError as exc:

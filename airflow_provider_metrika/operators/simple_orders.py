@@ -13,28 +13,14 @@ from urllib.parse import urlparse
 from airflow_provider_metrika._compat import AirflowSkipException, BaseOperator, XComArg, conf
 from airflow_provider_metrika.arguments import (
     check_choice,
-    check_counter_id,
-    check_operator_arguments,
-    check_option,
-    check_zone,
-    is_template,
     read_flag,
-    read_mapping,
-    read_number,
 )
 from airflow_provider_metrika.constants import (
-    DECIMALS,
     DEFAULT_CONN_ID,
-    DELIMITER_TYPES,
-    DUPLICATES,
     MAX_UPLOAD_BYTES,
     MERGE_MODES,
-    MIN_PART_BYTES,
-    ON_INVALID,
-    UNKNOWN_COLUMNS,
 )
 from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal
-from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.connection import base_url_from_connection
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
@@ -43,9 +29,10 @@ from airflow_provider_metrika.operators.changed_only import (
     ChangedOnlySync,
     check_sync_arguments,
 )
-from airflow_provider_metrika.operators.goal_check import UNKNOWN_STATUSES, check_goal_statuses
+from airflow_provider_metrika.operators.goal_check import check_goal_statuses
 from airflow_provider_metrika.operators.part_delivery import deliver_parts
 from airflow_provider_metrika.operators.preparation import prepare_keeping_rejects
+from airflow_provider_metrika.operators.upload_arguments import check_upload_operator_arguments
 from airflow_provider_metrika.operators.upload_summary import upload_summary
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
 from airflow_provider_metrika.uploading_status import (
@@ -60,6 +47,9 @@ if TYPE_CHECKING:
     from airflow_provider_metrika.delivery.manifest import Manifest
     from airflow_provider_metrika.simple_orders import PreparedOrders
     from airflow_provider_metrika.simple_orders.sync_state import SyncState
+
+#: Locals of ``__init__`` that are not the operator's own arguments.
+_NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
 
 __all__ = [
     "REPORT_XCOM_KEY",
@@ -227,68 +217,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        given = [
-            name
-            for name, value in (("dataframe", dataframe), ("path", path), ("sql", sql))
-            if value is not None
-        ]
-        if len(given) != 1:
-            raise MetrikaInvalidArgumentError(
-                f"{self.task_id}: pass exactly one input among dataframe=, path= and sql=; got "
-                f"{', '.join(given) if given else 'none'}"
-            )
-        if sql is not None and not sql_conn_id:
-            raise MetrikaInvalidArgumentError(
-                f"{self.task_id}: sql= needs sql_conn_id= (a database connection)"
-            )
-        if sql_conn_id and sql is None:
-            raise MetrikaInvalidArgumentError(f"{self.task_id}: sql_conn_id= is given without sql=")
-        if counter_id is not None and not is_template(counter_id):
-            check_counter_id(counter_id)
-        if not is_template(merge_mode):
-            check_choice("merge_mode", merge_mode, MERGE_MODES)
-        self.delimiter_type = check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES)
-        check_option("on_invalid", on_invalid, ON_INVALID)
-        check_option("duplicates", duplicates, DUPLICATES)
-        check_option("unknown_columns", unknown_columns, UNKNOWN_COLUMNS)
-        check_option("unknown_statuses", unknown_statuses, UNKNOWN_STATUSES)
-        if decimal is not None and decimal not in DECIMALS:
-            raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")
-        read_number("max_invalid_fraction", max_invalid_fraction, low=0.0, high=1.0)
-        read_number("sql_batch_rows", sql_batch_rows, low=1, high=None, integer=True)
-        read_number("max_part_bytes", max_part_bytes, low=MIN_PART_BYTES, high=MAX_UPLOAD_BYTES, integer=True)
-        if not is_template(columns):
-            read_mapping("columns", columns, "input column to Metrika column")
-        if not is_template(status_map):
-            read_mapping("status_map", status_map, "CRM status to Metrika status")
-        if not is_template(force_resend):
-            read_flag("force_resend", force_resend)
-        for name, zone in (("timezone", timezone), ("source_timezone", source_timezone)):
-            if zone is not None and not is_template(zone):
-                check_zone(name, zone)
-        if archive_path is not None and (not isinstance(archive_path, str) or not archive_path.strip()):
-            raise MetrikaInvalidArgumentError(
-                f"{self.task_id}: archive_path must be a directory or bucket prefix such as "
-                f"s3://bucket/metrika-archive/; got {archive_path!r}"
-            )
-        check_sync_arguments(self.task_id, changed_only, sync_state, full_refresh, merge_mode)
-        check_operator_arguments(
-            metrika_conn_id=metrika_conn_id,
-            path=path,
-            rejects_path=rejects_path,
-            sync_state=sync_state,
-            sql_parameters=sql_parameters,
-            dataframe=dataframe,
-            flags={
-                "hash_identifiers": hash_identifiers,
-                "rewrite_leading_8": rewrite_leading_8,
-                "wait_for_validation": wait_for_validation,
-                "deferrable": deferrable,
-                "changed_only": changed_only,
-            },
-            poll_interval=poll_interval,
-            timeout=timeout,
-        )
+        arguments = {name: value for name, value in locals().items() if name not in _NOT_ARGUMENTS}
+        self.delimiter_type = check_upload_operator_arguments(self.task_id, arguments)
 
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's

@@ -467,7 +467,8 @@ def test_test_connection_reports_success_with_counter_and_time_zone(
         ({"base_url": "http://127.0.0.1:9"}, "Could not reach http://127.0.0.1:9"),
         ({"base_url": "ftp://example.com"}, "'API base URL' must look like"),
         ({"token": ""}, "has no OAuth token"),
-        ({"counter_id": None}, "no 'Default counter ID'"),
+        ({"counter_id": None, "token": "wrong"}, "rejected the OAuth token"),
+        ({"counter_id": None, "token": "tok-UPLOADONLY-0a1b"}, "refused the list of counters (403)"),
     ],
 )
 def test_test_connection_tells_a_person_what_to_fix(
@@ -486,6 +487,26 @@ def test_test_connection_tells_a_person_what_to_fix(
     assert not ok
     assert expected in message
     assert TOKEN not in message
+
+
+@pytest.mark.parametrize(
+    ("token", "reached"),
+    [(TOKEN, f"2 counter(s): {COUNTER}, {OTHER_COUNTER}"), (OTHER_TOKEN, f"1 counter(s): {OTHER_COUNTER}")],
+)
+def test_test_connection_without_a_default_counter_checks_the_token_and_leaves_the_counter_to_tasks(
+    metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch, token: str, reached: str
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_METRIKA_T", connection_json(metrika.base_url, token=token, counter_id=None)
+    )
+
+    ok, message = MetrikaHook("metrika_t").test_connection()
+
+    assert ok, message
+    assert f"Token accepted; it reaches {reached}." in message
+    assert "each task names its counter (counter_id=)" in message
+    assert token not in message
+    assert [r["path"] for r in metrika.requests()] == ["/management/v1/counters"]
 
 
 def test_uri_form_connection_with_schema_reaches_the_emulator(
