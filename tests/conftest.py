@@ -68,18 +68,18 @@ SAMPLE_CSV = (
 ).read_bytes()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """
     Keep heavy shared set-ups on one pytest-xdist worker each (``--dist loadgroup``).
 
     The example DAG runs are made once for the tests that read them; the deployments (``airflow
-    standalone``) run one at a time, so two never compete for the machine's cores.
+    standalone``) run one at a time, so two never compete for the machine's cores. The group is set
+    as each test is collected, before pytest-xdist reads the groups.
     """
-    for item in items:
-        if "example_runs" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("example_runs"))
-        elif item.get_closest_marker("deployment") is not None:
-            item.add_marker(pytest.mark.xdist_group("deployment"))
+    if "example_runs" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group("example_runs"))
+    elif item.get_closest_marker("deployment") is not None:
+        item.add_marker(pytest.mark.xdist_group("deployment"))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -369,8 +369,8 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         == "success"
     )
     # A raises o-1 and o-2; B raises o-3 and o-2 to another value. B starts once A's upload is in
-    # flight (held back 60 s: a loaded machine can take 20 s to start a run), so B reads the state
-    # with A's orders pending; B's upload, held back 60 s too, ends after A's.
+    # flight (held back 45 s: a loaded machine can take 20 s to start a run), so B reads the state
+    # with A's orders pending; B's upload, held back 45 s too, ends after A's.
     run_a = [FIRST[0].replace(",100", ",111"), FIRST[1].replace(",200", ",222"), FIRST[2], FIRST[3]]
     run_b = [FIRST[0], FIRST[1].replace(",200", ",299"), FIRST[2].replace(",300", ",333"), FIRST[3]]
     homes = []
@@ -384,7 +384,7 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         ):
             source.backup(copy)
         homes.append(home)
-    metrika.inject_faults({"target": "upload", "delay": 60}, {"target": "upload", "delay": 60})
+    metrika.inject_faults({"target": "upload", "delay": 45}, {"target": "upload", "delay": 45})
     uploads_before = len(metrika.api_requests("simple_orders", "POST"))
     processes = []
     try:
