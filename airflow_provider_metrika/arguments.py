@@ -121,6 +121,11 @@ def _bound(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
+def _seconds_bound(value: float) -> str:
+    days = value / 86_400
+    return f"{_bound(value)} ({_bound(days)} days)" if days >= 1 and days.is_integer() else _bound(value)
+
+
 def read_number(
     name: str,
     value: Any,
@@ -162,7 +167,7 @@ def read_number(
             bound += f" and at most {_bound(high)}"
         kind = ("a whole number" if unit else "an integer") if integer else "a number"
         raise MetrikaInvalidArgumentError(f"{name} must be {kind}{unit} {bound}; got {_shown(value)}")
-    return float(number)
+    return number  # an int stays an int (a float of 10**400 would overflow)
 
 
 def check_seconds(
@@ -191,13 +196,11 @@ def check_seconds(
     seconds = value.total_seconds() if allow_timedelta and isinstance(value, timedelta) else value
     unit = " of seconds (or a timedelta)" if allow_timedelta else " of seconds"
     try:
-        return read_number(name, seconds, low=0, high=high, open_low=not zero, text=text, unit=unit)
+        return float(read_number(name, seconds, low=0, high=high, open_low=not zero, text=text))
     except MetrikaInvalidArgumentError:
-        if seconds is value:
-            raise
-        raise MetrikaInvalidArgumentError(  # the message shows the timedelta as given
+        raise MetrikaInvalidArgumentError(
             f"{name} must be a number{unit} {'at least 0' if zero else 'greater than 0'} and at most "
-            f"{_bound(high)}; got {value!r}"
+            f"{_seconds_bound(high)}; got {_shown(value)}"
         ) from None
 
 

@@ -34,6 +34,8 @@ MAX_LIST_PAGES: Final = 1000
 
 #: The longest HTTP timeout accepted: a day (a bigger one is a typo that would hang a worker).
 MAX_HTTP_SECONDS: Final = 86_400
+#: Most retries of one request a connection or hook may ask for.
+MAX_RETRY_LIMIT: Final = 100
 #: The longest wait for validation or poll interval accepted: 30 days.
 MAX_WAIT_SECONDS: Final = 30 * 86_400
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika._compat import mask_secret
+from airflow_provider_metrika.arguments import read_number
+from airflow_provider_metrika.constants import MAX_HTTP_SECONDS, MAX_RETRY_LIMIT
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.access import RECOMMENDED_SCOPES
 from airflow_provider_metrika.hooks.base_url import base_url_from_connection, is_loopback_host
@@ -43,16 +45,14 @@ def token_from_connection(connection: Connection, who: str | None = None) -> str
 
 def retry_policy(arguments: dict[str, Any], extras: dict[str, Any]) -> RetryPolicy:
     settings: dict[str, Any] = {}
-    for name, convert in (("retry_limit", int), ("retry_delay", float), ("max_retry_delay", float)):
+    for name, integer in (("retry_limit", True), ("retry_delay", False), ("max_retry_delay", False)):
         value = arguments.get(name)
         if value is None:
             value = extras.get(name)
         if value in (None, ""):
             continue
-        try:
-            settings[name] = convert(value)
-        except (TypeError, ValueError):
-            raise MetrikaInvalidArgumentError(f"{name} must be a number; got {value!r}") from None
+        high = MAX_RETRY_LIMIT if integer else MAX_HTTP_SECONDS
+        settings[name] = read_number(name, value, low=0, high=high, integer=integer, text=True)
     try:
         return RetryPolicy(**settings)
     except ValueError as exc:

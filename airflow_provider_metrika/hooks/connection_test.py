@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow_provider_metrika.constants import DEFAULT_API_URL
 from airflow_provider_metrika.exceptions import (
+    MetrikaApiError,
     MetrikaAuthenticationError,
     MetrikaConnectionError,
     MetrikaError,
@@ -39,6 +40,11 @@ def failure_text(exc: MetrikaError, counter: int | None, base_url: str, who: str
             f"Could not reach {base_url}. Check 'API base URL' (empty means {DEFAULT_API_URL}) "
             "and the network."
         )
+    if counter is None and (isinstance(exc, MetrikaNotFoundError) or not isinstance(exc, MetrikaApiError)):
+        return (
+            f"{base_url} did not answer the list of counters as Metrika does ({first_line(exc)[:200]}). "
+            f"Check that 'API base URL' is Metrika's API (empty means {DEFAULT_API_URL})."
+        )
     return first_line(exc)
 
 
@@ -65,8 +71,8 @@ def token_verdict(counters: list[dict[str, Any]] | None, who: str) -> tuple[bool
             f"'Default counter ID' to {who} to test an upload-only token (metrika:offline_data) on it."
         )
     ids = [str(counter.get("id")) for counter in counters]
-    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-    reach = f"it reaches {len(ids)} counter(s): {shown}" if ids else "it reaches no counter yet"
+    shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+    reach = f"the counters it reaches include {shown}" if ids else "it reaches no counter yet"
     return True, f"Token accepted; {reach}. {FROM_THE_TASK} " + _UPLOADS_UNTESTED
 
 

@@ -18,6 +18,7 @@ from airflow_provider_metrika.arguments import (
     check_choice,
     check_counter_id,
     check_hook_settings,
+    check_seconds,
     check_upload_arguments,
 )
 from airflow_provider_metrika.constants import (
@@ -26,6 +27,7 @@ from airflow_provider_metrika.constants import (
     DEFAULT_API_URL,
     DEFAULT_CONN_ID,
     DELIMITER_TYPES,
+    MAX_HTTP_SECONDS,
     MERGE_MODES,
     REPORT_PAGE_ROWS,
     REPORTS_ENDPOINT,
@@ -206,7 +208,8 @@ class MetrikaHook(HttpHook):
     @property
     def timeout(self) -> float:
         """Seconds to wait for an upload's answer."""
-        return float(self._timeout_arg or self.extras.get("timeout") or 300.0)
+        value = self._timeout_arg or self.extras.get("timeout") or 300.0
+        return float(check_seconds("timeout", value, high=MAX_HTTP_SECONDS, text=True) or 300.0)
 
     @property
     def lost_answer_wait(self) -> float:
@@ -214,13 +217,10 @@ class MetrikaHook(HttpHook):
         value = self._lost_answer_wait_arg
         if value is None:
             value = self.extras.get("lost_answer_wait")
-        try:
-            seconds = float(60.0 if value in (None, "") else value)
-        except (TypeError, ValueError):
-            raise MetrikaInvalidArgumentError(f"lost_answer_wait must be a number; got {value!r}") from None
-        if seconds < 0:
-            raise MetrikaInvalidArgumentError(f"lost_answer_wait must be 0 or more; got {value!r}")
-        return seconds
+        value = 60.0 if value in (None, "") else value
+        return float(
+            check_seconds("lost_answer_wait", value, high=MAX_HTTP_SECONDS, zero=True, text=True) or 0
+        )
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         """
@@ -596,6 +596,8 @@ class MetrikaHook(HttpHook):
     def test_connection(self) -> tuple[bool, str]:
         """
         Tell what the connection's token can do on its default counter; nothing is uploaded.
+
+        Without a default counter, the token alone is checked by listing the counters it reaches.
 
         Checks, one try each: the token is accepted; the counter's settings are readable
         (``metrika:read``); the uploadings list is readable. A token that can list uploadings but not

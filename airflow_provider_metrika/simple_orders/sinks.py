@@ -28,11 +28,14 @@ def count_split(cells: dict[str, pa.Array], without_id: np.ndarray, send: np.nda
     :param without_id: per row, True when its ``id`` is empty.
     :param send: per row, True when it is written; None when all are.
     """
+    counted = {name: cells[name] for name in _TOTALS if name in cells}
     if send is None or send.all():
-        return count_rows(cells, without_id), None
+        return count_rows(counted, without_id), None
     kept, left = pa.array(send), pa.array(~send)
-    written = count_rows({name: cells[name].filter(kept) for name in cells}, without_id[send])
-    held = count_rows({name: cells[name].filter(left) for name in cells}, without_id[~send], held_only=True)
+    written = count_rows({name: cell.filter(kept) for name, cell in counted.items()}, without_id[send])
+    held = count_rows(
+        {name: cell.filter(left) for name, cell in counted.items()}, without_id[~send], held_only=True
+    )
     return written, held
 
 

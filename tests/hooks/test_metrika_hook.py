@@ -469,6 +469,8 @@ def test_test_connection_reports_success_with_counter_and_time_zone(
         ({"token": ""}, "has no OAuth token"),
         ({"counter_id": None, "token": "wrong"}, "rejected the OAuth token"),
         ({"counter_id": None, "token": "tok-UPLOADONLY-0a1b"}, "refused the list of counters (403)"),
+        ({"counter_id": None, "base_url": "http://127.0.0.1:9"}, "Could not reach http://127.0.0.1:9"),
+        ({"counter_id": None, "path": "/not-metrika"}, "did not answer the list of counters as Metrika does"),
     ],
 )
 def test_test_connection_tells_a_person_what_to_fix(
@@ -478,7 +480,9 @@ def test_test_connection_tells_a_person_what_to_fix(
     monkeypatch.setenv(
         "AIRFLOW_CONN_METRIKA_T",
         connection_json(
-            str(conn.get("base_url", metrika.base_url)), token=str(conn.get("token", TOKEN)), **extra
+            str(conn.get("base_url", metrika.base_url)) + str(conn.get("path", "")),
+            token=str(conn.get("token", TOKEN)),
+            **extra,
         ),
     )
 
@@ -491,7 +495,7 @@ def test_test_connection_tells_a_person_what_to_fix(
 
 @pytest.mark.parametrize(
     ("token", "reached"),
-    [(TOKEN, f"2 counter(s): {COUNTER}, {OTHER_COUNTER}"), (OTHER_TOKEN, f"1 counter(s): {OTHER_COUNTER}")],
+    [(TOKEN, f"{COUNTER}, {OTHER_COUNTER}"), (OTHER_TOKEN, f"{OTHER_COUNTER}")],
 )
 def test_test_connection_without_a_default_counter_checks_the_token_and_leaves_the_counter_to_tasks(
     metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch, token: str, reached: str
@@ -503,7 +507,7 @@ def test_test_connection_without_a_default_counter_checks_the_token_and_leaves_t
     ok, message = MetrikaHook("metrika_t").test_connection()
 
     assert ok, message
-    assert f"Token accepted; it reaches {reached}." in message
+    assert f"Token accepted; the counters it reaches include {reached}." in message
     assert "each task names its counter (counter_id=)" in message
     assert token not in message
     assert [r["path"] for r in metrika.requests()] == ["/management/v1/counters"]
