@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r $(LOCK)
+	# Bytecode compiled once: each Airflow process the tests start would compile it again otherwise
+	# (and on every start where PYTHONDONTWRITEBYTECODE is set).
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r $(LOCK)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -36,6 +38,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv
+	$(BIN)/python -m compileall -q -j 0 airflow_provider_metrika tests example_dags compat
 	$(BIN)/pytest -ra -n 2 --dist loadgroup
 
 test: lint typecheck pytest

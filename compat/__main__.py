@@ -152,6 +152,8 @@ def install(line: Line, wheel: Path) -> str:
         "pip",
         "install",
         "--quiet",
+        # Each check starts Airflow several times: compiled once here, not on every start.
+        "--compile-bytecode",
         "--python",
         str(venv / "bin" / "python"),
         "--reinstall-package",
