@@ -13,18 +13,16 @@ import sys
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
-from tests.airflow_cli import REPO, MetadataDb, airflow_env, run_airflow
+from tests.airflow_cli import MetadataDb, airflow_env, run_airflow
 from tests.conftest import COUNTER, OTHER_COUNTER, WAREHOUSE_ROWS, connection_json, make_warehouse
+from tests.operators.sync_runs import orders_file, run_sync
 
-TEST_DAGS = REPO / "tests" / "dags"
-HEADER = "id,create_date_time,emails,order_status,revenue\n"
 FIRST = [
     "o-1,2026-11-20 10:00:00,a@example.com,PAID,100",
     "o-2,2026-11-20 11:00:00,b@example.com,IN_PROGRESS,200",
@@ -39,29 +37,6 @@ SECOND = [
     FIRST[3],
     "o-4,2026-11-21 09:00:00,e@example.com,IN_PROGRESS,50",
 ]
-
-
-@pytest.fixture
-def sync_env(dag_env: dict[str, str]) -> dict[str, str]:
-    return {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
-
-
-def _orders_file(tmp_path: Path, name: str, rows: list[str]) -> str:
-    path = tmp_path / name
-    path.write_text(HEADER + "".join(f"{row}\n" for row in rows))
-    return str(path)
-
-
-def _run(
-    env: dict[str, str], dag_id: str, orders: str, state_dir: Path, **params: Any
-) -> tuple[str, dict[str, Any] | None, str]:
-    conf = {"orders_uri": orders, "sync_state": str(state_dir), **params}
-    result = run_airflow(["dags", "test", dag_id, "-c", json.dumps(conf)], env)
-    db = MetadataDb(Path(env["AIRFLOW_HOME"]))
-    run_id = db.latest_run_id(dag_id)
-    state = db.run_state(dag_id, run_id)
-    counts = db.xcom(dag_id, run_id, "sync", "sync_state") if state == "success" else None
-    return state, counts, result.output
 
 
 def _sent_counts(metrika: EmulatorClient, counter: int = COUNTER) -> list[int]:
@@ -81,10 +56,10 @@ def test_a_second_run_sends_only_new_and_changed_orders_and_a_third_sends_nothin
     sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
 ) -> None:
     state_dir = tmp_path / "state"
-    first = _orders_file(tmp_path, "first.csv", FIRST)
-    second = _orders_file(tmp_path, "second.csv", SECOND)
+    first = orders_file(tmp_path, "first.csv", FIRST)
+    second = orders_file(tmp_path, "second.csv", SECOND)
 
-    state, counts, output = _run(sync_env, "test_metrika_sync", first, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync", first, state_dir)
     assert state == "success", output
     assert counts is not None
     assert (counts["new"], counts["sent"], counts["state_orders"]) == (4, 4, 4)
@@ -94,7 +69,7 @@ def test_a_second_run_sends_only_new_and_changed_orders_and_a_third_sends_nothin
         == f"metrika-simple-orders-127.0.0.1_{metrika.base_url.rsplit(':', 1)[1]}-{COUNTER}.parquet"
     )
 
-    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
     assert state == "success", output
     assert counts is not None
     assert (counts["new"], counts["changed"], counts["unchanged"], counts["sent"]) == (1, 1, 3, 2)
@@ -106,7 +81,7 @@ def test_a_second_run_sends_only_new_and_changed_orders_and_a_third_sends_nothin
     assert "unchanged (skipped)  3" in output
     assert "unchanged                 3  (skipped)" in output
 
-    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
     assert state == "success", output
     assert counts is not None
     assert (counts["unchanged"], counts["sent"]) == (5, 0)
@@ -117,8 +92,8 @@ def test_a_second_run_sends_only_new_and_changed_orders_and_a_third_sends_nothin
 def test_the_asset_event_carries_the_counts(
     sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
 ) -> None:
-    state, _, output = _run(
-        sync_env, "test_metrika_sync", _orders_file(tmp_path, "o.csv", FIRST), tmp_path / "s"
+    state, _, output = run_sync(
+        sync_env, "test_metrika_sync", orders_file(tmp_path, "o.csv", FIRST), tmp_path / "s"
     )
     assert state == "success", output
 
@@ -146,8 +121,8 @@ def test_the_openlineage_output_carries_the_counts(
             {"type": "file", "log_file_path": str(events), "append": True}
         ),
     }
-    orders = _orders_file(tmp_path, "o.csv", FIRST)
-    assert _run(env, "test_metrika_sync", orders, tmp_path / "s")[0] == "success"
+    orders = orders_file(tmp_path, "o.csv", FIRST)
+    assert run_sync(env, "test_metrika_sync", orders, tmp_path / "s")[0] == "success"
 
     complete = [
         json.loads(line)
@@ -171,20 +146,21 @@ def test_a_failed_upload_leaves_the_state_and_the_next_run_sends_the_changes(
 ) -> None:
     state_dir = tmp_path / "state"
     assert (
-        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+        run_sync(sync_env, "test_metrika_sync", orders_file(tmp_path, "a.csv", FIRST), state_dir)[0]
+        == "success"
     )
     [state_file] = _state_files(state_dir)
     before = _digest(state_file)
-    second = _orders_file(tmp_path, "b.csv", SECOND)
+    second = orders_file(tmp_path, "b.csv", SECOND)
     metrika.inject_faults({"target": "upload", "status": 400, "times": 1})
 
-    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
 
     assert state == "failed", output
     assert _digest(state_file) == before, "the state did not move"
     assert _state_files(state_dir) == [state_file], "no temporary file is left behind"
 
-    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
     assert state == "success", output
     assert counts is not None
     assert (counts["new"], counts["changed"], counts["sent"]) == (1, 1, 2)
@@ -196,11 +172,12 @@ def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
 ) -> None:
     state_dir = tmp_path / "state"
     assert (
-        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+        run_sync(sync_env, "test_metrika_sync", orders_file(tmp_path, "a.csv", FIRST), state_dir)[0]
+        == "success"
     )
     [state_file] = _state_files(state_dir)
     before = _digest(state_file)
-    second = _orders_file(tmp_path, "b.csv", SECOND)
+    second = orders_file(tmp_path, "b.csv", SECOND)
     # The upload is stored, and its answer held back for 60 s: the task is killed while it waits.
     metrika.inject_faults({"target": "upload", "drop": "after", "delay": 60})
     conf = json.dumps({"orders_uri": second, "sync_state": str(state_dir)})
@@ -224,7 +201,7 @@ def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
         process.wait()
 
     assert _digest(state_file) == before, "a killed run leaves the old state"
-    state, counts, output = _run(sync_env, "test_metrika_sync", second, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
     assert state == "success", output
     assert counts is not None
     assert counts["sent"] == 2, "what was not confirmed is sent again"
@@ -235,10 +212,10 @@ def test_full_refresh_sends_every_order_and_rebuilds_the_state(
     sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
 ) -> None:
     state_dir = tmp_path / "state"
-    orders = _orders_file(tmp_path, "a.csv", FIRST)
-    assert _run(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
+    orders = orders_file(tmp_path, "a.csv", FIRST)
+    assert run_sync(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
 
-    state, counts, output = _run(sync_env, "test_metrika_sync", orders, state_dir, full_refresh=True)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync", orders, state_dir, full_refresh=True)
 
     assert state == "success", output
     assert counts is not None
@@ -255,12 +232,12 @@ def test_a_state_written_for_another_counter_is_refused_before_any_upload(
     sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
 ) -> None:
     state_dir = tmp_path / "state"
-    orders = _orders_file(tmp_path, "a.csv", FIRST)
-    assert _run(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
+    orders = orders_file(tmp_path, "a.csv", FIRST)
+    assert run_sync(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
     [state_file] = _state_files(state_dir)
     state_file.rename(state_dir / state_file.name.replace(str(COUNTER), str(OTHER_COUNTER)))
 
-    state, _, output = _run(sync_env, "test_metrika_sync", orders, state_dir, counter_id=OTHER_COUNTER)
+    state, _, output = run_sync(sync_env, "test_metrika_sync", orders, state_dir, counter_id=OTHER_COUNTER)
 
     assert state == "failed", output
     assert "MetrikaSyncStateError" in output
@@ -275,8 +252,8 @@ def test_a_deferred_wait_moves_the_state_only_after_metrika_validated(
     state_dir = tmp_path / "state"
     metrika.configure(status_delay=3.0)
 
-    state, counts, output = _run(
-        sync_env, "test_metrika_sync_validated", _orders_file(tmp_path, "a.csv", FIRST), state_dir
+    state, counts, output = run_sync(
+        sync_env, "test_metrika_sync_validated", orders_file(tmp_path, "a.csv", FIRST), state_dir
     )
 
     assert state == "success", output
@@ -291,14 +268,14 @@ def test_a_wait_that_times_out_leaves_the_state_and_no_pending_copy(
     sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
 ) -> None:
     state_dir = tmp_path / "state"
-    orders = _orders_file(tmp_path, "a.csv", FIRST)
-    assert _run(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
+    orders = orders_file(tmp_path, "a.csv", FIRST)
+    assert run_sync(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
     [state_file] = _state_files(state_dir)
     before = _digest(state_file)
     metrika.configure(status_delay=30.0)  # validation outlasts the task's 3 s timeout
 
-    state, _, output = _run(
-        sync_env, "test_metrika_sync_validation_timeout", _orders_file(tmp_path, "b.csv", SECOND), state_dir
+    state, _, output = run_sync(
+        sync_env, "test_metrika_sync_validation_timeout", orders_file(tmp_path, "b.csv", SECOND), state_dir
     )
 
     assert state == "failed", output
@@ -365,7 +342,7 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
     """Two Airflow deployments (two metadata DBs) run the sync at once on one state location."""
     state_dir = tmp_path / "state"
     assert (
-        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "base.csv", FIRST), state_dir)[0]
+        run_sync(sync_env, "test_metrika_sync", orders_file(tmp_path, "base.csv", FIRST), state_dir)[0]
         == "success"
     )
     # A raises o-1 and o-2; B raises o-3 and o-2 to another value. B starts once A's upload is in
@@ -390,7 +367,7 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
     try:
         for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
             conf = json.dumps(
-                {"orders_uri": _orders_file(tmp_path, f"{name}.csv", rows), "sync_state": str(state_dir)}
+                {"orders_uri": orders_file(tmp_path, f"{name}.csv", rows), "sync_state": str(state_dir)}
             )
             processes.append(
                 subprocess.Popen(
@@ -418,8 +395,8 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
 
     # A third run with B's rows: o-3 is known (B's value); o-2, changed by both, is of unknown
     # value, and so is o-1, pending in A's upload when B read the state: both are sent again.
-    state, counts, output = _run(
-        sync_env, "test_metrika_sync", _orders_file(tmp_path, "c.csv", run_b), state_dir
+    state, counts, output = run_sync(
+        sync_env, "test_metrika_sync", orders_file(tmp_path, "c.csv", run_b), state_dir
     )
     assert state == "success", output
     assert re.search(r"\n\S+ \[warning *\] [12] orders were changed by two runs at once", output), [
@@ -439,11 +416,11 @@ def test_a_retry_sends_only_the_parts_not_yet_accepted_and_the_state_records_the
 ) -> None:
     state_dir = tmp_path / "state"
     rows = [f"o-{n:03d},2026-11-20 10:{n % 60:02d}:00,buyer{n}@example.com,PAID,{n}" for n in range(100)]
-    orders = _orders_file(tmp_path, "many.csv", rows)
+    orders = orders_file(tmp_path, "many.csv", rows)
     # The first try's second part is refused: the task fails after part 1 was accepted.
     metrika.inject_faults({"target": "upload", "status": 400, "error_type": "invalid_uploading", "skip": 1})
 
-    state, counts, output = _run(sync_env, "test_metrika_sync_retry", orders, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync_retry", orders, state_dir)
 
     assert state == "success", output
     db = MetadataDb(Path(sync_env["AIRFLOW_HOME"]))
@@ -456,7 +433,7 @@ def test_a_retry_sends_only_the_parts_not_yet_accepted_and_the_state_records_the
     assert counts is not None
     assert (counts["sent"], counts["state_orders"]) == (100, 100)
 
-    state, counts, output = _run(sync_env, "test_metrika_sync_retry", orders, state_dir)
+    state, counts, output = run_sync(sync_env, "test_metrika_sync_retry", orders, state_dir)
     assert state == "success", output
     assert counts is not None
     assert (counts["unchanged"], counts["sent"]) == (100, 0)

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
-from tests.airflow_cli import REPO, MetadataDb, run_airflow
+from tests.airflow_cli import MetadataDb
 from tests.conftest import COUNTER
+from tests.operators.sync_runs import orders_file, run_sync
 
-TEST_DAGS = REPO / "tests" / "dags"
-HEADER = "id,create_date_time,emails,order_status,revenue\n"
 FIRST = [
     "o-1,2026-11-20 10:00:00,a@example.com,PAID,101",
     "o-2,2026-11-20 11:00:00,b@example.com,IN_PROGRESS,200",
     "o-3,2026-11-20 12:00:00,c@example.com,PAID,300",
 ]
-
-
-@pytest.fixture
-def sync_env(dag_env: dict[str, str]) -> dict[str, str]:
-    return {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
-
-
-def _orders_file(tmp_path: Path, name: str, rows: list[str]) -> str:
-    path = tmp_path / name
-    path.write_text(HEADER + "".join(f"{row}\n" for row in rows))
-    return str(path)
-
-
-def _run(env: dict[str, str], dag_id: str, orders: str, state_dir: Path, **params: Any) -> tuple[str, str]:
-    conf = {"orders_uri": orders, "sync_state": str(state_dir), **params}
-    result = run_airflow(["dags", "test", dag_id, "-c", json.dumps(conf)], env)
-    db = MetadataDb(Path(env["AIRFLOW_HOME"]))
-    return db.run_state(dag_id, db.latest_run_id(dag_id)), result.output
 
 
 def _revenues(metrika: EmulatorClient) -> dict[str, str]:
@@ -48,11 +25,11 @@ def test_a_quiet_day_is_green_upload_and_every_kind_of_sensor(
 ) -> None:
     dag_id = "test_metrika_sync_then_wait"
     state_dir = tmp_path / "state"
-    orders = _orders_file(tmp_path, "a.csv", FIRST)
-    state, output = _run(sync_env, dag_id, orders, state_dir)
+    orders = orders_file(tmp_path, "a.csv", FIRST)
+    state, _, output = run_sync(sync_env, dag_id, orders, state_dir)
     assert state == "success", output
 
-    state, output = _run(sync_env, dag_id, orders, state_dir)
+    state, _, output = run_sync(sync_env, dag_id, orders, state_dir)
 
     assert state == "success", output
     db = MetadataDb(Path(sync_env["AIRFLOW_HOME"]))
@@ -80,16 +57,16 @@ def test_a_run_whose_second_part_failed_leaves_the_first_parts_orders_to_be_sent
 ) -> None:
     dag_id = "test_metrika_sync_parts"
     state_dir = tmp_path / "state"
-    assert _run(sync_env, dag_id, _orders_file(tmp_path, "a.csv", _many()), state_dir)[0] == "success"
+    assert run_sync(sync_env, dag_id, orders_file(tmp_path, "a.csv", _many()), state_dir)[0] == "success"
     # Every order changes: the first part (with o-000) is accepted, the second refused.
-    changed = _orders_file(tmp_path, "b.csv", _many({n: 1000 + n for n in range(100)}))
+    changed = orders_file(tmp_path, "b.csv", _many({n: 1000 + n for n in range(100)}))
     metrika.inject_faults({"target": "upload", "status": 400, "error_type": "invalid_uploading", "skip": 1})
-    state, output = _run(sync_env, dag_id, changed, state_dir)
+    state, _, output = run_sync(sync_env, dag_id, changed, state_dir)
     assert state == "failed", output
     assert _revenues(metrika)["o-000"] == "1000"
 
     # The warehouse reverts all but o-099: o-000 is sent, as Metrika's 1000 was never confirmed.
-    state, output = _run(sync_env, dag_id, _orders_file(tmp_path, "c.csv", _many({99: 555})), state_dir)
+    state, _, output = run_sync(sync_env, dag_id, orders_file(tmp_path, "c.csv", _many({99: 555})), state_dir)
 
     assert state == "success", output
     assert "sent again whatever their value" in output
@@ -103,17 +80,18 @@ def test_an_upload_listed_failed_after_its_run_ended_green_is_sent_again(
 ) -> None:
     state_dir = tmp_path / "state"
     assert (
-        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+        run_sync(sync_env, "test_metrika_sync", orders_file(tmp_path, "a.csv", FIRST), state_dir)[0]
+        == "success"
     )
-    changed = _orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
+    changed = orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
     # Metrika answers IN_PROGRESS, and lists the uploading FAILED a few seconds later.
     metrika.configure(status_delay=3.0)
     metrika.inject_faults({"target": "upload", "validation": "FAILED"})
-    state, output = _run(sync_env, "test_metrika_sync", changed, state_dir)
+    state, _, output = run_sync(sync_env, "test_metrika_sync", changed, state_dir)
     assert state == "success", output  # without wait_for_validation, the answer is all it sees
     assert _revenues(metrika)["o-1"] == "101", "FAILED: nothing stored"
 
-    state, output = _run(sync_env, "test_metrika_sync", changed, state_dir)
+    state, _, output = run_sync(sync_env, "test_metrika_sync", changed, state_dir)
 
     assert state == "success", output
     assert "Earlier uploads resolved with Metrika's list of uploadings: 1 FAILED" in output
@@ -125,17 +103,18 @@ def test_a_deferred_wait_that_ends_failed_leaves_the_orders_to_be_sent_again(
 ) -> None:
     state_dir = tmp_path / "state"
     assert (
-        _run(sync_env, "test_metrika_sync", _orders_file(tmp_path, "a.csv", FIRST), state_dir)[0] == "success"
+        run_sync(sync_env, "test_metrika_sync", orders_file(tmp_path, "a.csv", FIRST), state_dir)[0]
+        == "success"
     )
-    changed = _orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
+    changed = orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
     metrika.configure(status_delay=2.0)
     metrika.inject_faults({"target": "upload", "validation": "FAILED"})
-    state, output = _run(sync_env, "test_metrika_sync_validated", changed, state_dir)
+    state, _, output = run_sync(sync_env, "test_metrika_sync_validated", changed, state_dir)
     assert state == "failed", output
     assert "deferred" in output.lower()
     assert "MetrikaUploadingFailedError" in output
 
-    state, output = _run(sync_env, "test_metrika_sync", changed, state_dir)
+    state, _, output = run_sync(sync_env, "test_metrika_sync", changed, state_dir)
 
     assert state == "success", output
     assert _revenues(metrika)["o-1"] == "999"
