@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import re
 import time
@@ -606,3 +607,33 @@ def test_quota_error_type_is_the_quota_class() -> None:
     assert isinstance(error, MetrikaQuotaExceededError)
     assert error.error_type == "quota_parallel_requests"
     assert error.message == "too many"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"timeout": "nan"}, "timeout must be a number of seconds greater than 0"),
+        ({"timeout": "inf"}, "timeout must be a number of seconds greater than 0"),
+        ({"lost_answer_wait": "nan"}, "lost_answer_wait must be a number of seconds at least 0"),
+        ({"retry_delay": "nan"}, "retry_delay must be a number at least 0"),
+        ({"max_retry_delay": "inf"}, "max_retry_delay must be a number at least 0"),
+        ({"retry_limit": 1000}, "retry_limit must be an integer at least 0 and at most 100"),
+    ],
+)
+def test_connection_extras_that_are_not_finite_seconds_are_refused_before_any_upload(
+    metrika: EmulatorClient,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    extra: dict[str, object],
+    message: str,
+) -> None:
+    extras = {"counter_id": COUNTER, **extra}
+    connection = {"conn_type": "metrika", "host": metrika.base_url, "password": TOKEN, "extra": extras}
+    monkeypatch.setenv("AIRFLOW_CONN_METRIKA_T", json.dumps(connection))
+    orders = tmp_path / "orders.csv"
+    orders.write_bytes(SAMPLE_CSV)
+
+    with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
+        MetrikaHook("metrika_t").upload_simple_orders(COUNTER, orders)
+
+    assert metrika.requests() == []
