@@ -3,9 +3,11 @@
 Modelled on Yandex's "List of goals" reference: ``{"goals": [goal, ...]}``, each goal with ``id``
 (integer), ``name``, ``type`` (``action`` for a JavaScript event, ``url``, ``step``, ``number``, ...),
 ``default_price``, ``is_retargeting``, ``goal_source``, ``is_favorite``, ``status`` and, for most
-types, ``conditions``: ``[{"type": ..., "url": ...}]``. A JavaScript-event goal has one condition of
-type ``action`` whose ``url`` is the goal's identifier, the string the site passes to
-``reachGoal`` and a simplified-orders file puts in ``order_status`` or ``goals``.
+types, ``conditions``: ``[{"type": ..., "url": ...}]``. A JavaScript-event goal's condition holds the
+goal's identifier, the string the site passes to ``reachGoal`` and a simplified-orders file puts in
+``order_status`` or ``goals``: of type ``action``, or ``exact`` as Yandex's own goal-creation example
+makes it (``{"type": "action", "conditions": [{"type": "exact", "url": "order"}]}``); ``contain``,
+``start`` and ``regexp`` conditions match identifiers by substring, prefix or pattern.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from typing import Any
 
 #: JavaScript goal identifiers every emulated counter has unless configured otherwise: those of
 #: Metrika's sample file (``oplata_cash``, ``filial_1``, ``plohoy_lead``) and of its status mapping
-#: example (``dostavka``).
+#: example (``dostavka``, listed with an ``exact`` condition as Yandex's goal-creation example makes it).
 DEFAULT_GOAL_IDENTIFIERS = ("oplata_cash", "filial_1", "plohoy_lead", "dostavka")
+_EXACT_DEFAULT = "dostavka"
 _FIRST_GOAL_ID = 3_000_001
 
 
-def action_goal(goal_id: int, identifier: str, name: str | None = None) -> dict[str, Any]:
+def action_goal(
+    goal_id: int, identifier: str, name: str | None = None, condition: str = "action"
+) -> dict[str, Any]:
     """Return a JavaScript-event goal object.
 
     :param goal_id: the goal's numeric id.
-    :param identifier: the JavaScript identifier (``reachGoal`` argument).
+    :param identifier: the JavaScript identifier (``reachGoal`` argument), or the substring, prefix or
+        pattern of a ``contain``, ``start`` or ``regexp`` condition.
     :param name: the goal's name; the identifier when omitted.
+    :param condition: the condition's type: ``action``, ``exact``, ``contain``, ``start`` or ``regexp``.
     """
     return {
         "id": goal_id,
@@ -36,14 +43,18 @@ def action_goal(goal_id: int, identifier: str, name: str | None = None) -> dict[
         "goal_source": "user",
         "is_favorite": False,
         "status": "Active",
-        "conditions": [{"type": "action", "url": identifier}],
+        "conditions": [{"type": condition, "url": identifier}],
     }
 
 
 def default_goals() -> list[dict[str, Any]]:
     """Return the goals of a counter whose goals were not configured: JS goals and one page goal."""
     goals = [
-        action_goal(_FIRST_GOAL_ID + number, identifier)
+        action_goal(
+            _FIRST_GOAL_ID + number,
+            identifier,
+            condition="exact" if identifier == _EXACT_DEFAULT else "action",
+        )
         for number, identifier in enumerate(DEFAULT_GOAL_IDENTIFIERS)
     ]
     goals.append(

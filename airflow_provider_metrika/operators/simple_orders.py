@@ -29,7 +29,7 @@ from airflow_provider_metrika.operators.changed_only import (
     ChangedOnlySync,
     check_sync_arguments,
 )
-from airflow_provider_metrika.operators.goal_check import check_goal_statuses
+from airflow_provider_metrika.operators.goal_check import GoalCheck, check_goals
 from airflow_provider_metrika.operators.part_delivery import deliver_parts
 from airflow_provider_metrika.operators.preparation import prepare_keeping_rejects
 from airflow_provider_metrika.operators.upload_arguments import check_upload_operator_arguments
@@ -126,6 +126,11 @@ class SimpleOrdersUploadOperator(BaseOperator):
     :param unknown_statuses: ``error`` (default): before sending, fail on an ``order_status`` that
         Metrika would read as a JavaScript goal identifier the counter does not have (checked when the
         token can read the counter's goals, ``metrika:read``; else a warning); ``allow``: warn and send.
+        A status that meets a goal only by a ``contain``, ``start`` or ``regexp`` condition is sent with a
+        warning naming the goal and its condition.
+    :param unknown_goals: ``allow`` (default): send identifiers in ``goals`` that reach none of the
+        counter's JavaScript goals, with a warning naming each and how many orders carry it;
+        ``error``: fail before sending.
     :param max_part_bytes: the largest part file (Metrika's limit is 1 GB).
     :param wait_for_validation: after uploading, wait until Metrika lists every uploading as
         PASSED (fail on FAILED).
@@ -204,6 +209,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         rewrite_leading_8: bool = False,
         decimal: str | None = None,
         unknown_statuses: str = "error",
+        unknown_goals: str = "allow",
         max_part_bytes: int = MAX_UPLOAD_BYTES,
         wait_for_validation: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -246,6 +252,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.rewrite_leading_8 = rewrite_leading_8
         self.decimal = decimal
         self.unknown_statuses = unknown_statuses
+        self.unknown_goals = unknown_goals
         self.max_part_bytes = max_part_bytes
         self.wait_for_validation = wait_for_validation
         self.deferrable = deferrable
@@ -280,10 +287,14 @@ class SimpleOrdersUploadOperator(BaseOperator):
             journal = TaskUploadJournal(context)
             with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
                 prepared = prepare_keeping_rejects(self, context, Path(workdir), timezone, state)
-                report = self._publish_report(context, prepared, counter, timezone)
+                self._log_report(prepared, counter, timezone)
+                goals = self._check_goals(counter, prepared) if prepared.parts else GoalCheck()
+                report = self._push_report(context, prepared, goals)
+                goals.enforce(
+                    unknown_statuses=self.unknown_statuses, unknown_goals=self.unknown_goals, log=self.log
+                )
                 if not prepared.parts:
                     return self._nothing_to_send(context, prepared, report, sync, state, journal)
-                check_goal_statuses(self.hook, counter, prepared.report, self.unknown_statuses, self.log)
                 # Recorded before the first part goes: a failure or kill from here on leaves it unconfirmed.
                 upload = sync.begin(prepared.sent_orders, report) if sync and prepared.sent_orders else None
                 manifest, uploadings = deliver_parts(
@@ -330,10 +341,12 @@ class SimpleOrdersUploadOperator(BaseOperator):
             lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
         )
 
-    def _publish_report(
-        self, context: Context, prepared: PreparedOrders, counter: int, timezone: str
-    ) -> dict[str, Any]:
-        """Log the preparation report and its warnings, push it to XCom; return it as pushed."""
+    def _check_goals(self, counter: int, prepared: PreparedOrders) -> GoalCheck:
+        """Check goal-id statuses and the ``goals`` column against the counter's JavaScript goals."""
+        return check_goals(self.hook, counter, prepared.report, self.log)
+
+    def _log_report(self, prepared: PreparedOrders, counter: int, timezone: str) -> None:
+        """Log the preparation report and its warnings."""
         self.log.info(
             "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
             "naive input read in %s):\n%s\n",
@@ -345,7 +358,10 @@ class SimpleOrdersUploadOperator(BaseOperator):
         )
         for warning in prepared.report.warnings:
             self.log.warning("%s", warning.describe())
-        counts = prepared.report.to_dict()
+
+    def _push_report(self, context: Context, prepared: PreparedOrders, goals: GoalCheck) -> dict[str, Any]:
+        """Push the report, with what the goal check found, to XCom; return it as pushed."""
+        counts = {**prepared.report.to_dict(), "goal_check": goals.to_dict()}
         context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=counts)
         return counts
 

@@ -77,6 +77,7 @@ def _check_rules(arguments: Mapping[str, Any]) -> None:
     check_option("duplicates", arguments["duplicates"], DUPLICATES)
     check_option("unknown_columns", arguments["unknown_columns"], UNKNOWN_COLUMNS)
     check_option("unknown_statuses", arguments["unknown_statuses"], UNKNOWN_STATUSES)
+    check_option("unknown_goals", arguments["unknown_goals"], UNKNOWN_STATUSES)
     decimal = arguments["decimal"]
     if decimal is not None and decimal not in DECIMALS:
         raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")

@@ -240,6 +240,7 @@ class OrdersPipeline:
             columns=list(self.plan.output),
             status_counts=status_counts,
             revenue_by_currency=self.stats.revenue_by_currency(),
+            goal_counts=self.stats.goal_counts(),
             rejects_path=rejects_path,
             timezone=self.options.timezone,
             source_timezone=self.options.naive_timezone,

@@ -57,6 +57,7 @@ class OrdersReport:
     :param columns: the columns written, in order.
     :param status_counts: written rows per order status; empty statuses count as ``"PAID (default)"``.
     :param revenue_by_currency: revenue of written rows per currency (``"RUB"`` for empty), as decimal text.
+    :param goal_counts: written rows per goal identifier named in ``goals``, most frequent first.
     :param rejects_path: the rejects file, if rows were rejected with ``on_invalid="skip"``.
     :param timezone: the counter's zone, in which ``create_date_time`` was written.
     :param source_timezone: the zone naive input timestamps were read in.
@@ -88,6 +89,7 @@ class OrdersReport:
     columns: list[str] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
     revenue_by_currency: dict[str, str] = field(default_factory=dict)
+    goal_counts: dict[str, int] = field(default_factory=dict)
     rejects_path: Path | str | None = None
     timezone: str | None = None
     source_timezone: str | None = None
@@ -123,6 +125,7 @@ class OrdersReport:
             "columns": list(self.columns),
             "status_counts": dict(self.status_counts),
             "revenue_by_currency": dict(self.revenue_by_currency),
+            "goal_counts": dict(self.goal_counts),
             "rejects_path": None if self.rejects_path is None else str(self.rejects_path),
             "timezone": self.timezone,
             "source_timezone": self.source_timezone,
@@ -160,6 +163,8 @@ class OrdersReport:
             ("revenue", _pairs(self.revenue_by_currency)),
             ("dates", self.zones_text()),
         ]
+        if self.goal_counts:
+            counts.insert(-2, ("goals column", _pairs(self.goal_counts)))
         if self.dropped_columns:
             counts.append(("dropped columns", ", ".join(self.dropped_columns)))
         if self.rejects_path is not None:

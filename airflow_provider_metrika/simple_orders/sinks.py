@@ -13,7 +13,7 @@ from airflow_provider_metrika.simple_orders.parts import PartWriter
 from airflow_provider_metrika.simple_orders.stats import BatchTotals, OrderStats, count_rows
 from airflow_provider_metrika.simple_orders.sync_state import SENT_SCHEMA, RowChanges, SentOrders
 
-_TOTALS = ("order_status", "revenue", "currency", "create_date_time")
+_TOTALS = ("order_status", "revenue", "currency", "create_date_time", "goals")
 
 #: A batch's counts: of the rows written, and of the rows left out as unchanged (None: none are).
 SplitTotals = tuple[BatchTotals, BatchTotals | None]

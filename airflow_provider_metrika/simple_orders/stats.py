@@ -1,4 +1,4 @@
-"""Totals of the written rows: counts per order status, per creation date, and exact revenue per currency."""
+"""Totals of the written rows: counts per order status, creation date and goal, exact revenue per currency."""
 
 from __future__ import annotations
 
@@ -53,6 +53,16 @@ def _status_counts(dates: pa.Array | None, status: pa.Array | None, rows: int) -
     return table.group_by(list(columns)).aggregate([([], "count_all")]).to_pylist()
 
 
+def _goal_counts(goals: pa.Array) -> Counter[str]:
+    """Count the rows naming each goal identifier in a normalised ``goals`` column (``id[:price],...``)."""
+    values = pc.split_pattern(goals, ",")
+    rows = pc.list_parent_indices(values)
+    identifiers = pc.replace_substring_regex(pc.list_flatten(values), ":.*$", "")
+    table = pa.table({"goal": identifiers, "row": rows}).filter(pc.not_equal(identifiers, ""))
+    counts = table.group_by("goal").aggregate([("row", "count_distinct")]).to_pylist()
+    return Counter({str(item["goal"]): int(item["row_count_distinct"]) for item in counts})
+
+
 @dataclass
 class BatchTotals:
     """Counts of one batch of rows, computed where the batch is normalised and added up in input order.
@@ -61,12 +71,14 @@ class BatchTotals:
     :param by_date: rows per (creation date, status); empty without a ``create_date_time`` column.
     :param without_id_by_date: rows without ``id`` per creation date.
     :param revenue: exact revenue per currency code (``""`` = roubles).
+    :param goals: rows per goal identifier named in ``goals`` (a row naming one twice counts once).
     """
 
     statuses: Counter[str] = field(default_factory=Counter)
     by_date: Counter[tuple[str, str]] = field(default_factory=Counter)
     without_id_by_date: Counter[str] = field(default_factory=Counter)
     revenue: dict[str, Decimal] = field(default_factory=dict)
+    goals: Counter[str] = field(default_factory=Counter)
 
 
 def count_rows(cells: dict[str, pa.Array], without_id: np.ndarray, *, held_only: bool = False) -> BatchTotals:
@@ -76,7 +88,8 @@ def count_rows(cells: dict[str, pa.Array], without_id: np.ndarray, *, held_only:
     row without an ``id`` as an order of its own, so a row is one order.
 
     :param cells: the rows' normalised cells: ``order_status``, ``revenue``, ``currency``,
-        ``create_date_time`` (``yyyy-MM-dd[ HH:mm:ss]``), each optional; ``""`` status is PAID by default.
+        ``create_date_time`` (``yyyy-MM-dd[ HH:mm:ss]``), ``goals``, each optional; ``""`` status is
+        PAID by default.
     :param without_id: per row, True when its ``id`` is empty.
     :param held_only: the rows are not written (unchanged since the last sync): count only
         :attr:`BatchTotals.by_date`.
@@ -107,6 +120,9 @@ def count_rows(cells: dict[str, pa.Array], without_id: np.ndarray, *, held_only:
         codes = empty_strings(rows) if currency is None else currency
         present = pc.not_equal(revenue, "")
         totals.revenue = _sum_by_currency(revenue.filter(present), codes.filter(present))
+    goals = cells.get("goals")
+    if goals is not None:
+        totals.goals = _goal_counts(goals)
     return totals
 
 
@@ -130,6 +146,7 @@ class OrderStats:
     by_date: Counter[tuple[str, str]] = field(default_factory=Counter)
     held_by_date: Counter[tuple[str, str]] = field(default_factory=Counter)
     without_id_by_date: Counter[str] = field(default_factory=Counter)
+    goals: Counter[str] = field(default_factory=Counter)
 
     def add(self, totals: BatchTotals, *, held_only: bool = False) -> None:
         """Add one batch's counts.
@@ -144,6 +161,7 @@ class OrderStats:
         self.by_date.update(totals.by_date)
         self.statuses.update(totals.statuses)
         self.without_id_by_date.update(totals.without_id_by_date)
+        self.goals.update(totals.goals)
         for code, amount in totals.revenue.items():
             key = code or DEFAULT_CURRENCY
             self.revenue[key] = _EXACT.add(self.revenue.get(key, Decimal(0)), amount)
@@ -163,6 +181,10 @@ class OrderStats:
     def status_counts(self) -> dict[str, int]:
         """Return counts per status, most frequent first."""
         return dict(self.statuses.most_common())
+
+    def goal_counts(self) -> dict[str, int]:
+        """Return the orders naming each goal identifier in ``goals``, most frequent first."""
+        return dict(self.goals.most_common())
 
     def revenue_by_currency(self) -> dict[str, str]:
         """Return revenue per currency as plain decimal text, sorted by currency."""

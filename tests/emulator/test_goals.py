@@ -28,6 +28,8 @@ def test_a_counter_lists_javascript_goals_whose_condition_holds_the_identifier(
     actions = [goal for goal in goals if goal["type"] == "action"]
     assert actions[0]["conditions"] == [{"type": "action", "url": "oplata_cash"}]
     assert {goal["conditions"][0]["url"] for goal in actions} >= {"oplata_cash", "filial_1", "plohoy_lead"}
+    # As Yandex's own goal-creation example makes a JavaScript-event goal.
+    assert {"type": "exact", "url": "dostavka"} in [goal["conditions"][0] for goal in actions]
     for goal in goals:
         assert isinstance(goal["id"], int)
         assert {"name", "type", "default_price", "goal_source", "is_favorite", "status"} <= set(goal)
