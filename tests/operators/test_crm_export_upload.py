@@ -95,9 +95,10 @@ def test_without_read_access_to_goals_the_task_warns_and_uploads(
     [
         ({"decimal": ";"}, "decimal must be '.', ',' or None; got ';'"),
         ({"unknown_statuses": "ignore"}, "unknown_statuses must be one of error, allow; got 'ignore'"),
+        ({"unknown_goals": "warn"}, "unknown_goals must be one of error, allow; got 'warn'"),
     ],
 )
-def test_bad_decimal_or_unknown_statuses_fail_at_dag_parse_time(
+def test_bad_decimal_unknown_statuses_or_unknown_goals_fail_at_dag_parse_time(
     kwargs: dict[str, object], message: str
 ) -> None:
     with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
