@@ -14,14 +14,17 @@ class TaskStateStore:
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+        #: The ``retention`` each key was last written with.
+        self.retentions: dict[str, Any] = {}
 
     def get(self, key: str) -> Any:
         """Return a value, or None."""
         return self.values.get(key)
 
-    def set(self, key: str, value: Any) -> None:
-        """Keep a value."""
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        """Keep a value (``retention``: when it may expire; None: the store's default)."""
         self.values[key] = value
+        self.retentions[key] = retention
 
     def delete(self, key: str) -> None:
         """Drop a value."""
@@ -41,6 +44,7 @@ class TaskInstance:
     task_id: str = "upload"
     map_index: int = -1
     try_number: int = 1
+    max_tries: int = 0
     xcoms: dict[tuple[str, str, int], Any] = field(default_factory=dict)
 
     def xcom_push(self, key: str, value: Any) -> None:
@@ -56,20 +60,40 @@ class TaskInstance:
 
 
 @dataclass
+class DagRun:
+    """The parts of a runtime DAG run the provider uses."""
+
+    clear_number: int = 0
+
+
+@dataclass
 class TaskContext:
     """A task instance and its store, across its tries: :meth:`context` builds each try's context."""
 
     ti: TaskInstance = field(default_factory=TaskInstance)
     store: TaskStateStore | None = field(default_factory=TaskStateStore)
+    dag_run: DagRun = field(default_factory=DagRun)
 
     def context(self) -> Context:
         """Return the execution context of the current try."""
-        context: dict[str, Any] = {"ti": self.ti, "outlet_events": {}}
+        context: dict[str, Any] = {"ti": self.ti, "dag_run": self.dag_run, "outlet_events": {}}
         if self.store is not None:
             context["task_state_store"] = self.store
         return cast("Context", context)
 
     def retry(self) -> Context:
-        """Start the next try (as Airflow does on a retry or a Clear) and return its context."""
+        """Start the next try as Airflow does on a retry, and return its context."""
         self.ti.try_number += 1
         return self.context()
+
+    def clear(self, retries: int = 0) -> Context:
+        """Start the next try as Airflow does on a Clear (a new series of tries), and return its context."""
+        self.ti.max_tries = self.ti.try_number + retries
+        self.dag_run.clear_number += 1
+        return self.retry()
+
+    def succeed(self, task: Any) -> None:
+        """Run the task's success callbacks, as Airflow does once it has recorded the try's success."""
+        callbacks = task.on_success_callback or []
+        for callback in callbacks if isinstance(callbacks, list) else [callbacks]:
+            callback(self.context())

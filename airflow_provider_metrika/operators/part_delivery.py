@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from airflow_provider_metrika.arguments import read_flag
 from airflow_provider_metrika.delivery.resolve import RESEND_DOCUMENT, TaskInstanceKey
+from airflow_provider_metrika.exceptions import MetrikaUploadUncertainError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -81,6 +82,28 @@ def deliver_parts(
             write_manifest(folder, manifest, uploadings, about),
         )
     return manifest, uploadings
+
+
+def refuse_unresolved_completion(journal: TaskUploadJournal, context: Context) -> None:
+    """Stop, before anything is read or sent, a try cleared after an earlier try finished unrecorded.
+
+    :raises MetrikaUploadUncertainError: (no retry) when the journal holds an earlier generation's
+        completion: whether that try succeeded (send again) or failed after its uploads (skip them)
+        cannot be told, and guessing would send twice or leave Metrika stale.
+    """
+    done = journal.completed_before_clear()
+    if done is None:
+        return
+    ti = context["ti"]
+    key = TaskInstanceKey(ti.dag_id, ti.run_id, ti.task_id, -1 if ti.map_index is None else ti.map_index)
+    raise MetrikaUploadUncertainError(
+        f"The task was cleared after try {done.get('try_number')} finished uploading at {done.get('at')} "
+        f"UTC, and its delivery records ({journal.where}) were not dropped by a recorded success: that "
+        "try either succeeded and the clean-up after it did not run, or failed after its uploads were "
+        "accepted (a post_execute, an XCom push, the end of the worker). Nothing was sent. To send "
+        f"everything again: `{key.command('forget')}`, then Clear the task. To keep what that try sent: "
+        f"mark the task success. `{key.command('show')}` prints the records."
+    )
 
 
 def _force_resend(task: SimpleOrdersUploadOperator, journal: TaskUploadJournal) -> bool:

@@ -20,7 +20,7 @@ from airflow_provider_metrika.constants import (
     MAX_UPLOAD_BYTES,
     MERGE_MODES,
 )
-from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal
+from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal, drop_records_on_success
 from airflow_provider_metrika.hooks.connection import base_url_from_connection
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
@@ -30,7 +30,7 @@ from airflow_provider_metrika.operators.changed_only import (
     check_sync_arguments,
 )
 from airflow_provider_metrika.operators.goal_check import GoalCheck, check_goals
-from airflow_provider_metrika.operators.part_delivery import deliver_parts
+from airflow_provider_metrika.operators.part_delivery import deliver_parts, refuse_unresolved_completion
 from airflow_provider_metrika.operators.preparation import prepare_keeping_rejects
 from airflow_provider_metrika.operators.upload_arguments import check_upload_operator_arguments
 from airflow_provider_metrika.operators.upload_summary import upload_summary
@@ -223,6 +223,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # The delivery records go once Airflow has recorded the success, not inside execute().
+        self.on_success_callback = [*_callbacks(self.on_success_callback), drop_records_on_success]
         arguments = {name: value for name, value in locals().items() if name not in _NOT_ARGUMENTS}
         self.delimiter_type = check_upload_operator_arguments(self.task_id, arguments)
 
@@ -285,6 +287,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             sync = self._sync(counter, merge_mode)
             state = sync.read() if sync is not None else None
             journal = TaskUploadJournal(context)
+            refuse_unresolved_completion(journal, context)
             with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
                 prepared = prepare_keeping_rejects(self, context, Path(workdir), timezone, state)
                 self._log_report(prepared, counter, timezone)
@@ -317,8 +320,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
                     self._publish_sync(
                         context, sync.commit(upload, report, validated=self.wait_for_validation)
                     )
-            # Done: a cleared or new run of this task sends again, to the destination configured then.
-            journal.clear()
+            # Done; the records stay until Airflow records the success (drop_records_on_success).
+            journal.mark_completed()
             return uploadings
         finally:
             self.hook.close()
@@ -385,7 +388,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             state.location,
         )
         self._publish_sync(context, sync.commit(None, report, validated=False))
-        journal.clear()  # records of an earlier try that committed
+        journal.mark_completed()
         return []
 
     def _defer(
@@ -449,7 +452,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
                     self._publish_sync(context, summary)
         finally:
             self.hook.close()
-        journal.clear()
+        journal.mark_completed()
         return list(found.values())
 
     def _publish_sync(self, context: Context, summary: dict[str, Any]) -> None:
@@ -477,3 +480,10 @@ class SimpleOrdersUploadOperator(BaseOperator):
 def _sent_as_prepared(manifest: Manifest, prepared: PreparedOrders) -> bool:
     """Tell whether the parts delivered are this try's own (not a first try's staged ones)."""
     return [p.sha256 for p in manifest.parts] == [p.sha256 for p in prepared.parts]
+
+
+def _callbacks(value: Any) -> list[Any]:
+    """Return a task's callbacks as a list (Airflow takes one callable, a list, or None)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]

@@ -125,6 +125,12 @@ SCENARIOS: list[Scenario] = [
         Outcome("missing o-3, o-4; unexpected none", 1, "failed after 1 try"),
     ),
     Scenario(
+        "fails_after_execute_returned",
+        "Two rows without `id`, `APPEND`; the upload is accepted, then a `post_execute` fails the try",
+        "`retries=1`",
+        Outcome("all 2 stored, each once", 1, "success after 2 tries"),
+    ),
+    Scenario(
         "mapped_tasks_on_one_counter",
         "Two mapped tasks on one counter, 2 rows each; the first upload is answered 504 before storing",
         "`.expand(counter_id=[c, c])`",

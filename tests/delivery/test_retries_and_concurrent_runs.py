@@ -106,6 +106,24 @@ def test_a_lost_answer_not_yet_listed_is_resent_when_every_row_has_an_id_and_mod
     assert len(set(names)) == 2, "the re-send has a name of its own"
 
 
+def test_a_try_failed_after_execute_returned_is_retried_without_sending_again(
+    metrika: EmulatorClient, env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = _orders_file(tmp_path / "orders.csv", ["w-1", "w-2"], with_ids=False)
+    conf = {"orders_uri": str(orders), "marker": str(tmp_path / "failed-once")}
+
+    db, run_id, output = _run(env, "delivery_fails_after_execute", conf)
+
+    outcome = Outcome(
+        orders_outcome(metrika, COUNTER, set(), without_id=2),
+        _posts(metrika),
+        _upload_task(db, "delivery_fails_after_execute", run_id),
+    )
+    assert outcome == expected("fails_after_execute_returned"), describe(outcome) + output[-3000:]
+    assert "post_execute failed after the upload was accepted" in output
+    assert "accepted in an earlier try as uploading" in output
+
+
 @pytest.mark.parametrize("with_ids", [True, False], ids=["every row has an id", "rows without id"])
 def test_a_run_never_takes_another_runs_upload_of_as_many_rows_for_its_own(
     metrika: EmulatorClient, env: dict[str, str], tmp_path: Path, with_ids: bool

@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_metrika.delivery.manifest import MANIFEST_DOCUMENT
 from airflow_provider_metrika.delivery.resolve import RESEND_DOCUMENT
-from airflow_provider_metrika.delivery.task_journal import DOCUMENT_PREFIX
+from airflow_provider_metrika.delivery.task_journal import COMPLETED_DOCUMENT, DOCUMENT_PREFIX, NEVER_EXPIRE
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaApiError,
@@ -24,7 +24,7 @@ from airflow_provider_metrika.exceptions import (
 )
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from tests.conftest import COUNTER, connection_json
-from tests.task_context import TaskContext
+from tests.task_context import TaskContext, TaskInstance
 
 #: One order without an id per line: a POS export, two customers buying twice the same day.
 ROW = "{id},2024-01-09 10:00:00,{email}\n"
@@ -62,15 +62,18 @@ def test_byte_identical_parts_of_one_task_are_each_sent(
     rows = [("", "a@example.com"), ("", "b@example.com")] * 2
     source = _orders(tmp_path / "pos.csv", rows)
     task = TaskContext()
+    operator = _operator(source, merge_mode="APPEND")
 
-    uploadings = _operator(source, merge_mode="APPEND").execute(task.context())
+    uploadings = operator.execute(task.context())
 
     assert len(uploadings) == 2
     assert len(metrika.api_requests(path_contains="simple_orders")) == 2
     assert _without_id(metrika) == ["a@example.com", "a@example.com", "b@example.com", "b@example.com"]
     assert task.ti.xcom_pull(key="orders_report")["rows_written"] == 4
     assert task.store is not None
-    assert task.store.values == {}, "a success forgets its records"
+    assert DOCUMENT_PREFIX + COMPLETED_DOCUMENT in task.store.values, "kept until Airflow records success"
+    task.succeed(operator)
+    assert task.store.values == {}, "a recorded success forgets its records"
 
 
 def test_a_retry_whose_source_moved_fails_before_sending_instead_of_applying_rows_twice(
@@ -189,4 +192,75 @@ def test_a_deferred_wait_hands_over_through_the_journal_and_completes(
     resumed = _operator(source, wait_for_validation=True, deferrable=True)
 
     assert resumed.execute_complete(task.context(), event) == [{"uploading_id": uploading_id}]
+    assert task.store.get(DOCUMENT_PREFIX + COMPLETED_DOCUMENT)["try_number"] == 1
+    task.succeed(resumed)
     assert task.store.values == {}
+
+
+def test_a_try_that_fails_after_execute_returned_is_retried_without_sending_again(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+) -> None:
+    # Two rows without ids: a second copy would double them. Something fails the try after execute
+    # returned (a post_execute, an XCom backend, the end of the process): Airflow retries it.
+    source = _orders(tmp_path / "orders.csv", [("", "a@example.com"), ("", "b@example.com")])
+    task = TaskContext(TaskInstance(max_tries=1))
+    first = _operator(source, merge_mode="APPEND")
+    first.execute(task.context())
+
+    again = _operator(source, merge_mode="APPEND")
+    uploadings = again.execute(task.retry())
+
+    assert len(uploadings) == 1
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 1, "nothing sent again"
+    assert _without_id(metrika) == ["a@example.com", "b@example.com"]
+    task.succeed(again)
+    assert task.store is not None
+    assert task.store.values == {}
+
+
+def test_a_clear_after_a_recorded_success_sends_everything_again(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+) -> None:
+    source = _orders(tmp_path / "orders.csv", [("", "a@example.com")])
+    task = TaskContext()
+    operator = _operator(source, merge_mode="APPEND")
+    operator.execute(task.context())
+    task.succeed(operator)
+
+    _operator(source, merge_mode="APPEND").execute(task.clear(retries=1))
+
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 2
+    assert _without_id(metrika) == ["a@example.com", "a@example.com"]
+
+
+def test_a_clear_after_a_finished_try_whose_success_was_not_recorded_stops_before_sending(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+) -> None:
+    # Try 1 finished its uploads; its success was never recorded (or the clean-up after it never
+    # ran), and the task is cleared: which of the two cannot be told, so nothing is guessed.
+    source = _orders(tmp_path / "orders.csv", [("", "a@example.com")])
+    task = TaskContext()
+    _operator(source, merge_mode="APPEND").execute(task.context())
+
+    with pytest.raises(MetrikaUploadUncertainError) as caught:
+        _operator(source, merge_mode="APPEND").execute(task.clear())
+
+    message = str(caught.value)
+    assert "The task was cleared after try 1 finished uploading" in message
+    assert "python -m airflow_provider_metrika.delivery forget --dag-id in_process" in message
+    assert "mark the task success" in message
+    assert len(metrika.api_requests(path_contains="simple_orders")) == 1, "nothing sent"
+    assert metrika.api_requests(path_contains="/management/") == [], "stopped before reading anything"
+
+
+def test_every_record_is_written_to_outlive_the_stores_routine_clean_up(
+    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+) -> None:
+    source = _orders(tmp_path / "orders.csv", [("o-1", "a@example.com")])
+    task = TaskContext()
+
+    _operator(source, archive_path=str(tmp_path / "archive")).execute(task.context())
+
+    assert task.store is not None
+    assert task.store.retentions
+    assert set(task.store.retentions.values()) == {NEVER_EXPIRE}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from airflow.sdk import DAG, Param
 
@@ -28,6 +30,32 @@ with DAG(
         merge_mode="{{ params.merge_mode }}",
         timezone="Europe/Moscow",
         retries=2,
+        retry_delay=timedelta(seconds=0),
+    )
+
+
+def _fail_once(context: Any, result: Any = None) -> None:
+    """Fail the first try after its ``execute`` returned, as a post_execute or an XCom backend may."""
+    marker = Path(str(context["params"]["marker"]))
+    if not marker.exists():
+        marker.write_text("failed once")
+        raise RuntimeError("post_execute failed after the upload was accepted")
+
+
+with DAG(
+    dag_id="delivery_fails_after_execute",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={**PARAMS, "merge_mode": Param("APPEND", type="string"), "marker": Param("", type="string")},
+):
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        merge_mode="{{ params.merge_mode }}",
+        timezone="Europe/Moscow",
+        post_execute=_fail_once,
+        retries=1,
         retry_delay=timedelta(seconds=0),
     )
 
