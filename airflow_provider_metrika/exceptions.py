@@ -55,6 +55,15 @@ class MetrikaSourceChangedError(MetrikaError, AirflowFailException):
     """
 
 
+class MetrikaStagedPartMissingError(MetrikaError, AirflowFailException):
+    """
+    A retry must send a part's staged copy (``archive_path=``), and that copy cannot be read.
+
+    Retrying would not bring it back: the message names where it was kept, that every worker must
+    reach that place and that it must outlive the retries, and the commands that resolve the upload.
+    """
+
+
 class MetrikaSyncStateError(MetrikaError, AirflowFailException):
     """
     A ``changed_only`` task's sync state cannot be used: written for another counter, API host or

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from airflow_provider_metrika.delivery.failures import Failure, classify, describe_failure
 from airflow_provider_metrika.delivery.journal import (
     ACCEPTED,
+    REJECTED,
     DeliveryJournal,
     UploadJournal,
     UploadRecord,
@@ -159,10 +160,12 @@ class DeliveryEngine:
         """
         Return the plan to send: the first attempt's when the journal has one, else ``parts``.
 
-        A later attempt whose source gives other bytes gets the first attempt's plan when its
-        parts are staged; the new plan when nothing was sent yet, or when every part sent and
-        every part planned is harmless to send again; otherwise it stops here, before sending,
-        with :class:`MetrikaSourceChangedError`.
+        A later attempt whose source gives other bytes plans from the current source when nothing
+        was stored yet, or when every part stored and every part planned is harmless to send again;
+        the first attempt's staged parts only when sending the current source is not harmless and
+        Metrika refused none of the first plan's parts (refused bytes are never replayed: a changed
+        source is their fix); otherwise it stops here, before sending, with
+        :class:`MetrikaSourceChangedError`.
 
         :param parts: this attempt's parts, from its source.
         :param stage: keeps a copy of parts for later attempts and returns them with its location;
@@ -177,27 +180,40 @@ class DeliveryEngine:
         changes = earlier.differences(fresh)
         if not changes:
             return earlier
-        sent = [part for part in earlier.parts if self._record(part) is not None]
+        refused = [part for part in earlier.parts if self._refused(part)]
+        sent = [part for part in earlier.parts if self._record(part) is not None and part not in refused]
         if not sent:
             self.log.info(
-                "The source changed since the first attempt (%s); nothing was sent yet", "; ".join(changes)
-            )
-        elif earlier.staged and earlier.destination == fresh.destination:
-            self.log.warning(
-                "The source changed since the first attempt (%s): sending the first attempt's staged "
-                "parts, so every order is sent once; the source's changes go with the next run",
+                "The source changed since the first attempt (%s); nothing was stored yet, so this "
+                "attempt's parts are sent",
                 "; ".join(changes),
             )
-            return earlier
-        elif not all(self.endpoint.resend_is_harmless(p) for p in (*sent, *fresh.parts)):
-            raise MetrikaSourceChangedError(self._changed_message(earlier, sent, changes))
-        else:
+        elif all(self.endpoint.resend_is_harmless(p) for p in (*sent, *fresh.parts)):
             self.log.warning(
                 "The source changed since the first attempt (%s); every part is harmless to send "
-                "again, so this attempt's parts are sent",
+                "again, so the current source is sent",
                 "; ".join(changes),
             )
+        elif earlier.staged and earlier.destination == fresh.destination and not refused:
+            self.log.warning(
+                "The source changed since the first attempt (%s): sending the first attempt's staged "
+                "parts, so every %s is sent once; the source's changes go with the next run",
+                "; ".join(changes),
+                self.endpoint.row_noun.rstrip("s"),
+            )
+            return earlier
+        else:
+            raise MetrikaSourceChangedError(self._changed_message(earlier, sent, refused, changes))
         return self._adopt_plan(journal, fresh, stage)
+
+    def _refused(self, part: PlannedPart) -> bool:
+        """Tell whether Metrika refused the part's bytes (a verdict, or a FAILED validation)."""
+        record = self._record(part)
+        if record is None:
+            return False
+        return record.state == REJECTED or (
+            record.uploading is not None and self.endpoint.failed(record.uploading)
+        )
 
     def _adopt_plan(
         self,
@@ -274,7 +290,7 @@ class DeliveryEngine:
     def _resolve(self, key: str, part: PlannedPart, label: str) -> dict[str, Any] | None:
         """Return the upload of an earlier send of this part, or None when it must be sent."""
         record = self._record(part)
-        if record is None:
+        if record is None or record.state == REJECTED:
             return None
         if record.state == ACCEPTED and record.uploading is not None:
             self.log.info(
@@ -320,9 +336,12 @@ class DeliveryEngine:
                 uploading = self.endpoint.post(path, record.name)
         except (MetrikaConnectionError, MetrikaApiError) as exc:
             failure = classify(exc)
-            if failure is not Failure.LOST:
-                # Refused or rejected: Metrika stored nothing of this request.
-                self.journal.delete(key)
+            if failure is Failure.REJECTED:
+                # Metrika's verdict on these bytes: nothing stored, and a retry must not replay them.
+                self.journal.write(key, record.rejected())
+                raise
+            if failure is Failure.REFUSED:
+                self.journal.delete(key)  # nothing stored: sent again after a backoff
                 raise
             lost: BaseException = exc
         else:
@@ -389,7 +408,9 @@ class DeliveryEngine:
             f"on purpose: {self.force_hint}."
         )
 
-    def _changed_message(self, earlier: Manifest, sent: list[PlannedPart], changes: list[str]) -> str:
+    def _changed_message(
+        self, earlier: Manifest, sent: list[PlannedPart], refused: list[PlannedPart], changes: list[str]
+    ) -> str:
         records = [self._record(p) for p in sent]
         named = ", ".join(
             f"part {p.position} ({r.state}: {r.name})"
@@ -397,14 +418,25 @@ class DeliveryEngine:
             if r is not None
         )
         resolve = self.resolve_hint or "forget the journal's records"
+        staged = (
+            f" The first attempt's staged parts are not sent either: Metrika refused part(s) "
+            f"{describe_parts(refused)} of them, and refused bytes are never sent again."
+            if refused and earlier.staged
+            else ""
+        )
+        archive = (
+            ""
+            if earlier.staged
+            else "or give archive_path= so that retries send the first attempt's staged bytes whatever "
+            "the source does; "
+        )
         return (
             f"Nothing was sent: the source changed since the first attempt of this upload to "
             f"{self.endpoint.describe()} ({'; '.join(changes)}), and part(s) {describe_parts(sent)} of the "
             f"first attempt's {len(earlier.parts)} were already sent ({named}). Sending parts cut from the "
             "changed source would apply some of those rows twice (rows without an id, or merge_mode "
-            "APPEND). To proceed: restore the source as the first attempt read it and retry; or give "
-            "archive_path= so that retries send the first attempt's staged bytes whatever the source "
-            "does; or use merge_mode SAVE / UPDATE with an id on every row, which makes sending again "
+            f"APPEND).{staged} To proceed: restore the source as the first attempt read it and retry; "
+            f"{archive}or use merge_mode SAVE / UPDATE with an id on every row, which makes sending again "
             f"harmless. To give up on this upload after checking the counter: {resolve}."
         )
 

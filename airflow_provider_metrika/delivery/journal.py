@@ -23,6 +23,8 @@ from typing import Any, Protocol
 SENDING = "sending"
 #: Metrika answered the upload with an uploading.
 ACCEPTED = "accepted"
+#: Metrika refused these bytes with a verdict (a 4xx other than a quota answer): nothing stored.
+REJECTED = "rejected"
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -83,7 +85,7 @@ class UploadRecord:
     """
     One journal entry.
 
-    :param state: :data:`SENDING` or :data:`ACCEPTED`.
+    :param state: :data:`SENDING`, :data:`ACCEPTED` or :data:`REJECTED`.
     :param name: the file name of the POST, unique to it.
     :param sent_at: when the POST started (UTC, ISO 8601).
     :param rows: the file's data rows, when known.
@@ -113,6 +115,10 @@ class UploadRecord:
         """Return this record once Metrika answered with ``uploading``."""
         return replace(self, state=ACCEPTED, uploading=uploading)
 
+    def rejected(self) -> UploadRecord:
+        """Return this record once Metrika refused the bytes with a verdict (nothing stored)."""
+        return replace(self, state=REJECTED)
+
     @property
     def sent_at_datetime(self) -> datetime:
         """When the POST started, as an aware UTC datetime."""
@@ -128,7 +134,7 @@ class UploadRecord:
     @classmethod
     def from_json(cls, data: Any) -> UploadRecord | None:
         """Read a record written by :meth:`to_json` (of this or an older version); None for anything else."""
-        if not isinstance(data, dict) or data.get("state") not in (SENDING, ACCEPTED):
+        if not isinstance(data, dict) or data.get("state") not in (SENDING, ACCEPTED, REJECTED):
             return None
         try:
             return cls(

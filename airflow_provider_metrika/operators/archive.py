@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika.delivery.manifest import Manifest, PlannedPart
+from airflow_provider_metrika.exceptions import MetrikaStagedPartMissingError
 from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
 
 if TYPE_CHECKING:
@@ -50,12 +51,14 @@ def stage_parts(
     return staged
 
 
-def part_opener(files: Mapping[int, tuple[Path, str]], workdir: Path) -> Any:
+def part_opener(files: Mapping[int, tuple[Path, str]], workdir: Path, resolve_hint: str = "") -> Any:
     """
     Return an opener that yields this attempt's file of a part, or a local copy of the staged one.
 
     :param files: this attempt's part files and their SHA-256, by position.
     :param workdir: where staged copies are brought back to.
+    :param resolve_hint: the commands that resolve the upload, for the message of a missing copy.
+    :raises MetrikaStagedPartMissingError: when a staged copy that must be sent cannot be read.
     """
 
     @contextmanager
@@ -64,14 +67,31 @@ def part_opener(files: Mapping[int, tuple[Path, str]], workdir: Path) -> Any:
         if local is not None and local[1] == part.sha256:
             yield local[0]
             return
-        if part.staged is None:
-            raise FileNotFoundError(f"part {part.position}: no file at hand and no staged copy")
         copy = workdir / f"staged-{part.position:05d}.csv"
-        with storage_path(part.staged).open("rb") as source, copy.open("wb") as out:
-            shutil.copyfileobj(source, out, 1 << 20)
+        try:
+            if part.staged is None:
+                raise FileNotFoundError(part.position)
+            with storage_path(part.staged).open("rb") as source, copy.open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+        except FileNotFoundError:
+            raise MetrikaStagedPartMissingError(_missing_message(part, resolve_hint)) from None
         yield copy
 
     return opener
+
+
+def _missing_message(part: PlannedPart, resolve_hint: str) -> str:
+    where = part.staged or "(no staged copy was recorded)"
+    folder = where.rsplit("/", 1)[0] if part.staged else where
+    return (
+        f"part {part.position} must be sent from the first attempt's staged copy (the source changed "
+        f"since, and sending the current source is not harmless), but {where} cannot be read. "
+        f"archive_path= (here {folder}, where the delivery manifest's parts are kept) must be a place "
+        "every worker reaches (object storage, not a worker's local disk) and must outlive the task's "
+        "retries (no lifecycle rule that deletes it sooner). Nothing more was sent. To proceed: put the "
+        f"part back at {where} and retry; or restore the source as the first attempt read it and retry; "
+        f"or give up on this upload after checking the counter: {resolve_hint or 'forget its records'}."
+    )
 
 
 def write_manifest(

@@ -36,6 +36,7 @@ def deliver_parts(
     ti = context["ti"]
     key = TaskInstanceKey(ti.dag_id, ti.run_id, ti.task_id, -1 if ti.map_index is None else ti.map_index)
     endpoint = SimpleOrdersEndpoint(task.hook, counter, merge_mode, task.delimiter_type)
+    resolve_hint = f"run `{key.command('forget')}` and mark the task success"
     engine = task.hook.delivery_engine(
         endpoint,
         journal,
@@ -43,7 +44,7 @@ def deliver_parts(
         attempt=journal.attempt,
         force_resend=_force_resend(task, journal),
         force_hint=f"run `{key.command('resend')}` and clear the task",
-        resolve_hint=f"run `{key.command('forget')}` and mark the task success",
+        resolve_hint=resolve_hint,
     )
     task.log.info("Upload records of this task are kept in %s", journal.where)
     files = {n: (part.path, part.sha256) for n, part in enumerate(prepared.parts, start=1)}
@@ -60,7 +61,7 @@ def deliver_parts(
         (lambda parts: stage_parts(folder, parts, {n: f[0] for n, f in files.items()})) if folder else None
     )
     manifest = engine.plan(planned, stage=stage)
-    uploadings = engine.deliver(manifest, part_opener(files, workdir))
+    uploadings = engine.deliver(manifest, part_opener(files, workdir, resolve_hint))
     if folder is not None:
         from airflow_provider_metrika.operators.archive import write_manifest
 

@@ -123,8 +123,8 @@ def test_each_journal_state_and_failure_ends_as_the_rules_say(
     posts = len(metrika.api_requests(path_contains="simple_orders")) - before
     assert (result, posts, _copies(metrika, order_id)) == oracle(state, fault, harmless)
     record = engine.journal.read(part_key(engine.endpoint.destination_key, engine.owner, 1, part.sha256))
-    expected_state = {"delivered": "accepted", "rejected": None, "uncertain": "sending"}[result]
-    assert (record.state if record else None) == expected_state, "rejected: nothing left to resolve"
+    expected_state = {"delivered": "accepted", "rejected": "rejected", "uncertain": "sending"}[result]
+    assert (record.state if record else None) == expected_state, "rejected: kept, never replayed"
 
 
 def test_identical_parts_at_two_places_are_two_uploads(

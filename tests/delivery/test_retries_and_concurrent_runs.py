@@ -110,7 +110,7 @@ def test_a_try_failed_after_execute_returned_is_retried_without_sending_again(
     metrika: EmulatorClient, env: dict[str, str], tmp_path: Path
 ) -> None:
     orders = _orders_file(tmp_path / "orders.csv", ["w-1", "w-2"], with_ids=False)
-    conf = {"orders_uri": str(orders), "marker": str(tmp_path / "failed-once")}
+    conf: dict[str, object] = {"orders_uri": str(orders), "marker": str(tmp_path / "failed-once")}
 
     db, run_id, output = _run(env, "delivery_fails_after_execute", conf)
 
