@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from airflow_provider_metrika.arguments import read_flag
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, MetrikaSyncStateError
 
@@ -62,6 +64,8 @@ class ChangedOnlySync:
     full_refresh: bool
     log: logging.Logger | Any
     find: Finder | None = None
+    #: With ``full_refresh``, the columns of the state read (None: none could be read).
+    _read_columns: tuple[str, ...] | None = None
 
     @property
     def location(self) -> ObjectStoragePath:
@@ -76,7 +80,11 @@ class ChangedOnlySync:
         return state_location(str(self.base).strip(), self.destination)
 
     def read(self) -> SyncState:
-        """Read what the destination holds (nothing, with ``full_refresh``); refuse a foreign state."""
+        """Read what the destination holds; refuse a foreign state.
+
+        With ``full_refresh`` every order is sent whatever the state holds; the state is still read
+        (when it can be) so that the refresh's fold can tell a concurrent run's change from its own.
+        """
         from airflow_provider_metrika.operators.sync_state_store import load_state
         from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
 
@@ -86,6 +94,8 @@ class ChangedOnlySync:
         except SyncStateError as error:
             if not self.full_refresh:
                 raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
+            state = SyncState.empty(self.destination)
+            state.location = str(location)
         else:
             self._log_resolution(state)
         if self.full_refresh:
@@ -93,8 +103,8 @@ class ChangedOnlySync:
                 "full_refresh: every order is sent; the sync state %s is rebuilt once Metrika holds them",
                 location,
             )
-            state = SyncState.empty(self.destination)
-            state.location = str(location)
+            state.send_all = True
+            self._read_columns = state.columns
             return state
         self.log.info(
             "Sync state %s: %s orders sent to %s before (%s in memory); only new and changed orders are sent",
@@ -115,10 +125,15 @@ class ChangedOnlySync:
                 "Earlier uploads resolved with Metrika's list of uploadings: %s",
                 ", ".join(f"{count} {status}" for status, count in sorted(resolution.resolved.items())),
             )
-        from airflow_provider_metrika.simple_orders.sync_fold import UNKNOWN, UNKNOWN_NEW
+        from airflow_provider_metrika.simple_orders.sync_fold import (
+            PENDING,
+            PENDING_NEW,
+            UNKNOWN,
+            UNKNOWN_NEW,
+        )
 
         values = state.fingerprints
-        unknown = int(((values == UNKNOWN) | (values == UNKNOWN_NEW)).sum())
+        unknown = int(np.isin(values, (UNKNOWN, UNKNOWN_NEW, PENDING, PENDING_NEW)).sum())
         if unknown:
             self.log.warning(
                 "%s orders were sent by an earlier run that Metrika has not confirmed (the run failed, "
@@ -136,7 +151,11 @@ class ChangedOnlySync:
         """
         from airflow_provider_metrika.operators.sync_changes import write_rows
 
-        return write_rows(self.location, sent, list(report["columns"]), rebuild=self.full_refresh)
+        columns = list(report["columns"])
+        compared = (
+            self.full_refresh and self._read_columns is not None and list(self._read_columns) == columns
+        )
+        return write_rows(self.location, sent, columns, rebuild=self.full_refresh, compared=compared)
 
     def accepted(self, upload: str, uploadings: list[dict[str, Any]]) -> None:
         """Record that Metrika accepted every part of an upload, with the uploading ids."""

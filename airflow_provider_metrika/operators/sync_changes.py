@@ -76,11 +76,12 @@ class Upload:
     receipts: list[str] = field(default_factory=list)
 
     def final_status(self, *, for_compaction: bool) -> str | None:
-        """Return PASSED, FAILED or UNKNOWN to fold with; None when a compaction must wait for it."""
+        """Return PASSED, FAILED or UNKNOWN to fold with, or, for an upload that may still be in flight,
+        None (a compaction waits for it) or PENDING (a reader folds it as such)."""
         if self.status in ("PASSED", "FAILED", "UNKNOWN"):
             return self.status
-        if for_compaction and _age_seconds(self.name) < SYNC_CHANGES_GRACE_SECONDS:
-            return None  # its run may still be sending or waiting
+        if _age_seconds(self.name) < SYNC_CHANGES_GRACE_SECONDS:
+            return None if for_compaction else "PENDING"  # its run may still be sending or waiting
         return "UNKNOWN"
 
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -132,13 +133,16 @@ def list_uploads(location: ObjectStoragePath, skip: tuple[str, ...] = ()) -> lis
     return list(uploads.values())
 
 
-def write_rows(location: ObjectStoragePath, sent: Path, columns: list[str], *, rebuild: bool) -> str:
+def write_rows(
+    location: ObjectStoragePath, sent: Path, columns: list[str], *, rebuild: bool, compared: bool = False
+) -> str:
     """Record the orders about to be sent, before the first part goes; return the upload's name.
 
     :param location: the state file.
     :param sent: the local file of keys, fingerprints and previous values (see ``SentOrders``).
     :param columns: the columns the rows are written with.
-    :param rebuild: a full refresh: once confirmed, it replaces every earlier value.
+    :param rebuild: a full refresh: once confirmed, it drops every order it did not send.
+    :param compared: a full refresh's previous values came from the state (see ``sync_fold.fold``).
     """
     import pyarrow.ipc as ipc
 
@@ -147,7 +151,7 @@ def write_rows(location: ObjectStoragePath, sent: Path, columns: list[str], *, r
     folder = changes_folder(location)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{_stamp()}{ROWS_SUFFIX}"
-    about = json.dumps({"columns": list(columns), "rebuild": rebuild}).encode()
+    about = json.dumps({"columns": list(columns), "rebuild": rebuild, "compared": compared}).encode()
     schema = SENT_SCHEMA.with_metadata({b"metrika_sync_upload": about})
     target = folder / name
     try:

@@ -15,14 +15,14 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika._compat import ObjectStoragePath
 from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
 
 if TYPE_CHECKING:
     from airflow_provider_metrika.operators.sync_changes import Finder, Upload
-    from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
+    from airflow_provider_metrika.simple_orders.sync_state import Destination, MergeResult, SyncState
 
 #: Suffix of the accepted orders a deferred task keeps until Metrika validated them.
 PENDING_SUFFIX = ".pending.arrow"
@@ -72,7 +72,7 @@ def load_state(
     state = _read_base(location, destination)
     uploads = list_uploads(location, state.folded)
     resolved = resolve(location, uploads, find) if find is not None else {}
-    counts = dict.fromkeys(("PASSED", "FAILED", "UNKNOWN"), 0)
+    counts = dict.fromkeys(("PASSED", "FAILED", "UNKNOWN", "PENDING"), 0)
     for upload in uploads:
         status = upload.final_status(for_compaction=False)
         assert status is not None
@@ -88,7 +88,7 @@ class Resolution:
 
     :param resolved: uploads whose fate Metrika told now, per status.
     :param rows: orders of those uploads per status folded (PASSED: held; FAILED: as never sent;
-        UNKNOWN: sent again).
+        UNKNOWN, and PENDING for uploads still in flight: sent again).
     """
 
     resolved: dict[str, int]
@@ -108,14 +108,22 @@ def _read_base(location: ObjectStoragePath, destination: Destination) -> SyncSta
 
 def _fold(state: SyncState, upload: Upload, status: str) -> tuple[SyncState, int]:
     """Fold one upload into the state in memory; return it and the upload's orders."""
-    from airflow_provider_metrika.simple_orders.sync_fold import fold, materialise
+    from airflow_provider_metrika.simple_orders.sync_fold import materialise
 
     about = upload.metadata()
     if state.columns is None and about.get("columns"):
         state.columns = tuple(about["columns"])
-    merged = fold(state, upload.batches, status, rebuild=bool(about.get("rebuild")))
+    merged = _merge(state, upload, status, about)
     rows = sum(batch.num_rows for batch in upload.batches())
     return materialise(merged), rows
+
+
+def _merge(state: SyncState, upload: Upload, status: str, about: dict[str, Any]) -> MergeResult:
+    """Fold one upload's orders into the state, as its rows file says it was made (full refresh or not)."""
+    from airflow_provider_metrika.simple_orders.sync_fold import fold
+
+    rebuild, compared = bool(about.get("rebuild")), bool(about.get("compared"))
+    return fold(state, upload.batches, status, rebuild=rebuild, compared=compared)
 
 
 def compact(
@@ -134,7 +142,7 @@ def compact(
     import numpy as np
 
     from airflow_provider_metrika.operators.sync_changes import changes_folder, list_uploads
-    from airflow_provider_metrika.simple_orders.sync_fold import fold, materialise
+    from airflow_provider_metrika.simple_orders.sync_fold import materialise
     from airflow_provider_metrika.simple_orders.sync_state import MergeResult, SyncState, SyncStateError
 
     try:
@@ -158,7 +166,7 @@ def compact(
     merged = MergeResult(state, np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), 0)
     for upload, status in ready:
         state = materialise(merged)
-        merged = fold(state, upload.batches, status, rebuild=bool(upload.metadata().get("rebuild")))
+        merged = _merge(state, upload, status, upload.metadata())
         conflicts += merged.conflicts
     folder = changes_folder(location)
     existing = {path.name for path in folder.iterdir()} if folder.exists() else set()

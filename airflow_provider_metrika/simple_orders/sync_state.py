@@ -33,7 +33,10 @@ _METADATA_KEY = b"metrika_sync_state"
 _SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64())])
 #: A sent order: its key, the fingerprint sent and the one the state held before (0: none).
 SENT_SCHEMA = pa.schema([("key", pa.uint64()), ("fingerprint", pa.uint64()), ("previous", pa.uint64())])
+#: ``sync_fold.UNKNOWN_NEW`` and ``sync_fold.PENDING_NEW``: sent before but never confirmed, or in
+#: flight, and not held before that: such an order counts as new.
 _UNKNOWN_NEW = np.uint64(4)
+_PENDING_NEW = np.uint64(8)
 _ID_SEED = 1
 _ROW_SEED = 2
 _NO_ID = np.uint64(0xD6E8FEB86659FD93)
@@ -102,6 +105,8 @@ class SyncState:
     location: str = "(new)"
     folded: tuple[str, ...] = ()
     resolution: Any = None
+    #: A full refresh reads the state only for the fold's ``previous``: every order is sent.
+    send_all: bool = False
 
     @classmethod
     def empty(cls, destination: Destination) -> SyncState:
@@ -160,8 +165,15 @@ class SyncState:
     def check_columns(self, columns: list[str]) -> None:
         """Refuse to compare rows written with other columns than the state's.
 
+        A full refresh (:attr:`send_all`) compares nothing then: it forgets the state's values.
+
         :param columns: the columns this run writes, in order.
         """
+        if self.columns is not None and tuple(columns) != self.columns and self.send_all:
+            self.keys = np.zeros(0, dtype=np.uint64)
+            self.fingerprints = np.zeros(0, dtype=np.uint64)
+            self.columns = None
+            return
         if self.columns is not None and tuple(columns) != self.columns:
             raise SyncStateError(
                 f"the sync state {self.location} holds rows written with the columns "
@@ -335,6 +347,8 @@ class RowChanges:
     keys: np.ndarray
     fingerprints: np.ndarray
     previous: np.ndarray
+    #: A full refresh: every row is written, ``previous`` is kept for the fold.
+    send_all: bool = False
 
     @classmethod
     def of(cls, state: SyncState, ids: pa.Array | None, lines: pa.Array) -> RowChanges:
@@ -345,10 +359,12 @@ class RowChanges:
         :param lines: the CSV lines.
         """
         keys, fingerprints = fingerprint_rows(ids, lines)
-        return cls(keys, fingerprints, state.previous(keys))
+        return cls(keys, fingerprints, state.previous(keys), state.send_all)
 
     def to_send(self) -> np.ndarray:
         """Return, per row, True when it differs from what the state holds (so it is written)."""
+        if self.send_all:
+            return np.ones(len(self.fingerprints), dtype=bool)
         return self.fingerprints != self.previous
 
     def columns(self, rows: np.ndarray | None = None) -> dict[str, pa.Array]:
@@ -391,7 +407,9 @@ class SentOrders:
         """
         send = changes.to_send()
         # 4: sent before but never confirmed, and not held before that (see sync_fold.UNKNOWN_NEW).
-        new = (changes.previous == 0) | (changes.previous == _UNKNOWN_NEW)
+        new = (
+            (changes.previous == 0) | (changes.previous == _UNKNOWN_NEW) | (changes.previous == _PENDING_NEW)
+        )
         self.new += int(new.sum())
         self.changed += int((send & ~new).sum())
         self.unchanged += int((~send).sum())

@@ -47,7 +47,9 @@ def _orders(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 
 def _operator(path: Path, archive: Path, **kwargs: Any) -> SimpleOrdersUploadOperator:
     arguments: dict[str, Any] = {"timezone": "Europe/Moscow", "max_part_bytes": 100, **kwargs}
-    return SimpleOrdersUploadOperator(task_id="upload", path=str(path), archive_path=str(archive), **arguments)
+    return SimpleOrdersUploadOperator(
+        task_id="upload", path=str(path), archive_path=str(archive), **arguments
+    )
 
 
 def _posts(metrika: EmulatorClient) -> int:

@@ -9,6 +9,9 @@ import pytest
 from airflow_provider_metrika.simple_orders.sync_fold import (
     FAILED,
     PASSED,
+    PENDING,
+    PENDING_NEW,
+    PENDING_STATUS,
     UNKNOWN,
     UNKNOWN_NEW,
     UNKNOWN_STATUS,
@@ -61,5 +64,31 @@ def test_an_order_sent_again_after_an_unknown_one_is_held_once_passed() -> None:
     assert _after({10: int(UNKNOWN)}, [(10, 13, int(UNKNOWN))], PASSED) == {10: 13}
 
 
-def test_a_passed_full_refresh_replaces_every_earlier_value() -> None:
+def test_a_passed_full_refresh_that_compared_nothing_replaces_every_earlier_value() -> None:
+    # A refresh that could not read a state (or one of other columns) sent every order with no
+    # previous value: as written before refreshes compared, its orders replace the state.
     assert _after({10: 11, 20: 21}, [(10, 13, 0)], PASSED, rebuild=True) == {10: 13}
+
+
+def test_a_compared_full_refresh_drops_what_it_did_not_send_and_takes_what_it_sent_by_agreement() -> None:
+    # It read 11 for key 10 and sends 13; key 20 is not in its source any more.
+    assert _after({10: 11, 20: 21}, [(10, 13, 11)], PASSED, rebuild=True, compared=True) == {10: 13}
+
+
+def test_a_compared_full_refresh_leaves_unknown_what_a_run_it_overlapped_changed() -> None:
+    # Another run's change to key 10 (now 15) was folded before the refresh, which read 11: which
+    # of the two Metrika applied last is unknown.
+    merged = fold(_state({10: 15}), lambda: iter(_sent([(10, 13, 11)])), PASSED, rebuild=True, compared=True)
+    assert merged.conflicts == 1
+    assert materialise(merged).fingerprints.tolist() == [int(UNKNOWN)]
+
+
+def test_an_upload_in_flight_reads_as_pending_and_never_agrees_with_a_later_runs_previous() -> None:
+    assert _after({10: 11}, [(10, 13, 11), (30, 33, 0)], PENDING_STATUS) == {
+        10: int(PENDING),
+        30: int(PENDING_NEW),
+    }
+    # A later run compared with PENDING (the upload may reach Metrika after it): unknown, not held.
+    assert _after({10: int(PENDING)}, [(10, 15, int(PENDING))], PASSED) == {10: int(UNKNOWN)}
+    # A settled unknown is a safe base: the order sent again after it is held once PASSED.
+    assert _after({10: int(UNKNOWN)}, [(10, 15, int(UNKNOWN))], PASSED) == {10: 15}
