@@ -131,6 +131,12 @@ SCENARIOS: list[Scenario] = [
         Outcome("all 2 stored, each once", 1, "success after 2 tries"),
     ),
     Scenario(
+        "map_index_template_fails_after_execute",
+        "As above, in a mapped task whose `map_index_template` fails when rendered after `execute`",
+        "`.expand`, `retries=1`",
+        Outcome("all 2 stored, each once", 1, "success after 2 tries"),
+    ),
+    Scenario(
         "mapped_tasks_on_one_counter",
         "Two mapped tasks on one counter, 2 rows each; the first upload is answered 504 before storing",
         "`.expand(counter_id=[c, c])`",

@@ -124,6 +124,22 @@ def test_a_try_failed_after_execute_returned_is_retried_without_sending_again(
     assert "accepted in an earlier try as uploading" in output
 
 
+def test_a_mapped_try_whose_map_index_template_fails_after_execute_is_retried_without_sending_again(
+    metrika: EmulatorClient, env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = _orders_file(tmp_path / "orders.csv", ["w-1", "w-2"], with_ids=False)
+
+    db, run_id, output = _run(env, "delivery_map_index_fails", {"orders_uri": str(orders)})
+
+    state = db.task_states("delivery_map_index_fails", run_id)["upload[0]"]
+    tries = db.task_tries("delivery_map_index_fails", run_id, "upload", map_index=0)
+    outcome = Outcome(
+        orders_outcome(metrika, COUNTER, set(), without_id=2), _posts(metrika), task_outcome(state, tries)
+    )
+    assert outcome == expected("map_index_template_fails_after_execute"), describe(outcome) + output[-3000:]
+    assert "map_index_template failed after the upload was accepted" in output
+
+
 @pytest.mark.parametrize("with_ids", [True, False], ids=["every row has an id", "rows without id"])
 def test_a_run_never_takes_another_runs_upload_of_as_many_rows_for_its_own(
     metrika: EmulatorClient, env: dict[str, str], tmp_path: Path, with_ids: bool

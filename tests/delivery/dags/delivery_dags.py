@@ -59,6 +59,32 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     )
 
+
+def _label_after_first_try(ti: Any) -> str:
+    """A map index label that fails on the first try (rendered again after ``execute`` returned)."""
+    if ti.try_number == 1:
+        raise RuntimeError("map_index_template failed after the upload was accepted")
+    return f"counter {ti.map_index}"
+
+
+with DAG(
+    dag_id="delivery_map_index_fails",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={**PARAMS, "merge_mode": Param("APPEND", type="string")},
+    user_defined_macros={"label": _label_after_first_try},
+):
+    SimpleOrdersUploadOperator.partial(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        merge_mode="{{ params.merge_mode }}",
+        timezone="Europe/Moscow",
+        map_index_template="{{ label(ti) }}",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    ).expand(counter_id=[12345])
+
 with DAG(
     dag_id="delivery_upload_on_connection",
     schedule=None,
