@@ -155,6 +155,18 @@ def metrika_conn(metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch) -> st
 
 
 @pytest.fixture
+def metrika_conn_quick(metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``metrika_default`` on the emulator, with quick retries and a short look for lost answers."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_METRIKA_DEFAULT",
+        connection_json(
+            metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5, lost_answer_wait=0.5
+        ),
+    )
+    return "metrika_default"
+
+
+@pytest.fixture
 def sample_csv(tmp_path: os.PathLike[str]) -> str:
     """Write the official sample file and return its path."""
     path = os.path.join(tmp_path, "sample.csv")

@@ -21,22 +21,10 @@ from airflow_provider_metrika.exceptions import (
     MetrikaStagedPartMissingError,
 )
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
-from tests.conftest import COUNTER, connection_json
+from tests.conftest import COUNTER
 from tests.task_context import TaskContext
 
 ROW = "{id},2024-01-09 10:00:00,{email},{revenue}\n"
-
-
-@pytest.fixture
-def metrika_conn(metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``metrika_default`` on the emulator, with quick retries and a short look for lost answers."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_METRIKA_DEFAULT",
-        connection_json(
-            metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5, lost_answer_wait=0.5
-        ),
-    )
-    return "metrika_default"
 
 
 def _orders(path: Path, rows: list[tuple[str, str, str]]) -> Path:
@@ -60,7 +48,7 @@ ROWS = [(f"o-{n}", f"c{n}@example.com", "100") for n in range(4)]
 
 
 def test_a_harmless_retry_sends_the_current_source_not_the_stale_staged_bytes(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     source = _orders(tmp_path / "orders.csv", ROWS)
     task = TaskContext()
@@ -78,7 +66,7 @@ def test_a_harmless_retry_sends_the_current_source_not_the_stale_staged_bytes(
 
 
 def test_bytes_metrika_refused_are_never_replayed_and_a_fixed_source_reaches_metrika(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     # APPEND without ids: re-sending is not harmless. Metrika refuses the first part with a verdict.
     rows = [("", f"c{n}@example.com", "100") for n in range(4)]
@@ -100,7 +88,7 @@ def test_bytes_metrika_refused_are_never_replayed_and_a_fixed_source_reaches_met
 
 
 def test_a_refused_part_after_stored_ones_stops_before_sending_rather_than_replay_or_double(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     rows = [("", f"c{n}@example.com", "100") for n in range(4)]
     source = _orders(tmp_path / "orders.csv", rows)
@@ -120,7 +108,7 @@ def test_a_refused_part_after_stored_ones_stops_before_sending_rather_than_repla
 
 
 def test_a_staged_part_that_cannot_be_read_is_a_typed_error_that_says_what_to_do(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     rows = [("", f"c{n}@example.com", "100") for n in range(6)]
     source = _orders(tmp_path / "orders.csv", rows)

@@ -23,23 +23,11 @@ from airflow_provider_metrika.exceptions import (
     MetrikaUploadUncertainError,
 )
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
-from tests.conftest import COUNTER, connection_json
+from tests.conftest import COUNTER
 from tests.task_context import TaskContext, TaskInstance
 
 #: One order without an id per line: a POS export, two customers buying twice the same day.
 ROW = "{id},2024-01-09 10:00:00,{email}\n"
-
-
-@pytest.fixture
-def metrika_conn(metrika: EmulatorClient, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``metrika_default`` on the emulator, with quick retries and a short look for lost answers."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_METRIKA_DEFAULT",
-        connection_json(
-            metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5, lost_answer_wait=0.5
-        ),
-    )
-    return "metrika_default"
 
 
 def _orders(path: Path, rows: list[tuple[str, str]]) -> Path:
@@ -57,7 +45,7 @@ def _without_id(metrika: EmulatorClient) -> list[str]:
 
 
 def test_byte_identical_parts_of_one_task_are_each_sent(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     rows = [("", "a@example.com"), ("", "b@example.com")] * 2
     source = _orders(tmp_path / "pos.csv", rows)
@@ -77,7 +65,7 @@ def test_byte_identical_parts_of_one_task_are_each_sent(
 
 
 def test_a_retry_whose_source_moved_fails_before_sending_instead_of_applying_rows_twice(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     rows = [("", f"c{n}@example.com") for n in range(6)]
     source = _orders(tmp_path / "orders.csv", rows)
@@ -100,7 +88,7 @@ def test_a_retry_whose_source_moved_fails_before_sending_instead_of_applying_row
 
 
 def test_with_archive_path_a_retry_sends_the_first_tries_bytes_whatever_the_source_does(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     rows = [("", f"c{n}@example.com") for n in range(6)]
     source = _orders(tmp_path / "orders.csv", rows)
@@ -126,7 +114,7 @@ def test_with_archive_path_a_retry_sends_the_first_tries_bytes_whatever_the_sour
 
 
 def test_force_resend_asked_by_command_is_used_by_one_try_only(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     metrika.configure(listing_delay=600)
     source = _orders(tmp_path / "orders.csv", [("", "a@example.com")])
@@ -149,7 +137,7 @@ def test_force_resend_asked_by_command_is_used_by_one_try_only(
 
 
 def test_rejects_path_in_a_folder_that_does_not_exist_is_created_and_named_everywhere(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     source = tmp_path / "orders.csv"
     source.write_text(
@@ -167,7 +155,7 @@ def test_rejects_path_in_a_folder_that_does_not_exist_is_created_and_named_every
 
 
 def test_a_deferred_wait_hands_over_through_the_journal_and_completes(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     source = _orders(tmp_path / "orders.csv", [("o-1", "a@example.com")])
     task = TaskContext()
@@ -198,7 +186,7 @@ def test_a_deferred_wait_hands_over_through_the_journal_and_completes(
 
 
 def test_a_try_that_fails_after_execute_returned_is_retried_without_sending_again(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     # Two rows without ids: a second copy would double them. Something fails the try after execute
     # returned (a post_execute, an XCom backend, the end of the process): Airflow retries it.
@@ -219,7 +207,7 @@ def test_a_try_that_fails_after_execute_returned_is_retried_without_sending_agai
 
 
 def test_a_clear_after_a_recorded_success_sends_everything_again(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     source = _orders(tmp_path / "orders.csv", [("", "a@example.com")])
     task = TaskContext()
@@ -234,7 +222,7 @@ def test_a_clear_after_a_recorded_success_sends_everything_again(
 
 
 def test_a_clear_after_a_finished_try_whose_success_was_not_recorded_stops_before_sending(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     # Try 1 finished its uploads; its success was never recorded (or the clean-up after it never
     # ran), and the task is cleared: which of the two cannot be told, so nothing is guessed.
@@ -254,7 +242,7 @@ def test_a_clear_after_a_finished_try_whose_success_was_not_recorded_stops_befor
 
 
 def test_every_record_is_written_to_outlive_the_stores_routine_clean_up(
-    metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
+    metrika: EmulatorClient, metrika_conn_quick: str, tmp_path: Path
 ) -> None:
     source = _orders(tmp_path / "orders.csv", [("o-1", "a@example.com")])
     task = TaskContext()
