@@ -96,7 +96,7 @@ class TaskUploadJournal:
         self._store: Any = context.get("task_state_store")
         ti = context["ti"]
         map_index = -1 if ti.map_index is None else int(ti.map_index)
-        self.owner = task_owner(ti.dag_id, ti.run_id, ti.task_id, map_index)
+        self.owner = self.owner_of(context)
         self.attempt = f"try-{ti.try_number}"
         self.try_number = int(ti.try_number)
         self.generation = Generation.of(context)
@@ -104,6 +104,12 @@ class TaskUploadJournal:
         first_start = getattr(ti, "try_number", None) == 1 and not resumed
         #: The Variable's entries as last read or written; None until read.
         self._entries: dict[str, Any] | None = {} if first_start else None
+
+    @staticmethod
+    def owner_of(context: Context) -> str:
+        """Return the identity of the task instance that runs with ``context`` (across its tries)."""
+        ti = context["ti"]
+        return task_owner(ti.dag_id, ti.run_id, ti.task_id, -1 if ti.map_index is None else int(ti.map_index))
 
     @property
     def where(self) -> str:

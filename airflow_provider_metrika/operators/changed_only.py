@@ -56,6 +56,8 @@ class ChangedOnlySync:
     :param full_refresh: send everything and rebuild the state.
     :param log: the task's log.
     :param find: looks up uploadings by id, to resolve earlier uploads not confirmed yet.
+    :param owner: the task instance's identity: an upload it recorded in an earlier try, which is
+        over, is no longer in flight.
     """
 
     task_id: str
@@ -64,6 +66,7 @@ class ChangedOnlySync:
     full_refresh: bool
     log: logging.Logger | Any
     find: Finder | None = None
+    owner: str | None = None
     #: With ``full_refresh``, the columns of the state read (None: none could be read).
     _read_columns: tuple[str, ...] | None = None
 
@@ -90,7 +93,7 @@ class ChangedOnlySync:
 
         location = self.location
         try:
-            state = load_state(location, self.destination, self.find)
+            state = load_state(location, self.destination, self.find, over=self.owner)
         except SyncStateError as error:
             if not self.full_refresh:
                 raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
@@ -155,7 +158,9 @@ class ChangedOnlySync:
         compared = (
             self.full_refresh and self._read_columns is not None and list(self._read_columns) == columns
         )
-        return write_rows(self.location, sent, columns, rebuild=self.full_refresh, compared=compared)
+        return write_rows(
+            self.location, sent, columns, rebuild=self.full_refresh, compared=compared, owner=self.owner
+        )
 
     def accepted(self, upload: str, uploadings: list[dict[str, Any]]) -> None:
         """Record that Metrika accepted every part of an upload, with the uploading ids."""

@@ -284,7 +284,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
             timezone = self.timezone or self.hook.get_counter_timezone(counter)
             started = time.monotonic()
-            sync = self._sync(counter, merge_mode)
+            sync = self._sync(counter, merge_mode, context)
             state = sync.read() if sync is not None else None
             journal = TaskUploadJournal(context)
             refuse_unresolved_completion(journal, context)
@@ -326,7 +326,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         finally:
             self.hook.close()
 
-    def _sync(self, counter: int, merge_mode: str) -> ChangedOnlySync | None:
+    def _sync(self, counter: int, merge_mode: str, context: Context) -> ChangedOnlySync | None:
         """Return the sync state's life cycle, when this task sends only changes."""
         if not self.changed_only:
             return None
@@ -342,6 +342,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             full_refresh,
             self.log,
             lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
+            owner=TaskUploadJournal.owner_of(context),
         )
 
     def _check_goals(self, counter: int, prepared: PreparedOrders) -> GoalCheck:
@@ -446,7 +447,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
             found = result_from_event(event)
             self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
             if handed.get("sync"):
-                sync = self._sync(int(handed["counter"]), str(self.merge_mode))
+                sync = self._sync(int(handed["counter"]), str(self.merge_mode), context)
                 if sync is not None:
                     summary = sync.commit(handed.get("upload"), handed["report"], validated=True)
                     self._publish_sync(context, summary)

@@ -134,7 +134,13 @@ def list_uploads(location: ObjectStoragePath, skip: tuple[str, ...] = ()) -> lis
 
 
 def write_rows(
-    location: ObjectStoragePath, sent: Path, columns: list[str], *, rebuild: bool, compared: bool = False
+    location: ObjectStoragePath,
+    sent: Path,
+    columns: list[str],
+    *,
+    rebuild: bool,
+    compared: bool = False,
+    owner: str | None = None,
 ) -> str:
     """Record the orders about to be sent, before the first part goes; return the upload's name.
 
@@ -143,6 +149,7 @@ def write_rows(
     :param columns: the columns the rows are written with.
     :param rebuild: a full refresh: once confirmed, it drops every order it did not send.
     :param compared: a full refresh's previous values came from the state (see ``sync_fold.fold``).
+    :param owner: the task instance that sends them (a later try of it knows this upload is over).
     """
     import pyarrow.ipc as ipc
 
@@ -151,7 +158,9 @@ def write_rows(
     folder = changes_folder(location)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{_stamp()}{ROWS_SUFFIX}"
-    about = json.dumps({"columns": list(columns), "rebuild": rebuild, "compared": compared}).encode()
+    about = json.dumps(
+        {"columns": list(columns), "rebuild": rebuild, "compared": compared, "owner": owner}
+    ).encode()
     schema = SENT_SCHEMA.with_metadata({b"metrika_sync_upload": about})
     target = folder / name
     try:
@@ -185,6 +194,28 @@ def write_receipt(
     with target.open("wb") as out:
         out.write(json.dumps(body).encode())
     return name
+
+
+def settle_own(location: ObjectStoragePath, uploads: list[Upload], owner: str) -> int:
+    """Record as UNKNOWN the uploads an earlier try of ``owner`` left in flight; return how many.
+
+    A task instance's tries run one after another, so when a try reads the state, no earlier try
+    of it sends anything any more: what it left unconfirmed is over (applied or not, unknown), not
+    in flight, and a value this try compares with it may be taken as held once this try's upload
+    is confirmed.
+
+    :param location: the state file.
+    :param uploads: the uploads as listed, resolved with Metrika first (their statuses are updated).
+    :param owner: the reading task instance's identity.
+    """
+    settled = 0
+    for upload in uploads:
+        if upload.status in ("PASSED", "FAILED", "UNKNOWN") or upload.metadata().get("owner") != owner:
+            continue
+        upload.receipts.append(write_receipt(location, upload.name, "UNKNOWN"))
+        upload.status = "UNKNOWN"
+        settled += 1
+    return settled
 
 
 def resolve(location: ObjectStoragePath, uploads: list[Upload], find: Finder) -> dict[str, int]:

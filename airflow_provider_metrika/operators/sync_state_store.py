@@ -55,7 +55,7 @@ def state_location(base: str, destination: Destination) -> ObjectStoragePath:
 
 
 def load_state(
-    location: ObjectStoragePath, destination: Destination, find: Finder | None = None
+    location: ObjectStoragePath, destination: Destination, find: Finder | None = None, over: str | None = None
 ) -> SyncState:
     """Read what the destination holds: the state file, then every upload recorded since, in order.
 
@@ -66,12 +66,16 @@ def load_state(
     :param location: the state file.
     :param destination: where this run sends orders (a state for another is refused).
     :param find: one search of uploadings by id; None leaves unconfirmed uploads unknown.
+    :param over: the reading task instance: its earlier tries' unconfirmed uploads are over, not in
+        flight (see :func:`~airflow_provider_metrika.operators.sync_changes.settle_own`).
     """
-    from airflow_provider_metrika.operators.sync_changes import list_uploads, resolve
+    from airflow_provider_metrika.operators.sync_changes import list_uploads, resolve, settle_own
 
     state = _read_base(location, destination)
     uploads = list_uploads(location, state.folded)
     resolved = resolve(location, uploads, find) if find is not None else {}
+    if over is not None:
+        settle_own(location, uploads, over)
     counts = dict.fromkeys(("PASSED", "FAILED", "UNKNOWN", "PENDING"), 0)
     for upload in uploads:
         status = upload.final_status(for_compaction=False)

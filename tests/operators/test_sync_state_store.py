@@ -190,3 +190,26 @@ def test_a_state_file_of_the_first_format_is_read(tmp_path: Path) -> None:
     state = load_state(location, HERE)
 
     assert (state.orders, list(state.previous(np.array([1, 5, 9], dtype=np.uint64)))) == (2, [3, 7, 0])
+
+
+def test_an_earlier_tries_unconfirmed_upload_is_over_for_a_later_try_not_for_another_task(
+    tmp_path: Path,
+) -> None:
+    location = _memory_location()
+    base = {"o-1": 100, "o-2": 100}
+    _held(location, base, tmp_path / "b")
+    changed = {"o-1": 111, "o-2": 100}
+    run = prepare_text(_orders(changed), tmp_path / "t1", sync_state=load_state(location, HERE))
+    assert run.sent_orders is not None
+    # Try 1 of a task instance recorded its orders, then failed before any receipt.
+    write_rows(location, run.sent_orders, COLUMNS, rebuild=False, owner="dag\nrun\nsync\n-1")
+
+    elsewhere = load_state(location, HERE, over="dag\nrun\nother_task\n-1")
+    later_try = load_state(location, HERE, over="dag\nrun\nsync\n-1")
+
+    key = elsewhere.keys[elsewhere.fingerprints == 6]  # sync_fold.PENDING: o-1, in flight for it
+    assert len(key) == 1
+    assert elsewhere.resolution.rows["PENDING"] == 1, "another task cannot know the try is over"
+    assert later_try.resolution.rows["UNKNOWN"] == 1, "a later try of the same task instance can"
+    assert np.isin(later_try.previous(key), [2, 4]).all()
+    assert load_state(location, HERE).resolution.rows["UNKNOWN"] == 1, "recorded for every reader"
