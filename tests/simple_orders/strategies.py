@@ -123,6 +123,20 @@ _PHONE_SHAPES = (
     "{b}{c}",
     "7999{a}{b}{c}{a}{b}{c}",
     "+44 20 {a}{b} {c}{b}",
+    # numbering-plan mistakes: prefixes left in, doubled or unknown country codes, wrong lengths
+    "0049 30 {a}{b}{c}",
+    "00 7 916 {a} {b} {c}",
+    "810 7 916 {a} {b} {c}",
+    "+7 8 916 {a}-{b}-{c}",
+    "77 916 {a} {b} {c}",
+    "+44 0 20 {a}{b} {c}{b}",
+    "+49 0 30 {a}{b}{c}",
+    "+44 44 20 {a}{b} {c}{b}",
+    "+28 {a} {b}{c}",
+    "+1 1 212 {a} {b}{c}",
+    "+1 212 {a} {b}{c}",
+    "{a}{b}{c}",
+    "030 {a}{b}{c}",
 )
 
 
@@ -133,6 +147,8 @@ def phones(draw: st.DrawFn) -> str:
     def one() -> str:
         if draw(st.integers(0, 9)) == 0:
             return draw(st.text(alphabet="0123456789 +()-.x#;\u00a0доб", max_size=20))
+        if draw(st.integers(0, 9)) == 0:
+            return "+" + draw(st.text(alphabet="0123456789", min_size=7, max_size=15))
         shape = draw(st.sampled_from(_PHONE_SHAPES))
         a, b, c = draw(st.integers(100, 999)), draw(st.integers(10, 99)), draw(st.integers(10, 99))
         return shape.format(a=a, b=b, c=c)

@@ -24,7 +24,7 @@ from hypothesis import currently_in_test_context, event, given
 
 from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
 from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
-from tests.simple_orders.oracle import Options, expected_row
+from tests.simple_orders.oracle import Options, expected_row, phone, suspicious_phone
 from tests.simple_orders.strategies import HUGE, NOW, Example, cell, examples
 
 csv.field_size_limit(1 << 30)  # rejects.csv may hold a huge cell
@@ -164,6 +164,21 @@ def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) ->
     written = [row for part in result.parts for row in _read_csv(part.path)]
     _note(f"rows written: {'some' if written else 'none'}; rejected: {'some' if rejected else 'none'}")
     assert sorted(map(_sorted_items, written)) == sorted(map(_sorted_items, expected_written.values()))
+    _check_phone_warnings(sample, result)
+
+
+def _check_phone_warnings(sample: Example, result: PreparedOrders) -> None:
+    """Rows sent with a phone the numbering plan finds unlikely are counted in ``suspicious_phones``."""
+    options = sample.options
+    expected = 0
+    for row in sample.rows:
+        _, refused = expected_row({c: cell(v) for c, v in row.items()}, options)
+        values = [part.strip() for part in cell(row.get("phones", "")).split(",") if part.strip()]
+        sent = [phone(value, options.rewrite_leading_8) for value in values]
+        expected += not refused and any(digits is not None and suspicious_phone(digits) for digits in sent)
+    counts = {warning.kind: warning.count for warning in result.report.warnings}
+    assert counts.get("suspicious_phones", 0) == expected, result.report.warnings
+    _note(f"suspicious phones: {'some' if expected else 'none'}")
 
 
 def _sorted_items(row: dict[str, str]) -> list[tuple[str, str]]:
