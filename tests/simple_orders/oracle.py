@@ -352,3 +352,59 @@ def expected_row(cells: dict[str, str], options: Options) -> tuple[dict[str, str
             refused.add("currency")
         out["currency"] = code or ""
     return out, refused
+
+
+# -- goal prices under the file's decimal separator --------------------------------------------------
+
+_GOAL_ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _ends_with_price(piece: str) -> bool:
+    """Tell whether text ends with ``:`` and digits, nothing after them (not even a space)."""
+    _, colon, price = piece.rpartition(":")
+    return bool(colon) and bool(price) and all(ch in DIGITS for ch in price)
+
+
+def _digits_item(piece: str) -> bool:
+    """Tell whether a list item starts right away with digits and holds nothing else but trailing spaces."""
+    body = piece.rstrip()
+    return bool(body) and body == piece[: len(body)] and all(ch in DIGITS for ch in body)
+
+
+def _plain_price(price: str) -> str:
+    whole, _, fraction = price.partition(".")
+    whole = whole.lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    return whole + ("." + fraction if fraction else "")
+
+
+def goals(cell: str, decimal: str) -> str | None:
+    """Return a text ``goals`` cell as sent (``""`` when empty), or None when it is refused.
+
+    With a decimal comma (``decimal`` ``,`` or ``either``) a comma right after a price's digits and right
+    before an item of digits only (``oplata:4590,50``) reads two ways and is refused, and so is a price
+    of 1-3 digits, a dot and exactly 3 digits (``1.234``). Otherwise each item is ``id[:price]``, the
+    price written without leading or trailing zeros.
+    """
+    pieces = cell.split(",")
+    if decimal != ".":
+        for index in range(1, len(pieces)):
+            if _ends_with_price(pieces[index - 1]) and _digits_item(pieces[index]):
+                return None
+    sent = []
+    for item in (_strip(piece) for piece in pieces):
+        if not item:
+            continue
+        goal, colon, price = item.partition(":")
+        if not goal or any(ch not in _GOAL_ID_CHARS for ch in goal):
+            return None
+        if not colon:
+            sent.append(goal)
+            continue
+        whole, dot, fraction = price.partition(".")
+        if not whole or any(ch not in DIGITS for ch in whole + fraction) or (dot and not fraction):
+            return None
+        if decimal != "." and dot and len(fraction) == 3 and 1 <= len(whole) <= 3 and whole[0] != "0":
+            return None
+        sent.append(f"{goal}:{_plain_price(price)}")
+    return ",".join(sent)

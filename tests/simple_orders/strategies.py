@@ -335,3 +335,66 @@ def examples(draw: st.DrawFn) -> Example:
         decimal_option,
         options,
     )
+
+
+# -- goal prices under the file's decimal separator --------------------------------------------------
+
+_GOAL_ITEMS = (
+    "oplata",
+    "filial_1",
+    "50",
+    "oplata:4590",
+    "oplata:4590.50",
+    "oplata:4590,50",
+    "oplata:4590,50:10",
+    "a:0200.50",
+    "a:1.234",
+    "a:12.500",
+    "a:1.2345",
+    "a:0,5",
+    "a:12,",
+    "a:1.",
+    "a:.5",
+    "a:-5",
+    "goal one:1",
+    "a: 5",
+    "a:1 299,99",
+)
+
+
+@dataclass(frozen=True)
+class GoalExample:
+    """Goals cells in one input, its form and the ``decimal`` option."""
+
+    cells: list[str]
+    form: str  # "frame" or "csv"
+    delimiter: str
+    decimal_option: str | None
+
+    @property
+    def decimal(self) -> str:
+        """Return the separator in force: the option, else ``either`` for a semicolon file, else ``.``."""
+        if self.decimal_option is not None:
+            return self.decimal_option
+        return "either" if self.form == "csv" and self.delimiter == ";" else "."
+
+
+@st.composite
+def goal_cells(draw: st.DrawFn) -> str:
+    """A goals cell: priced and plain goals, decimal commas and dots, joined tightly or with spaces."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(st.text(alphabet="ab1_:,.5 0\u00a0", max_size=16))
+    items = draw(st.lists(st.sampled_from(_GOAL_ITEMS), max_size=4))
+    cell = items[0] if items else ""
+    for item in items[1:]:
+        cell += draw(st.sampled_from([",", ",", ", ", " ,"])) + item
+    return cell
+
+
+@st.composite
+def goal_examples(draw: st.DrawFn) -> GoalExample:
+    """An input of 1 to 6 goals cells, as CSV (comma or semicolon) or a DataFrame, with a decimal option."""
+    form = draw(st.sampled_from(["csv", "csv", "frame"]))
+    delimiter = draw(st.sampled_from([",", ";"])) if form == "csv" else ","
+    decimal_option = draw(st.sampled_from([None, None, ",", "."]))
+    return GoalExample(draw(st.lists(goal_cells(), min_size=1, max_size=6)), form, delimiter, decimal_option)

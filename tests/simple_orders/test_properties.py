@@ -25,7 +25,8 @@ from hypothesis import currently_in_test_context, event, given
 from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
 from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
 from tests.simple_orders.oracle import Options, expected_row, phone, suspicious_phone
-from tests.simple_orders.strategies import HUGE, NOW, Example, cell, examples
+from tests.simple_orders.oracle import goals as expected_goals
+from tests.simple_orders.strategies import HUGE, NOW, Example, GoalExample, cell, examples, goal_examples
 
 csv.field_size_limit(1 << 30)  # rejects.csv may hold a huge cell
 
@@ -219,3 +220,53 @@ def test_a_line_break_inside_a_rejected_email_does_not_stop_its_masking() -> Non
 def test_an_email_with_a_no_break_space_inside_is_refused_not_sent() -> None:
     row = {"create_date_time": "2024-01-09", "emails": "anna\u00a0x@example.com"}
     check_example(_sample([row]))
+
+
+# -- goal prices under the file's decimal separator --------------------------------------------------
+
+
+def _goal_input(sample: GoalExample) -> object:
+    columns = {
+        "create_date_time": ["2024-01-10"] * len(sample.cells),
+        "emails": ["mail@example.com"] * len(sample.cells),
+        "goals": sample.cells,
+    }
+    if sample.form == "frame":
+        return pd.DataFrame(columns, dtype=object)
+    lines = [sample.delimiter.join(columns)]
+    for row in zip(*columns.values(), strict=True):
+        lines.append(sample.delimiter.join(_csv_cell(value, sample.delimiter, False) for value in row))
+    return io.BytesIO(("\n".join(lines) + "\n").encode())
+
+
+def check_goal_example(sample: GoalExample) -> None:
+    """Every goals cell is sent as the oracle reads it under the decimal in force, or refused for goals."""
+    directory = Path(tempfile.mkdtemp(prefix="orders-goals-"))
+    try:
+        result = prepare_simple_orders(
+            _goal_input(sample),
+            directory,
+            timezone="Europe/Moscow",
+            on_invalid="skip",
+            max_invalid_fraction=1.0,
+            decimal=sample.decimal_option,
+            now=NOW,
+        )
+        path = result.report.rejects_path
+        rejected = {int(row["_row"]): row["_reasons"] for row in _read_csv(Path(path))} if path else {}
+        written = iter(row["goals"] for part in result.parts for row in _read_csv(part.path))
+        for number, value in enumerate(sample.cells, start=1):
+            expected = expected_goals(value, sample.decimal)
+            if expected is None:
+                assert rejected.get(number, "").startswith("goals: "), (value, rejected.get(number))
+                continue
+            assert number not in rejected, (value, rejected[number])
+            assert next(written) == expected, value
+        _note(f"goals refused: {'some' if rejected else 'none'}; decimal {sample.decimal}")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@given(goal_examples())
+def test_goal_prices_follow_the_decimal_separator_in_force_as_the_oracle_says(sample: GoalExample) -> None:
+    check_goal_example(sample)
