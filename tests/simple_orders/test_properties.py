@@ -26,7 +26,16 @@ from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simpl
 from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
 from tests.simple_orders.oracle import Options, expected_row, phone, suspicious_phone
 from tests.simple_orders.oracle import goals as expected_goals
-from tests.simple_orders.strategies import HUGE, NOW, Example, GoalExample, cell, examples, goal_examples
+from tests.simple_orders.strategies import (
+    FORMULA_STARTS,
+    HUGE,
+    NOW,
+    Example,
+    GoalExample,
+    cell,
+    examples,
+    goal_examples,
+)
 
 csv.field_size_limit(1 << 30)  # rejects.csv may hold a huge cell
 
@@ -149,6 +158,7 @@ def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) ->
         rejected = {int(row["_row"]): row for row in rejects}
         if options.hash_identifiers:
             _assert_no_secret(Path(report.rejects_path).read_text(encoding="utf-8"), secrets, "rejects.csv")
+        _check_rejects_cells(sample, rejects)
     _assert_no_secret(_messages(result), secrets, "the report")
     expected_written: dict[object, dict[str, str]] = {}
     for number, row in enumerate(sample.rows, start=1):
@@ -166,6 +176,21 @@ def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) ->
     _note(f"rows written: {'some' if written else 'none'}; rejected: {'some' if rejected else 'none'}")
     assert sorted(map(_sorted_items, written)) == sorted(map(_sorted_items, expected_written.values()))
     _check_phone_warnings(sample, result)
+
+
+def _check_rejects_cells(sample: Example, rejects: list[dict[str, str]]) -> None:
+    """No cell of rejects.csv starts like a formula; readable cells are the input's, formulas behind ``'``."""
+    masked = {"emails", "phones"} if sample.options.hash_identifiers else set()
+    for rejected in rejects:
+        original = sample.rows[int(rejected["_row"]) - 1]
+        for column, value in rejected.items():
+            assert not value.startswith(FORMULA_STARTS), (column, value)
+            if column in original and column not in masked:
+                given_value = cell(original[column])
+                neutral = "'" + given_value if given_value.startswith(FORMULA_STARTS) else given_value
+                assert value == neutral, (column, value, given_value)
+        if any(value.startswith("'") for value in rejected.values()):
+            _note("rejects: a neutralised cell")
 
 
 def _check_phone_warnings(sample: Example, result: PreparedOrders) -> None:
