@@ -87,8 +87,8 @@ def normalize_phone(value: str, rewrite_leading_8: bool = False) -> str:
         raise ValueError(f"{mask_phone(value)!r} {REASON_PHONE}")
     for reason, _ in plan_problems(pa.array([phone], pa.string()), np.ones(1, dtype=bool)):
         raise ValueError(f"{mask_phone(value)!r} {reason}")
-    if rewrite_leading_8 and len(phone) == 11 and phone.startswith("8"):
-        phone = "7" + phone[1:]
+    if rewrite_leading_8:
+        phone = _rewrite_leading_8(pa.array([phone], pa.string()))[0].as_py()
     return phone
 
 
@@ -116,11 +116,20 @@ def _phone_digits(values: pa.Array) -> pa.Array:
 
 
 def _rewrite_leading_8(digits: pa.Array) -> pa.Array:
-    """Rewrite 8 + 10 digits to 7 + 10 digits (Russian domestic numbers), byte-wise."""
+    """Rewrite 8 + 10 digits to 7 + 10 digits (Russian domestic numbers), byte-wise.
+
+    Only where the 10 digits can be a Russian or Kazakh number: none starts with 0, 1 or 2, so
+    ``81312345678`` (Japan's +81 3 1234 5678) or ``80291234567`` (Belarus's domestic 8 029 ...) stay.
+    """
     offsets, data = string_buffers(digits)
+    if not len(data):
+        return digits
     starts = offsets[:-1]
-    leading_8 = (np.diff(offsets) == 11) & (data[np.minimum(starts, max(len(data) - 1, 0))] == ord("8"))
-    if not len(data) or not leading_8.any():
+    eleven = np.diff(offsets) == 11
+    first = data[np.minimum(starts, len(data) - 1)]
+    second = data[np.minimum(starts + 1, len(data) - 1)]
+    leading_8 = eleven & (first == ord("8")) & (second >= ord("3"))
+    if not leading_8.any():
         return digits
     data = data.copy()
     data[starts[leading_8]] = ord("7")

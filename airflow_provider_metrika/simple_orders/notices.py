@@ -119,7 +119,9 @@ class OrdersWarning:
 
 
 def domestic_phone_rows(phones: MultiValues, rows: int) -> np.ndarray:
-    """Return a mask of the rows holding at least one phone of 8 + 10 digits.
+    """Return a mask of the rows holding at least one phone of 8 + 10 digits that can be Russian or Kazakh.
+
+    None of those starts 8 0, 8 1 or 8 2: ``81312345678`` is Japan's +81 3 1234 5678.
 
     :param phones: normalised phones (digits only) of a batch.
     :param rows: rows in the batch.
@@ -127,7 +129,7 @@ def domestic_phone_rows(phones: MultiValues, rows: int) -> np.ndarray:
     values = phones.values
     if len(values) == 0:
         return np.zeros(rows, dtype=bool)
-    domestic = pc.match_substring_regex(values, r"^8[0-9]{10}$").fill_null(False)
+    domestic = pc.match_substring_regex(values, r"^8[3-9][0-9]{9}$").fill_null(False)
     mask = np.zeros(rows, dtype=bool)
     mask[phones.parents[domestic.to_numpy(zero_copy_only=False)]] = True
     return mask

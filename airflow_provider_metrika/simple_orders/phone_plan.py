@@ -158,7 +158,7 @@ def suspicious_phones(digits: pa.Array) -> np.ndarray:
     code = _first(lead, 3)
     known = code >= 0
     code_length = np.where(known, _CODE_LENGTH[np.maximum(code, 0)], 0)
-    domestic = (lead[:, 0] == 8) & (sizes == 11)  # the domestic_phones warning names these
+    domestic = (lead[:, 0] == 8) & (lead[:, 1] >= 3) & (sizes == 11)  # domestic_phones names these
     unknown = known & (code_length == 0) & ~domestic
     doubled = ((code_length == 2) & (lead[:, 0] == lead[:, 2]) & (lead[:, 1] == lead[:, 3])) | (
         (code_length == 3) & (code == _first(lead[:, 3:], 3))

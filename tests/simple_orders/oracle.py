@@ -107,7 +107,7 @@ def phone(value: str, rewrite_leading_8: bool) -> str | None:
         return None
     if not plan_allows(digits):
         return None
-    if rewrite_leading_8 and len(digits) == 11 and digits[0] == "8":
+    if rewrite_leading_8 and len(digits) == 11 and digits[0] == "8" and digits[1] not in "012":
         digits = "7" + digits[1:]
     return digits
 
@@ -165,7 +165,7 @@ def suspicious_phone(digits: str) -> bool:
     """Tell whether a phone as sent (after any rewrite) is unlikely: spare code, short, code twice."""
     if len(digits) < 8:
         return True
-    if digits[0] == "8" and len(digits) == 11:
+    if digits[0] == "8" and len(digits) == 11 and digits[1] not in "012":
         return False  # Russian domestic form: the domestic_phones warning
     if _spare(digits):
         return True

@@ -137,3 +137,15 @@ def test_several_phones_in_a_cell_are_each_checked(tmp_path: Path) -> None:
         prepare_text(text, tmp_path)
 
     assert caught.value.report.rejected_by_reason == {f"phones: {REASON_TRUNK_AFTER_CODE}": 1}
+
+
+def test_leading_8_is_not_rewritten_where_no_russian_number_could_start(tmp_path: Path) -> None:
+    text = one_column_csv("phones", ["+81 3 1234 5678", "8 916 123 45 67"], identifier=False)
+
+    plain = prepare_text(text, tmp_path / "plain")
+    rewritten = prepare_text(text, tmp_path / "rewritten", rewrite_leading_8=True)
+
+    assert [row["phones"] for row in part_dicts(rewritten)] == ["81312345678", "79161234567"]
+    assert normalize_phone("+81 3 1234 5678", rewrite_leading_8=True) == "81312345678"
+    domestic = {warning.kind: warning.count for warning in plain.report.warnings}["domestic_phones"]
+    assert domestic == 1
