@@ -8,9 +8,9 @@ input row. The header and the columns stay the same either way.
 
 The file is made for a person to open in a spreadsheet, so a cell that a spreadsheet would run as a
 formula (one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: OWASP's CSV injection
-list) is written with a leading ``'``, in every column, after masking: ``=HYPERLINK(...)`` becomes
-``'=HYPERLINK(...)`` and ``-5`` becomes ``'-5``. The parts sent to Metrika are written elsewhere and keep
-every value as normalised.
+list) is written with a leading ``'``, in every column and the header, after masking:
+``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)`` and ``-5`` becomes ``'-5``. The parts sent to Metrika
+are written elsewhere and keep every value as normalised.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ class RejectsWriter:
         """
         if self._file is None:
             self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-            self._file.write(header_line([*self.names, ROW_FIELD, REASONS_FIELD], self.delimiter))
+            names = neutralise_formulas(pa.array(self.names, pa.string())).to_pylist()
+            self._file.write(header_line([*names, ROW_FIELD, REASONS_FIELD], self.delimiter))
         cells = [quote_cells(self._shown(name, batch.column(name))) for name in self.names]
         cells += [pa.array(rows, pa.int64()).cast(pa.string()), quote_cells(neutralise_formulas(reasons))]
         offsets, data = line_bounds(csv_lines(cells, self.delimiter))

@@ -55,3 +55,12 @@ def test_masked_cells_are_neutralised_after_masking(tmp_path: Path) -> None:
     row = _read(tmp_path / "rejects.csv")[0]
     assert (row["emails"], row["client_uniq_id"]) == ("'=***@example.com", "'-1***78")
     assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in row.values())
+
+
+def test_a_column_name_that_starts_like_a_formula_is_neutralised_in_the_header(tmp_path: Path) -> None:
+    text = "id,create_date_time,emails,=cmd|' /C calc'!A0\no1,31.02.2024,mail@example.com,x\n"
+
+    prepare_text(text, tmp_path, unknown_columns="drop", on_invalid="skip", max_invalid_fraction=1.0)
+
+    header = (tmp_path / "rejects.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "id,create_date_time,emails,'=cmd|' /C calc'!A0,_row,_reasons"
