@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from airflow_provider_metrika.simple_orders.bytes_ops import has_non_digits, lengths, string_buffers
+from airflow_provider_metrika.simple_orders.bytes_ops import lengths, string_buffers
 from airflow_provider_metrika.simple_orders.text import MultiValues
 
 
@@ -97,26 +97,27 @@ _TRUNK_ZERO = _trunk_zero_table()
 
 
 def _leading(digits: pa.Array, checked: np.ndarray) -> np.ndarray:
-    """Return the first :data:`_LEAD` digits of each checked value as integers (-1 elsewhere).
+    """Return the first :data:`_LEAD` digits of each checked value as integers (-1 elsewhere), one row each.
 
     :param digits: the values; each checked one holds at least :data:`_LEAD` ASCII digits.
     :param checked: the values to read.
     """
-    lead = np.full((len(digits), _LEAD), -1, dtype=np.int16)
-    if checked.any():
-        offsets, data = string_buffers(digits)
-        starts = offsets[:-1][checked]
+    lead = np.full((_LEAD, len(digits)), -1, dtype=np.int16)
+    offsets, data = string_buffers(digits)
+    if checked.any() and len(data):
+        starts = offsets[:-1]
         for position in range(_LEAD):
-            lead[checked, position] = data[starts + position].astype(np.int16) - ord("0")
+            index = np.minimum(starts + position, len(data) - 1)
+            lead[position] = np.where(checked, data[index].astype(np.int16) - ord("0"), -1)
     return lead
 
 
 def _first(lead: np.ndarray, count: int) -> np.ndarray:
-    """Return the number the first ``count`` digits form (negative where a value was not read)."""
-    number = np.zeros(len(lead), dtype=np.int32)
+    """Return the number the first ``count`` digits form (-1 where a value was not read)."""
+    number = np.zeros(lead.shape[1], dtype=np.int32)
     for position in range(count):
-        number = number * 10 + lead[:, position]
-    return np.where(lead[:, 0] >= 0, number, -1)
+        number = number * 10 + lead[position]
+    return np.where(lead[0] >= 0, number, -1)
 
 
 def plan_problems(digits: pa.Array, checked: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -130,12 +131,12 @@ def plan_problems(digits: pa.Array, checked: np.ndarray) -> list[tuple[str, np.n
     """
     lead = _leading(digits, checked)
     sizes = lengths(digits)
-    first = lead[:, 0]
-    international = checked & (first == 0) & (lead[:, 1] == 0)
+    first = lead[0]
+    international = checked & (first == 0) & (lead[1] == 0)
     trunk = checked & (first == 0) & ~international
     russian = checked & (_first(lead, 3) == 810)
     seven = checked & (first == 7) & (sizes != 11)
-    nanp = checked & (first == 1) & ((sizes != 11) | (lead[:, 1] < 2) | (lead[:, 4] < 2))
+    nanp = checked & (first == 1) & ((sizes != 11) | (lead[1] < 2) | (lead[4] < 2))
     after_code = checked & (first > 0) & _TRUNK_ZERO[np.maximum(_first(lead, 4), 0)]
     found = [
         (REASON_INTERNATIONAL_PREFIX, international),
@@ -154,14 +155,14 @@ def suspicious_phones(digits: pa.Array) -> np.ndarray:
     :param digits: valid phone values (7 to 15 digits), as sent (after ``rewrite_leading_8``).
     """
     sizes = lengths(digits)
-    lead = _leading(digits, (sizes >= _LEAD) & ~has_non_digits(digits))
+    lead = _leading(digits, sizes >= _LEAD)
     code = _first(lead, 3)
-    known = code >= 0
-    code_length = np.where(known, _CODE_LENGTH[np.maximum(code, 0)], 0)
-    domestic = (lead[:, 0] == 8) & (lead[:, 1] >= 3) & (sizes == 11)  # domestic_phones names these
+    known = (code >= 0) & (code < len(_CODE_LENGTH))  # other bytes than digits: an invalid value anyway
+    code_length = np.where(known, _CODE_LENGTH[np.clip(code, 0, len(_CODE_LENGTH) - 1)], 0)
+    domestic = (lead[0] == 8) & (lead[1] >= 3) & (sizes == 11)  # domestic_phones names these
     unknown = known & (code_length == 0) & ~domestic
-    doubled = ((code_length == 2) & (lead[:, 0] == lead[:, 2]) & (lead[:, 1] == lead[:, 3])) | (
-        (code_length == 3) & (code == _first(lead[:, 3:], 3))
+    doubled = ((code_length == 2) & (lead[0] == lead[2]) & (lead[1] == lead[3])) | (
+        (code_length == 3) & (code == _first(lead[3:], 3))
     )
     return unknown | (known & (sizes < MIN_LIKELY_DIGITS)) | doubled
 
