@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_metrika.simple_orders.csv_text import csv_lines, header_line, line_bounds, quote_cells
+from airflow_provider_metrika.simple_orders.masking import DOMAIN_PATTERN
 from airflow_provider_metrika.simple_orders.problems import cell_text
 
 ROW_FIELD = "_row"
@@ -38,20 +39,22 @@ READABLE_COLUMNS = frozenset(
 #: A cell's first character that starts a formula in a spreadsheet, and its neutral form (OWASP).
 FORMULA_START = (r"^([=+\-@\t\r])", r"'\1")
 _EMAIL_MASK = (r"(?s)^\s*([^@\s])?.*@([^@]*)$", r"\1***@\2")
+#: A value masked as an email: its domain (after the last ``@``) is one (see ``DOMAIN_PATTERN``).
+_EMAIL_DOMAIN = rf"@{DOMAIN_PATTERN}\s*$"
 _OTHER_MASK = (r"(?s)^\s*(..).+(..)\s*$", r"\1***\2")
 
 
 def mask_cells(cells: pa.Array) -> pa.Array:
     """Mask every comma-separated value of text cells, vectorised (as :func:`mask_value` shows one).
 
-    A value with ``@`` keeps its first character and its domain, any other its first and last two
-    characters (``***`` alone when it has four or fewer).
+    A value with ``@`` and a domain keeps its first character and its domain, any other its first and
+    last two characters (``***`` alone when it has four or fewer).
 
     :param cells: ``string`` cells without nulls.
     """
     lists = pc.split_pattern(cells, ",")
     values = pc.list_flatten(lists)
-    email = pc.match_substring(values, "@")
+    email = pc.match_substring_regex(values, _EMAIL_DOMAIN)
     emails = pc.replace_substring_regex(values, *_EMAIL_MASK)
     size = pc.utf8_length(pc.utf8_trim_whitespace(values))
     others = pc.if_else(
