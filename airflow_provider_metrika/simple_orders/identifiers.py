@@ -19,6 +19,7 @@ from airflow_provider_metrika.simple_orders.bytes_ops import (
     string_buffers,
 )
 from airflow_provider_metrika.simple_orders.masking import mask_email, mask_phone
+from airflow_provider_metrika.simple_orders.phone_plan import plan_problems
 from airflow_provider_metrika.simple_orders.problems import BatchProblems
 from airflow_provider_metrika.simple_orders.text import MultiValues, split_values
 
@@ -26,7 +27,6 @@ from airflow_provider_metrika.simple_orders.text import MultiValues, split_value
 EMAIL_PATTERN = r'^[^@\s\pZ",;]+@[^@\s\pZ",;.]+(?:\.[^@\s\pZ",;.]+)+$'
 # \pZ catches no-break and other Unicode spaces that spreadsheets put into phone numbers.
 PHONE_NOISE_PATTERN = r"[+()\-.\s\pZ]"
-LEADING_8_PATTERN = r"^8([0-9]{10})$"
 MD5_PATTERN = r"^[0-9a-f]{32}$"
 
 REASON_EMAIL = "is not a valid email (must contain @ and a domain)"
@@ -85,8 +85,10 @@ def normalize_phone(value: str, rewrite_leading_8: bool = False) -> str:
     phone = _PHONE_NOISE_RE.sub("", value)
     if not _PHONE_RE.fullmatch(phone):
         raise ValueError(f"{mask_phone(value)!r} {REASON_PHONE}")
-    if rewrite_leading_8 and len(phone) == 11 and phone.startswith("8"):
-        phone = "7" + phone[1:]
+    for reason, _ in plan_problems(pa.array([phone], pa.string()), np.ones(1, dtype=bool)):
+        raise ValueError(f"{mask_phone(value)!r} {reason}")
+    if rewrite_leading_8:
+        phone = _rewrite_leading_8(pa.array([phone], pa.string()))[0].as_py()
     return phone
 
 
@@ -106,18 +108,31 @@ def _mismatch(values: pa.Array, pattern: str) -> np.ndarray:
     return pc.invert(pc.match_substring_regex(values, pattern)).to_numpy(zero_copy_only=False)
 
 
-def _phone_digits(values: pa.Array, rewrite_leading_8: bool) -> pa.Array:
+def _phone_digits(values: pa.Array) -> pa.Array:
     """Strip phone punctuation byte-wise (far faster than a regex); Unicode spaces go through the regex."""
     if has_non_ascii(values):
-        digits = pc.replace_substring_regex(values, PHONE_NOISE_PATTERN, "")
-        if rewrite_leading_8:
-            digits = pc.replace_substring_regex(digits, LEADING_8_PATTERN, r"7\1")
+        return pc.replace_substring_regex(values, PHONE_NOISE_PATTERN, "")
+    return from_buffers(*remove_bytes(values, _PHONE_NOISE))
+
+
+def _rewrite_leading_8(digits: pa.Array) -> pa.Array:
+    """Rewrite 8 + 10 digits to 7 + 10 digits (Russian domestic numbers), byte-wise.
+
+    Only where the 10 digits can be a Russian or Kazakh number: none starts with 0, 1 or 2, so
+    ``81312345678`` (Japan's +81 3 1234 5678) or ``80291234567`` (Belarus's domestic 8 029 ...) stay.
+    """
+    offsets, data = string_buffers(digits)
+    if not len(data):
         return digits
-    offsets, data = remove_bytes(values, _PHONE_NOISE)
-    if rewrite_leading_8 and len(data):
-        starts = offsets[:-1]
-        leading_8 = (np.diff(offsets) == 11) & (data[np.minimum(starts, len(data) - 1)] == ord("8"))
-        data[starts[leading_8]] = ord("7")
+    starts = offsets[:-1]
+    eleven = np.diff(offsets) == 11
+    first = data[np.minimum(starts, len(data) - 1)]
+    second = data[np.minimum(starts + 1, len(data) - 1)]
+    leading_8 = eleven & (first == ord("8")) & (second >= ord("3"))
+    if not leading_8.any():
+        return digits
+    data = data.copy()
+    data[starts[leading_8]] = ord("7")
     return from_buffers(offsets, data)
 
 
@@ -141,12 +156,16 @@ def normalise_phones(array: pa.Array, problems: BatchProblems, rewrite_leading_8
     :param rewrite_leading_8: rewrite 11-digit numbers starting with 8 to start with 7.
     """
     values = split_values(array, "phones")
-    digits = _phone_digits(values.values, rewrite_leading_8)
+    digits = _phone_digits(values.values)
     sizes = lengths(digits)
     bad = has_non_digits(digits) | (sizes < 7) | (sizes > 15)
     extension, several = _misread_phones(values.values, bad, sizes)
     problems.add("phones", REASON_PHONE_EXTENSION, values.row_mask(extension))
     problems.add("phones", REASON_PHONE_SEVERAL, values.row_mask(several))
+    for reason, mask in plan_problems(digits, ~bad & ~extension & ~several):
+        problems.add("phones", reason, values.row_mask(mask))
+    if rewrite_leading_8:
+        digits = _rewrite_leading_8(digits)
     return _checked(values, digits, bad & ~extension & ~several, "phones", REASON_PHONE, problems)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 #: Longest value shown in a report: a whole cell can be arbitrarily long.
 MAX_SHOWN_CHARS = 80
 
@@ -12,16 +14,24 @@ _READABLE_COLUMNS = frozenset(
     {"id", "create_date_time", "order_status", "revenue", "cost", "goals", "currency", "identifiers"}
 )
 _PHONE_PUNCTUATION = frozenset(" +()-.")
+#: A domain shown as it is: letters, digits, dots and hyphens, one letter at least. Anything else after
+#: an ``@`` (``@+7 (999) 555-11-11``) may be a customer's phone and is masked like one.
+DOMAIN_PATTERN = r"[\pL\pN_.\-]*\pL[\pL\pN_.\-]*"
+_DOMAIN_RE = re.compile(r"[\w.-]*[^\W\d_][\w.-]*")  # the same in Python's syntax
 
 
 def mask_email(value: str) -> str:
     """Keep the local part's first character and the domain: ``mail@example.com`` -> ``m***@example.com``.
+
+    A "domain" that is not one (no letter, or other signs than dots and hyphens) is masked as a phone.
 
     :param value: an email, valid or not.
     """
     local, at, domain = value.strip().rpartition("@")
     if not at:
         return f"{domain[:1]}***" if domain else ""
+    if not _DOMAIN_RE.fullmatch(domain):
+        return mask_phone(value)
     return f"{local[:1]}***@{domain}"
 
 

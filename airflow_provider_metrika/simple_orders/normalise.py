@@ -91,9 +91,10 @@ def _text(column: str, array: pa.Array, options: PrepareOptions, problems: Batch
     if column == "currency":
         return per_distinct(array, column, normalise_currency, problems)
     if column == "goals":
+        goals = partial(normalise_goals, decimal=options.decimal or ".")
         if pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
-            return normalise_goals(array, problems)
-        return per_distinct(array, column, normalise_goals, problems)
+            return goals(array, problems)
+        return per_distinct(array, column, goals, problems)
     return to_text(array, column)  # id and client_uniq_id are kept exactly as given
 
 

@@ -1,11 +1,14 @@
 """Warnings about rows that are sent but will not do what the user expects in Metrika's reports.
 
 A warning never rejects a row or fails the run: it counts the rows, shows a few masked examples and
-names the argument that fixes them. Three kinds are found while preparing:
+names the argument that fixes them. Four kinds are found while preparing:
 
 - ``domestic_phones``: phones written the Russian domestic way, 8 + 10 digits, sent as they are
   (``rewrite_leading_8`` is off): they do not match the ``7...`` numbers Metrika knows, so those
   orders do not link to visits;
+- ``suspicious_phones``: phones that may be real but are unlikely as dialled numbers: a country code
+  no country uses, fewer than 8 digits, or the country code written twice
+  (:mod:`~airflow_provider_metrika.simple_orders.phone_plan`);
 - ``goal_statuses``: ``order_status`` values other than PAID, IN_PROGRESS, CANCELLED and SPAM,
   which Metrika reads as identifiers of the site's JavaScript goals;
 - ``old_orders``: orders created more than :data:`LINK_WINDOW_DAYS` days before the upload, which
@@ -40,6 +43,7 @@ _EXAMPLES = min(5, MAX_EXAMPLES)
 _STATUSES_SHOWN = 20
 
 DOMESTIC_PHONES = "domestic_phones"
+SUSPICIOUS_PHONES = "suspicious_phones"
 GOAL_STATUSES = "goal_statuses"
 OLD_ORDERS = "old_orders"
 
@@ -47,6 +51,11 @@ _MESSAGES = {
     DOMESTIC_PHONES: (
         "phones look like Russian domestic numbers (8 + 10 digits) and are sent as they are: "
         "Metrika knows them as 7XXXXXXXXXX, so these orders will not match visits"
+    ),
+    SUSPICIOUS_PHONES: (
+        "phones are unlikely to be real numbers and are sent as they are: a country code no country uses "
+        "(a number without its country code?), fewer than 8 digits (a local number?) or the country code "
+        "written twice, so these orders may not match visits"
     ),
     GOAL_STATUSES: (
         "order_status values are not PAID, IN_PROGRESS, CANCELLED or SPAM: Metrika reads each as the "
@@ -59,6 +68,10 @@ _MESSAGES = {
 }
 _FIXES = {
     DOMESTIC_PHONES: "rewrite_leading_8=True",
+    SUSPICIOUS_PHONES: (
+        "write each phone in full international form, country code first (+49 30 ..., +7 916 ...), "
+        "at the source"
+    ),
     GOAL_STATUSES: (
         "status_map={'<CRM status>': 'PAID' | 'IN_PROGRESS' | 'CANCELLED' | 'SPAM'} for CRM statuses; "
         "keep a value only if it is a JavaScript goal identifier of the counter"
@@ -74,7 +87,7 @@ _FIXES = {
 class OrdersWarning:
     """Rows sent that will not work as expected, and how to fix them.
 
-    :param kind: ``domestic_phones``, ``goal_statuses`` or ``old_orders``.
+    :param kind: ``domestic_phones``, ``suspicious_phones``, ``goal_statuses`` or ``old_orders``.
     :param count: rows concerned.
     :param message: what happens to them in Metrika.
     :param fix: the argument (or action) that fixes them.
@@ -106,7 +119,9 @@ class OrdersWarning:
 
 
 def domestic_phone_rows(phones: MultiValues, rows: int) -> np.ndarray:
-    """Return a mask of the rows holding at least one phone of 8 + 10 digits.
+    """Return a mask of the rows holding at least one phone of 8 + 10 digits that can be Russian or Kazakh.
+
+    None of those starts 8 0, 8 1 or 8 2: ``81312345678`` is Japan's +81 3 1234 5678.
 
     :param phones: normalised phones (digits only) of a batch.
     :param rows: rows in the batch.
@@ -114,7 +129,7 @@ def domestic_phone_rows(phones: MultiValues, rows: int) -> np.ndarray:
     values = phones.values
     if len(values) == 0:
         return np.zeros(rows, dtype=bool)
-    domestic = pc.match_substring_regex(values, r"^8[0-9]{10}$").fill_null(False)
+    domestic = pc.match_substring_regex(values, r"^8[3-9][0-9]{9}$").fill_null(False)
     mask = np.zeros(rows, dtype=bool)
     mask[phones.parents[domestic.to_numpy(zero_copy_only=False)]] = True
     return mask
@@ -184,7 +199,7 @@ class WarningLog:
             found.append(
                 OrdersWarning(GOAL_STATUSES, total, _MESSAGES[GOAL_STATUSES], _FIXES[GOAL_STATUSES], examples)
             )
-        order = [DOMESTIC_PHONES, GOAL_STATUSES, OLD_ORDERS]
+        order = [DOMESTIC_PHONES, SUSPICIOUS_PHONES, GOAL_STATUSES, OLD_ORDERS]
         return sorted(found, key=lambda warning: order.index(warning.kind))
 
 

@@ -30,6 +30,7 @@ from airflow_provider_metrika.simple_orders.normalise import NormalisedBatch, no
 from airflow_provider_metrika.simple_orders.notices import (
     DOMESTIC_PHONES,
     OLD_ORDERS,
+    SUSPICIOUS_PHONES,
     WarningLog,
     domestic_phone_rows,
     link_cutoff,
@@ -38,6 +39,7 @@ from airflow_provider_metrika.simple_orders.notices import (
 )
 from airflow_provider_metrika.simple_orders.options import PrepareOptions
 from airflow_provider_metrika.simple_orders.parts import PartWriter
+from airflow_provider_metrika.simple_orders.phone_plan import suspicious_phone_rows
 from airflow_provider_metrika.simple_orders.problems import BatchProblems, ProblemLog, cell_text
 from airflow_provider_metrika.simple_orders.rejects import RejectsWriter, masked_reject_columns
 from airflow_provider_metrika.simple_orders.report import OrdersReport, PreparedOrders
@@ -192,6 +194,8 @@ class OrdersPipeline:
         phones = normalised.multi.get("phones")
         if phones is not None and not self.options.rewrite_leading_8:
             found[DOMESTIC_PHONES] = domestic_phone_rows(phones, len(valid)) & valid
+        if phones is not None:
+            found[SUSPICIOUS_PHONES] = suspicious_phone_rows(phones, len(valid)) & valid
         dates = normalised.text.get("create_date_time")
         if dates is not None and self.cutoff is not None:
             found[OLD_ORDERS] = old_order_rows(dates, self.cutoff) & valid
@@ -290,7 +294,7 @@ class OrdersPipeline:
 
 
 def _notice_example(done: _Computed, kind: str, index: int) -> str:
-    if kind == DOMESTIC_PHONES:
+    if kind in (DOMESTIC_PHONES, SUSPICIOUS_PHONES):
         return masked_phone(_shown(done.columns, "phones", index))
     # The date as sent, in the counter's time zone: the one the 21-day window is measured in.
     return "" if done.dates is None else str(done.dates[index].as_py())

@@ -87,7 +87,8 @@ def prepare_simple_orders(
     :param max_invalid_fraction: with ``"skip"``, the largest share of rejected rows accepted before raising.
     :param duplicates: ``"error"``: raise when an id repeats; ``"keep_last"``: keep each id's last row.
     :param unknown_columns: ``"error"``: raise on columns Metrika does not document; ``"drop"``: omit them.
-    :param rewrite_leading_8: rewrite 11-digit phones starting with 8 to start with 7 (Russian numbers).
+    :param rewrite_leading_8: rewrite 11-digit phones starting with 8 to start with 7 (Russian numbers;
+        not 8 0, 8 1 or 8 2, which no Russian or Kazakh number starts with).
     :param delimiter: ``"COMMA"`` or ``"SEMICOLON"``, the parts' delimiter (pass the same ``delimiter_type``).
     :param max_part_bytes: largest part, header included; Metrika accepts at most 1 GB per file.
     :param batch_rows: rows per batch for in-memory inputs (CSV is read in blocks of bytes).

@@ -5,6 +5,12 @@ customer data must not leave the worker and the file may be copied to object sto
 that can hold customer data (emails, phones, customer and client ids, and columns Metrika does not
 know) is masked the way logs mask it (``m***@example.com``, ``79***11``); ``_row`` leads back to the
 input row. The header and the columns stay the same either way.
+
+The file is made for a person to open in a spreadsheet, so a cell that a spreadsheet would run as a
+formula (one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: OWASP's CSV injection
+list) is written with a leading ``'``, in every column and the header, after masking:
+``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)`` and ``-5`` becomes ``'-5``. The parts sent to Metrika
+are written elsewhere and keep every value as normalised.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_metrika.simple_orders.csv_text import csv_lines, header_line, line_bounds, quote_cells
+from airflow_provider_metrika.simple_orders.masking import DOMAIN_PATTERN
 from airflow_provider_metrika.simple_orders.problems import cell_text
 
 ROW_FIELD = "_row"
@@ -29,21 +36,25 @@ READABLE_COLUMNS = frozenset(
     {"id", "create_date_time", "order_status", "revenue", "cost", "goals", "currency"}
     | {"emails_md5", "phones_md5"}
 )
+#: A cell's first character that starts a formula in a spreadsheet, and its neutral form (OWASP).
+FORMULA_START = (r"^([=+\-@\t\r])", r"'\1")
 _EMAIL_MASK = (r"(?s)^\s*([^@\s])?.*@([^@]*)$", r"\1***@\2")
+#: A value masked as an email: its domain (after the last ``@``) is one (see ``DOMAIN_PATTERN``).
+_EMAIL_DOMAIN = rf"@{DOMAIN_PATTERN}\s*$"
 _OTHER_MASK = (r"(?s)^\s*(..).+(..)\s*$", r"\1***\2")
 
 
 def mask_cells(cells: pa.Array) -> pa.Array:
     """Mask every comma-separated value of text cells, vectorised (as :func:`mask_value` shows one).
 
-    A value with ``@`` keeps its first character and its domain, any other its first and last two
-    characters (``***`` alone when it has four or fewer).
+    A value with ``@`` and a domain keeps its first character and its domain, any other its first and
+    last two characters (``***`` alone when it has four or fewer).
 
     :param cells: ``string`` cells without nulls.
     """
     lists = pc.split_pattern(cells, ",")
     values = pc.list_flatten(lists)
-    email = pc.match_substring(values, "@")
+    email = pc.match_substring_regex(values, _EMAIL_DOMAIN)
     emails = pc.replace_substring_regex(values, *_EMAIL_MASK)
     size = pc.utf8_length(pc.utf8_trim_whitespace(values))
     others = pc.if_else(
@@ -56,6 +67,14 @@ def mask_cells(cells: pa.Array) -> pa.Array:
     bounds = np.zeros(len(cells) + 1, dtype=np.int32)
     np.cumsum(offsets, out=bounds[1:])
     return pc.binary_join(pa.ListArray.from_arrays(pa.array(bounds), masked), ",")
+
+
+def neutralise_formulas(cells: pa.Array) -> pa.Array:
+    """Prefix ``'`` to cells a spreadsheet would read as a formula (see the module's docstring).
+
+    :param cells: ``string`` cells without nulls.
+    """
+    return pc.replace_substring_regex(cells, *FORMULA_START)
 
 
 def masked_reject_columns(names: list[str], sources: Mapping[str, str]) -> frozenset[str]:
@@ -113,16 +132,17 @@ class RejectsWriter:
         """
         if self._file is None:
             self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-            self._file.write(header_line([*self.names, ROW_FIELD, REASONS_FIELD], self.delimiter))
+            names = neutralise_formulas(pa.array(self.names, pa.string())).to_pylist()
+            self._file.write(header_line([*names, ROW_FIELD, REASONS_FIELD], self.delimiter))
         cells = [quote_cells(self._shown(name, batch.column(name))) for name in self.names]
-        cells += [pa.array(rows, pa.int64()).cast(pa.string()), quote_cells(reasons)]
+        cells += [pa.array(rows, pa.int64()).cast(pa.string()), quote_cells(neutralise_formulas(reasons))]
         offsets, data = line_bounds(csv_lines(cells, self.delimiter))
         self._file.write(data[offsets[0] : offsets[-1]])
         self.rows += len(rows)
 
     def _shown(self, name: str, array: pa.Array) -> pa.Array:
         text = original_text(array)
-        return mask_cells(text) if name in self.masked else text
+        return neutralise_formulas(mask_cells(text) if name in self.masked else text)
 
     def close(self) -> Path | None:
         """Close the file; return its path, or None if no row was rejected."""

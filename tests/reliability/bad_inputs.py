@@ -129,6 +129,23 @@ BAD_FILES = [
         ("row 1", "column revenue", "is ambiguous", 'decimal="."'),
     ),
     BadFile(
+        "ambiguous_goal_price",
+        b"id;create_date_time;emails;revenue;goals\nb-1;2024-01-09;a.buyer@example.com;4590,50;oplata:4590,50\n",
+        ("row 1", "column goals", "reads two ways", "oplata:4590.50"),
+    ),
+    BadFile(
+        "international_prefix_phone",
+        _rows("b-2,2024-01-09,,0049 30 5550123,5"),
+        ("row 2", "column phones", "starts with 00", "+49 30 ..."),
+        secret="0049 30 5550123",
+    ),
+    BadFile(
+        "doubled_country_code",
+        _rows("b-2,2024-01-09,,77 916 555 01 23,5"),
+        ("row 2", "column phones", "7 + 10 digits", "7 7 916 ... -> 7 916 ..."),
+        secret="916 555 01 23",
+    ),
+    BadFile(
         "control_character",
         _rows("b-\x012,2024-01-09,c.buyer@example.com,,5"),
         ("row 2", "column id", "control character", "b-\\x012"),

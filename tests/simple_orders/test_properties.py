@@ -24,8 +24,18 @@ from hypothesis import currently_in_test_context, event, given
 
 from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
 from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
-from tests.simple_orders.oracle import Options, expected_row
-from tests.simple_orders.strategies import HUGE, NOW, Example, cell, examples
+from tests.simple_orders.oracle import Options, expected_row, phone, suspicious_phone
+from tests.simple_orders.oracle import goals as expected_goals
+from tests.simple_orders.strategies import (
+    FORMULA_STARTS,
+    HUGE,
+    NOW,
+    Example,
+    GoalExample,
+    cell,
+    examples,
+    goal_examples,
+)
 
 csv.field_size_limit(1 << 30)  # rejects.csv may hold a huge cell
 
@@ -148,6 +158,7 @@ def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) ->
         rejected = {int(row["_row"]): row for row in rejects}
         if options.hash_identifiers:
             _assert_no_secret(Path(report.rejects_path).read_text(encoding="utf-8"), secrets, "rejects.csv")
+        _check_rejects_cells(sample, rejects)
     _assert_no_secret(_messages(result), secrets, "the report")
     expected_written: dict[object, dict[str, str]] = {}
     for number, row in enumerate(sample.rows, start=1):
@@ -164,6 +175,36 @@ def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) ->
     written = [row for part in result.parts for row in _read_csv(part.path)]
     _note(f"rows written: {'some' if written else 'none'}; rejected: {'some' if rejected else 'none'}")
     assert sorted(map(_sorted_items, written)) == sorted(map(_sorted_items, expected_written.values()))
+    _check_phone_warnings(sample, result)
+
+
+def _check_rejects_cells(sample: Example, rejects: list[dict[str, str]]) -> None:
+    """No cell of rejects.csv starts like a formula; readable cells are the input's, formulas behind ``'``."""
+    masked = {"emails", "phones"} if sample.options.hash_identifiers else set()
+    for rejected in rejects:
+        original = sample.rows[int(rejected["_row"]) - 1]
+        for column, value in rejected.items():
+            assert not value.startswith(FORMULA_STARTS), (column, value)
+            if column in original and column not in masked:
+                given_value = cell(original[column])
+                neutral = "'" + given_value if given_value.startswith(FORMULA_STARTS) else given_value
+                assert value == neutral, (column, value, given_value)
+        if any(value.startswith("'") for value in rejected.values()):
+            _note("rejects: a neutralised cell")
+
+
+def _check_phone_warnings(sample: Example, result: PreparedOrders) -> None:
+    """Rows sent with a phone the numbering plan finds unlikely are counted in ``suspicious_phones``."""
+    options = sample.options
+    expected = 0
+    for row in sample.rows:
+        _, refused = expected_row({c: cell(v) for c, v in row.items()}, options)
+        values = [part.strip() for part in cell(row.get("phones", "")).split(",") if part.strip()]
+        sent = [phone(value, options.rewrite_leading_8) for value in values]
+        expected += not refused and any(digits is not None and suspicious_phone(digits) for digits in sent)
+    counts = {warning.kind: warning.count for warning in result.report.warnings}
+    assert counts.get("suspicious_phones", 0) == expected, result.report.warnings
+    _note(f"suspicious phones: {'some' if expected else 'none'}")
 
 
 def _sorted_items(row: dict[str, str]) -> list[tuple[str, str]]:
@@ -204,3 +245,53 @@ def test_a_line_break_inside_a_rejected_email_does_not_stop_its_masking() -> Non
 def test_an_email_with_a_no_break_space_inside_is_refused_not_sent() -> None:
     row = {"create_date_time": "2024-01-09", "emails": "anna\u00a0x@example.com"}
     check_example(_sample([row]))
+
+
+# -- goal prices under the file's decimal separator --------------------------------------------------
+
+
+def _goal_input(sample: GoalExample) -> object:
+    columns = {
+        "create_date_time": ["2024-01-10"] * len(sample.cells),
+        "emails": ["mail@example.com"] * len(sample.cells),
+        "goals": sample.cells,
+    }
+    if sample.form == "frame":
+        return pd.DataFrame(columns, dtype=object)
+    lines = [sample.delimiter.join(columns)]
+    for row in zip(*columns.values(), strict=True):
+        lines.append(sample.delimiter.join(_csv_cell(value, sample.delimiter, False) for value in row))
+    return io.BytesIO(("\n".join(lines) + "\n").encode())
+
+
+def check_goal_example(sample: GoalExample) -> None:
+    """Every goals cell is sent as the oracle reads it under the decimal in force, or refused for goals."""
+    directory = Path(tempfile.mkdtemp(prefix="orders-goals-"))
+    try:
+        result = prepare_simple_orders(
+            _goal_input(sample),
+            directory,
+            timezone="Europe/Moscow",
+            on_invalid="skip",
+            max_invalid_fraction=1.0,
+            decimal=sample.decimal_option,
+            now=NOW,
+        )
+        path = result.report.rejects_path
+        rejected = {int(row["_row"]): row["_reasons"] for row in _read_csv(Path(path))} if path else {}
+        written = iter(row["goals"] for part in result.parts for row in _read_csv(part.path))
+        for number, value in enumerate(sample.cells, start=1):
+            expected = expected_goals(value, sample.decimal)
+            if expected is None:
+                assert rejected.get(number, "").startswith("goals: "), (value, rejected.get(number))
+                continue
+            assert number not in rejected, (value, rejected[number])
+            assert next(written) == expected, value
+        _note(f"goals refused: {'some' if rejected else 'none'}; decimal {sample.decimal}")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@given(goal_examples())
+def test_goal_prices_follow_the_decimal_separator_in_force_as_the_oracle_says(sample: GoalExample) -> None:
+    check_goal_example(sample)
