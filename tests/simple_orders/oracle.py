@@ -211,14 +211,15 @@ def amount(value: str, decimal: str) -> str | None:
         text = text.translate({ord(c): None for c in GROUP_SEPARATORS}).replace(",", ".")
     elif decimal == "," and "." in text:
         return None
-    if text.startswith("-") or not _DOT_NUMBER.fullmatch(text.lstrip("+") if text.startswith("+") else text):
+    # One leading plus sign is a sign; "++1" is no number.
+    if text.startswith("-") or not _DOT_NUMBER.fullmatch(text):
         return None
-    mantissa, _, exponent = text.lstrip("+").lower().partition("e")
+    mantissa, _, exponent = text.removeprefix("+").lower().partition("e")
     if exponent and abs(int(exponent)) > 10_000:
         # Far beyond both bounds either way, unless the mantissa is zero.
         return "0" if not mantissa.replace(".", "").strip("0") else None
     try:
-        number = Decimal(text.lstrip("+"))
+        number = Decimal(text.removeprefix("+"))
     except InvalidOperation:
         return None
     return _plain(number)
