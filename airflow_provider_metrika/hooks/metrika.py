@@ -349,7 +349,8 @@ class MetrikaHook(HttpHook):
             counter,
             params["merge_mode"],
         )
-        with upload.open(ProgressLog(self.log, f"{name}: sent", unit="bytes")) as stream:
+        progress = ProgressLog(self.log, f"{name}: sent", unit="bytes")
+        with progress, upload.open(progress) as stream:
             body = MultipartEncoder(fields={"file": (name, stream, "text/csv")})
             answer = self._send(
                 "POST",
