@@ -31,6 +31,8 @@ class ProgressLog:
     :param every: seconds between two lines (default :data:`PROGRESS_EVERY_SECONDS`, read when built);
         0 logs on every call.
     :param clock: monotonic seconds (injectable for tests).
+    :param total: the count at which the work's own part is done, if known (a file's size).
+    :param after_total: what the time goes to once ``total`` is reached, e.g. waiting for an answer.
     """
 
     def __init__(
@@ -40,10 +42,14 @@ class ProgressLog:
         unit: str,
         every: float | None = None,
         clock: Clock = time.monotonic,
+        total: int | None = None,
+        after_total: str = "",
     ) -> None:
         self.log = log
         self.verb = verb
         self.unit = unit
+        self.total = total
+        self.after_total = after_total
         self.every = PROGRESS_EVERY_SECONDS if every is None else every
         self.clock = clock
         self.started = clock()
@@ -68,6 +74,11 @@ class ProgressLog:
             self._last = now
             done = self._done
         elapsed = max(now - self.started, 1e-9)
+        if self.total is not None and done >= self.total:
+            # The count stopped: say what the time goes to instead of a falling rate.
+            line = "%s all %s %s, %s s in; %s"
+            self.log.info(line, self.verb, f"{done:,}", self.unit, f"{elapsed:,.0f}", self.after_total)
+            return True
         self.log.info(
             "%s %s %s so far, %s s in (%s %s/s)",
             self.verb,

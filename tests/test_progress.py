@@ -83,6 +83,25 @@ def test_a_step_longer_than_the_interval_still_gets_a_line_with_the_last_count()
     ]
 
 
+def test_once_the_total_is_reached_the_line_says_what_the_time_goes_to_not_a_falling_rate() -> None:
+    clock, log = FakeClock(), Lines()
+    progress = ProgressLog(
+        log, "part.csv: sent", unit="bytes", every=10, clock=clock, total=3000, after_total="waiting"
+    )
+    clock.now += 10
+    progress(2000)
+    clock.now += 10
+    progress(3000)
+    clock.now += 10
+    progress.tick()
+
+    assert log.lines == [
+        "part.csv: sent 2,000 bytes so far, 10 s in (200 bytes/s)",
+        "part.csv: sent all 3,000 bytes, 20 s in; waiting",
+        "part.csv: sent all 3,000 bytes, 30 s in; waiting",
+    ]
+
+
 def test_as_a_context_progress_logs_from_its_own_thread_without_calls_and_stops_with_the_block() -> None:
     log = Lines()
     with ProgressLog(log, "prepared", unit="rows", every=0.01) as progress:
@@ -152,6 +171,8 @@ def test_the_hook_logs_bytes_sent_and_rate_while_it_streams_a_part(
     # The task logger writes structured lines to stdout: "<time> [info] <message> [<logger>] loc=...".
     sent = [line.split("] ", 1)[1] for line in capsys.readouterr().out.splitlines() if ".csv: sent " in line]
     assert len(sent) >= 3, sent  # a 1 MiB block at a time
-    assert f".csv: sent {size:,} bytes so far, " in sent[-1]
-    assert all(re.search(r" s in \([\d,]+ bytes/s\) ", line) for line in sent), sent
+    assert f".csv: sent all {size:,} bytes, " in sent[-1]
+    waiting = " s in; waiting for Metrika's answer (it reads the whole file first)"
+    assert sent[-1].split(" [")[0].endswith(waiting)
+    assert all(re.search(r" s in \([\d,]+ bytes/s\) ", line) for line in sent[:-1]), sent
     assert len(metrika.orders(COUNTER)["orders"]) == 60_000
