@@ -105,7 +105,9 @@ def test_dataframe_from_an_upstream_task_is_uploaded(example_runs: dict[str, Exa
     report = run.xcom("upload_orders", key="orders_report")
     assert report["rows_read"] == report["rows_written"] == 3
     assert "Metrika upload summary (counter 12345)" in run.output
-    assert run.xcom("upload_orders", key="metrika_counter_id") == COUNTER, "for the extra link"
+    assert run.xcom("upload_orders", key="metrika_counter_id") == COUNTER, "for the linkage check"
+    link = run.xcom("upload_orders", key="_link_MetrikaCounterLink")
+    assert link == f"https://metrika.yandex.ru/dashboard?id={COUNTER}", "the counter link the UI shows"
     assert run.db.asset_events("metrika://counter/12345/orders") >= 1, "outlets=[Asset(...)] emitted an event"
 
 
