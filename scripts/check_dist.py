@@ -1,4 +1,4 @@
-"""Check the built release files in ``dist/``: metadata, and the wheel's file list.
+"""Check the built release files in ``dist/``: metadata, the wheel's file list and its example DAGs.
 
     .venv/bin/python scripts/check_dist.py dist
 
@@ -18,6 +18,25 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "airflow_provider_metrika"
 ENTRY_POINT = "provider_info = airflow_provider_metrika.get_provider_info:get_provider_info"
+#: The console scripts the wheel installs.
+SCRIPTS = (
+    "metrika-emulator = airflow_provider_metrika.emulator.__main__:main",
+    "metrika-examples = airflow_provider_metrika.examples:main",
+)
+
+
+def example_problems(wheel: Path, names: set[str]) -> list[str]:
+    """Return the example DAGs and data files of the repository that the wheel does not ship."""
+    source = REPO / "example_dags"
+    expected = [*source.glob("example_*.py"), *(p for p in (source / "data").rglob("*") if p.is_file())]
+    missing = sorted(
+        str(path.relative_to(source))
+        for path in expected
+        if f"{PACKAGE}/example_dags/{path.relative_to(source).as_posix()}" not in names
+    )
+    if not expected:
+        return [f"{source} holds no example DAGs to ship"]
+    return [f"{wheel.name}: example files missing from {PACKAGE}/example_dags/: {missing}"] if missing else []
 
 
 def _project() -> dict[str, object]:
@@ -42,6 +61,10 @@ def wheel_problems(wheel: Path, version: str) -> list[str]:
         problems.append(f"{wheel.name}: files outside the package: {stray[:5]}")
     if "[apache_airflow_provider]" not in entry_points or ENTRY_POINT not in entry_points:
         problems.append(f"{wheel.name}: the apache_airflow_provider entry point is missing")
+    for script in SCRIPTS:
+        if script not in entry_points:
+            problems.append(f"{wheel.name}: the console script {script.split(' = ')[0]} is missing")
+    problems += example_problems(wheel, names)
     project = _project()
     expected = {"Name": "airflow-provider-metrika", "Version": version, "License-Expression": "Apache-2.0"}
     expected["Requires-Python"] = str(project["requires-python"])
@@ -62,7 +85,14 @@ def sdist_problems(sdist: Path, version: str) -> list[str]:
     root = f"{PACKAGE}-{version}"
     with tarfile.open(sdist) as archive:
         names = set(archive.getnames())
-    needed = ("LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml", f"{PACKAGE}/py.typed")
+    needed = (
+        "LICENSE",
+        "README.md",
+        "CHANGELOG.md",
+        "pyproject.toml",
+        f"{PACKAGE}/py.typed",
+        "example_dags/example_metrika_dataframe.py",
+    )
     return [f"{sdist.name}: {name} is missing" for name in needed if f"{root}/{name}" not in names]
 
 
@@ -83,7 +113,10 @@ def main() -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print(f"{wheels[0].name} and {sdists[0].name}: metadata, license, py.typed and entry point present")
+        print(
+            f"{wheels[0].name} and {sdists[0].name}: metadata, license, py.typed, entry point, "
+            "console scripts and example DAGs present"
+        )
     return 1 if problems else 0
 
 

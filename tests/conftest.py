@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck
@@ -46,6 +48,8 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TOKEN = "tok-SECRET-1b2c3d4e5f"
+#: The token of the connection docs/emulator.md gives (the emulator's default token).
+DOCUMENTED_TOKEN = "emulator-token"
 OTHER_TOKEN = "tok-OTHER-9z8y7x"
 COUNTER = 12345
 OTHER_COUNTER = 67890
@@ -106,7 +110,7 @@ def metrika_emulator() -> Iterator[EmulatorClient]:
     """
     scoped = {token: {"counters": None, "scopes": scopes} for token, scopes in SCOPED_TOKENS.items()}
     with run_emulator(
-        tokens={TOKEN: None, OTHER_TOKEN: [OTHER_COUNTER], **scoped},
+        tokens={TOKEN: None, OTHER_TOKEN: [OTHER_COUNTER], DOCUMENTED_TOKEN: None, **scoped},
         counters={COUNTER: COUNTER_TIMEZONE, OTHER_COUNTER: "Asia/Yekaterinburg"},
     ) as emulator:
         yield emulator
@@ -123,6 +127,23 @@ def metrika(metrika_emulator: EmulatorClient) -> EmulatorClient:
 def connection_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
     """Return an ``AIRFLOW_CONN_...`` value in JSON form for a Metrika connection."""
     return json.dumps({"conn_type": "metrika", "host": base_url, "password": token, "extra": extra})
+
+
+def documented_connection(base_url: str) -> str:
+    """
+    Return the ``metrika_default`` connection docs/emulator.md tells users to export, at ``base_url``.
+
+    Read from the page itself, so the example DAGs are tested with exactly what a user sets: no
+    default counter, the emulator's default token, the connection's default retry settings.
+
+    :param base_url: the running emulator's base URL (its port replaces the page's).
+    """
+    page = (Path(__file__).resolve().parent.parent / "docs" / "emulator.md").read_text(encoding="utf-8")
+    found = re.search(r"export AIRFLOW_CONN_METRIKA_DEFAULT='(\{.*?\})'", page)
+    assert found, "docs/emulator.md lost its metrika_default connection"
+    connection = json.loads(found.group(1))
+    assert urlsplit(connection["host"]).hostname == "127.0.0.1", connection
+    return json.dumps({**connection, "host": base_url})
 
 
 #: A token Metrika no longer accepts (401), next to the scoped ones.
@@ -258,7 +279,11 @@ def make_warehouse(path: Path) -> Path:
 def example_runs(
     metrika_emulator: EmulatorClient, airflow_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, ExampleRun]:
-    """Run every example DAG once for the session (about 2 minutes) and keep what each did."""
+    """
+    Run every example DAG once for the session (about 2 minutes) and keep what each did.
+
+    Each runs with the connection docs/emulator.md gives (:func:`documented_connection`).
+    """
     warehouse = make_warehouse(tmp_path_factory.mktemp("warehouse") / "orders.db")
     runs: dict[str, ExampleRun] = {}
     db = MetadataDb(airflow_home)
@@ -269,9 +294,7 @@ def example_runs(
         )
         env = airflow_env(
             airflow_home,
-            AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
-                metrika_emulator.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
-            ),
+            AIRFLOW_CONN_METRIKA_DEFAULT=documented_connection(metrika_emulator.base_url),
             AIRFLOW_CONN_ORDERS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
         )
         result = run_airflow(["dags", "test", dag_id, *args], env)

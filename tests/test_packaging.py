@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_metrika import __version__
+from airflow_provider_metrika import __version__, examples
 from tests.airflow_cli import REPO
 
 UV = Path(sys.executable).parent / "uv"
@@ -55,6 +55,11 @@ def test_wheel_carries_the_version_metadata_and_entry_points(wheel: Path) -> Non
     assert "Project-URL: Changelog" in metadata
     assert "apache_airflow_provider" in entry_points
     assert "metrika-emulator" in entry_points
+    assert "metrika-examples = airflow_provider_metrika.examples:main" in entry_points
+    prefix = "airflow_provider_metrika/example_dags/"
+    shipped = {n.removeprefix(prefix) for n in names if n.startswith(prefix)}
+    data = {"data/sample_orders.csv", "data/crm_orders.csv", "data/agency/counter_12345.csv"}
+    assert {f"{dag}.py" for dag in EXAMPLE_DAG_IDS} | data <= shipped
 
 
 def test_wheel_ships_py_typed_the_license_and_the_provider_entry_point(wheel: Path) -> None:
@@ -84,7 +89,7 @@ def test_the_release_check_passes_the_built_files_and_twine_accepts_them(dist: P
     files = [*dist.glob("*.whl"), *dist.glob("*.tar.gz")]
     twine = _run([str(Path(sys.executable).parent / "twine"), "check", "--strict", *map(str, files)])
 
-    assert "metadata, license, py.typed and entry point present" in checked.stdout
+    assert "console scripts and example DAGs present" in checked.stdout
     assert twine.stdout.count("PASSED") == 2, twine.stdout
 
 
@@ -113,3 +118,62 @@ def test_wheel_installs_in_a_fresh_venv_and_airflow_lists_the_provider(wheel: Pa
     assert providers["airflow-provider-metrika"]["version"] == __version__
     emulator = _run([str(venv / "bin" / "metrika-emulator"), "--help"], cwd=tmp_path)
     assert "--listing-delay" in emulator.stdout
+    # No clone: the examples come from the wheel, and parse in a DAGs folder as a DAG processor reads it.
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    copied = _run([str(venv / "bin" / "metrika-examples"), "copy", str(dags)], cwd=tmp_path)
+    assert f"to {dags / 'metrika_examples'}" in copied.stdout
+    parsed = _run([str(python), "-c", PARSE_DAGS, str(dags)], env=env, cwd=tmp_path)
+    assert json.loads(parsed.stdout.strip().splitlines()[-1]) == {
+        "errors": {},
+        "dags": sorted(EXAMPLE_DAG_IDS),
+    }
+
+
+#: Parse a DAGs folder in a fresh interpreter; print its import errors and DAG ids as JSON.
+PARSE_DAGS = (
+    "import json, sys\n"
+    "from airflow.dag_processing.dagbag import DagBag\n"
+    "bag = DagBag(dag_folder=sys.argv[1])\n"
+    "errors = {k: str(v) for k, v in bag.import_errors.items()}\n"
+    "print(json.dumps({'errors': errors, 'dags': sorted(bag.dags)}))"
+)
+#: The example DAGs of the repository (one DAG per file, named as the file).
+EXAMPLE_DAG_IDS = sorted(path.stem for path in (REPO / "example_dags").glob("example_*.py"))
+
+
+def test_the_examples_command_copies_every_example_and_its_data_into_a_folder_of_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert examples.main(["copy", str(tmp_path)]) == 0
+
+    target = tmp_path / examples.TARGET_NAME
+    copied = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+    source = REPO / "example_dags"
+    expected = [*source.glob("example_*.py"), *(p for p in (source / "data").rglob("*") if p.is_file())]
+    assert copied == sorted(str(p.relative_to(source)) for p in expected)
+    for path in expected:
+        assert (target / path.relative_to(source)).read_bytes() == path.read_bytes()
+    assert "Copied 7 example DAGs" in capsys.readouterr().out
+
+
+def test_the_examples_command_keeps_an_earlier_copy_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert examples.main(["copy", str(tmp_path)]) == 0
+    edited = tmp_path / examples.TARGET_NAME / "example_metrika_sql.py"
+    edited.write_text("# my changes\n")
+
+    assert examples.main(["copy", str(tmp_path)]) == 1
+    assert "pass --force to overwrite them" in capsys.readouterr().err
+    assert edited.read_text() == "# my changes\n"
+    assert examples.main(["copy", "--force", str(tmp_path)]) == 0
+    assert edited.read_bytes() == (REPO / "example_dags" / "example_metrika_sql.py").read_bytes()
+
+
+def test_the_examples_command_refuses_a_dags_folder_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert examples.main(["copy", str(tmp_path / "nowhere")]) == 1
+    assert "is not a folder: pass your Airflow DAGs folder" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()

@@ -12,12 +12,15 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 
-from airflow_provider_metrika.emulator.testing import EmulatorClient
+import pytest
+
+from airflow_provider_metrika.emulator.testing import EmulatorClient, run_emulator
 from tests.airflow_cli import REPO
-from tests.conftest import COUNTER, connection_json
+from tests.conftest import COUNTER, connection_json, documented_connection
 
 README = REPO / "README.md"
 EMULATOR_PAGE = REPO / "docs" / "emulator.md"
@@ -96,6 +99,73 @@ def test_the_connection_pages_test_command_works_as_written(metrika: EmulatorCli
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Connection success!" in result.stdout
+
+
+def _page_command(text: str, fragment: str) -> str:
+    return next(line for line in text.splitlines() if fragment in line).strip()
+
+
+@pytest.fixture
+def documented_emulator() -> Iterator[EmulatorClient]:
+    """Run the emulator as the emulator page starts it: its defaults (``metrika-emulator --port N``)."""
+    with run_emulator() as emulator:
+        yield emulator
+
+
+def test_the_connection_pages_quoted_test_outputs_are_what_the_commands_print(
+    documented_emulator: EmulatorClient, tmp_path: Path
+) -> None:
+    metrika = documented_emulator
+    text = CONNECTION_PAGE.read_text(encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["PATH"] = os.pathsep.join([str(REPO / ".venv" / "bin"), env.get("PATH", "")])
+    # The connection the emulator page gives: no default counter, the emulator's default token.
+    env["AIRFLOW_HOME"] = str(tmp_path)
+    env["AIRFLOW_CONN_METRIKA_DEFAULT"] = documented_connection(metrika.base_url)
+
+    def run(command: str, **extra: str) -> str:
+        result = subprocess.run(
+            ["bash", "-e", "-c", command], env={**env, **extra}, capture_output=True, text=True, timeout=300
+        )
+        return _words(result.stdout)
+
+    cli = _page_command(text, "airflow connections test metrika_default")
+    hook = _page_command(text, "MetrikaHook('metrika_default').test_connection()")
+    quoted = {_words(block) for block in re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M)}
+
+    assert run(cli) in quoted
+    assert run(hook) in quoted
+    assert run(cli, AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(metrika.base_url, token="wrong")) in quoted
+    disabled = run(cli.replace("AIRFLOW__CORE__TEST_CONNECTION=Enabled ", ""))
+    assert disabled.startswith("Testing connections is disabled")
+    assert disabled in _words(text)
+
+
+def _words(text: str) -> str:
+    """Return ``text`` with every run of whitespace as one space (the CLI wraps to the terminal)."""
+    return " ".join(text.split())
+
+
+#: Airflow's constraints file for the running Airflow and Python versions.
+CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-${AIRFLOW_VERSION}/constraints-${PYTHON_VERSION}.txt"
+
+
+@pytest.mark.parametrize("page", [README, REPO / "docs" / "getting-started.md"], ids=lambda p: p.name)
+def test_every_install_command_keeps_airflows_versions_with_its_constraints_file(page: Path) -> None:
+    install = page.read_text(encoding="utf-8").split("## Install", 1)[1].split("\n## ", 1)[0]
+    commands = [
+        " ".join(block.replace("\\\n", " ").split())
+        for block in re.findall(r"```bash\n(.*?)```", install, re.S)
+    ]
+    installs = [line for block in commands for line in block.split(" pip install ")[1:]]
+
+    assert installs, f"{page.name}: no pip install command in its Install section"
+    for command in installs:
+        assert "--constraint" in command, f"{page.name}: pip install {command} keeps no constraint"
+    text = install.replace("$CONSTRAINTS", CONSTRAINTS_URL)
+    assert CONSTRAINTS_URL in text
+    assert "AIRFLOW_VERSION=\"$(python -c 'import airflow; print(airflow.__version__)')\"" in text
+    assert "pandas<3" in text, "the fallback below Airflow 3.3"
 
 
 def test_the_readmes_dag_parses_in_airflow_with_its_two_tasks(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_metrika.exceptions import MetrikaUploadingFailedError, MetrikaUploadingTimeoutError
+from airflow_provider_metrika.progress import StatusLog
 from airflow_provider_metrika.uploading_status import UploadingsWait
 
 #: One look at the uploads: the pending ids and how far back to search -> the uploads found by id.
@@ -51,10 +52,11 @@ def wait_for_validation(
     :raises MetrikaUploadingTimeoutError: when some are still pending at the deadline.
     """
     deadline = time.monotonic() + timeout
+    status_log = StatusLog(log, "Waiting for Metrika: %s")  # on change, else once a minute
     while not poll_once(wait, find):
         if time.monotonic() >= deadline:
             raise MetrikaUploadingTimeoutError(wait.timeout_message(f"within {timeout:g} s"))
-        log.info("Waiting for Metrika: %s", wait.describe_pending())
+        status_log(wait.describe_pending())
         sleep(poll_interval)
     log.info("%s", wait.success_message())
     return list(wait.uploadings.values())

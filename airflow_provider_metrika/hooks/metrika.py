@@ -349,7 +349,14 @@ class MetrikaHook(HttpHook):
             counter,
             params["merge_mode"],
         )
-        with upload.open(ProgressLog(self.log, f"{name}: sent", unit="bytes")) as stream:
+        progress = ProgressLog(
+            self.log,
+            f"{name}: sent",
+            unit="bytes",
+            total=upload.size,
+            after_total="waiting for Metrika's answer (it reads the whole file first)",
+        )
+        with progress, upload.open(progress) as stream:
             body = MultipartEncoder(fields={"file": (name, stream, "text/csv")})
             answer = self._send(
                 "POST",

@@ -76,7 +76,7 @@ def upload_lineage(task: SimpleOrdersUploadOperator) -> Any:
     Dataset, SQLJobFacet, OperatorLineage = lineage_classes()
 
     hook = task.hook
-    counter = task._counter_used or hook.resolve_counter_id(task.counter_id)
+    counter = task.counter_used or hook.resolve_counter_id(task.counter_id)
     api = urlparse(base_url_from_connection(hook.connection)).netloc
     output_facets: dict[str, Any] = {}
     if task._sync_summary is not None:

@@ -128,10 +128,13 @@ class MetrikaLinkageCheckOperator(BaseOperator):
         self.counter_id = counter_id
         self.metrika_conn_id = metrika_conn_id
         self.deferrable = deferrable
+        #: The counter this try checks, once known (read by the counter link).
+        self.counter_used: int | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the upload's report, wait until the reports settled (deferring when asked), compare."""
         report, uploadings, counter = self._upload(context)
+        self.counter_used = counter
         context["ti"].xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
         if not (report.get("orders_held_by_date") or report.get("orders_by_date")):
             self.log.info("Task %s sent no orders: nothing to check", self.upload_task_id)
@@ -158,6 +161,7 @@ class MetrikaLinkageCheckOperator(BaseOperator):
         if not isinstance(event, dict) or event.get("status") != EVENT_SETTLED:
             raise MetrikaError(f"the wait for Metrika's reports ended unexpectedly: {event!r}")
         report, _, counter = self._upload(context)
+        self.counter_used = counter
         return self._check(report, counter)
 
     def _upload(self, context: Context) -> tuple[dict[str, Any], Any, int]:

@@ -28,8 +28,8 @@ def _prepare(
     # The core (pandas, pyarrow) loads when a task runs, not when a DAG file is parsed.
     from airflow_provider_metrika.simple_orders import prepare_simple_orders
 
-    progress = ProgressLog(task.log, "prepared", unit="rows")
-    with orders_input(task, context) as data:
+    # A line at least every few seconds, from reading the first row to the last check.
+    with ProgressLog(task.log, "prepared", unit="rows") as progress, orders_input(task, context) as data:
         return prepare_simple_orders(
             data,
             workdir,

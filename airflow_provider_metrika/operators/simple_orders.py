@@ -265,7 +265,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.sync_state = sync_state
         self.full_refresh = full_refresh
         self.archive_path = archive_path
-        self._counter_used: int | None = None
+        self.counter_used: int | None = None
         self._sync_summary: dict[str, Any] | None = None
 
     @cached_property
@@ -279,7 +279,7 @@ class SimpleOrdersUploadOperator(BaseOperator):
         try:
             counter = self.hook.resolve_counter_id(self.counter_id)
             merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
-            self._counter_used = counter
+            self.counter_used = counter
             ti.xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
             # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
             timezone = self.timezone or self.hook.get_counter_timezone(counter)
@@ -443,6 +443,8 @@ class SimpleOrdersUploadOperator(BaseOperator):
         """
         journal = TaskUploadJournal(context, resumed=True)
         handed = journal.read_document(DEFERRED_DOCUMENT) or {}
+        if handed.get("counter") is not None:
+            self.counter_used = int(handed["counter"])  # for the counter link, on this resumed try
         try:
             found = result_from_event(event)
             self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))

@@ -47,7 +47,7 @@ from airflow_provider_metrika.simple_orders.schema import ColumnPlan
 from airflow_provider_metrika.simple_orders.sinks import DirectSink, SpillSink, SplitTotals, count_split
 from airflow_provider_metrika.simple_orders.stats import OrderStats
 from airflow_provider_metrika.simple_orders.sync_state import RowChanges, SentOrders, SyncState
-from airflow_provider_metrika.simple_orders.text import decode_utf8
+from airflow_provider_metrika.simple_orders.text import check_exact_text, decode_utf8
 
 REASON_UTF8 = "is not valid UTF-8 text"
 #: Threads normalising batches while this thread reads and writes. Each holds a batch, so more than two
@@ -166,6 +166,7 @@ class OrdersPipeline:
         if self.from_csv:
             batch = self._decode(batch, problems)
         columns = {target: batch.column(source) for target, source in self.plan.sources.items()}
+        check_exact_text(columns, self.plan.sources)  # every float column in one error, not one a run
         normalised = normalise_batch(columns, self.options, problems)
         invalid = problems.invalid()
         rows = np.arange(first_row, first_row + count, dtype=np.int64)

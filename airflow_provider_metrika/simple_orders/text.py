@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_metrika.simple_orders.errors import OrdersInputError
+
+#: Columns that read floats by rules of their own (amounts; dates refuse numbers with their own
+#: message); every other column needs the exact text, so a float column is refused.
+FLOAT_READ_COLUMNS = frozenset({"create_date_time", "revenue", "cost"})
 
 _FLOAT_WHY = {
     "client_ids": (
@@ -54,17 +59,50 @@ def decode_utf8(array: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
     return pa.array(text, pa.string()), bad
 
 
+def refuse_floats(found: Mapping[str, tuple[str, pa.DataType]]) -> OrdersInputError:
+    """Return one error naming every float column where exact text is needed, with the read that fixes all.
+
+    :param found: Metrika column name -> (the input column it is read from, its type).
+    """
+    lines = []
+    for column, (source, kind) in found.items():
+        named = column if source == column else f"{column} (input column {source!r})"
+        lines.append(f"  {named} is {kind} (floating point): {_FLOAT_WHY.get(column, _FLOAT_WHY_DEFAULT)}")
+    sources = [source for source, _ in found.values()]
+    as_text = "{" + ", ".join(f"{source!r}: str" for source in sources) + "}"
+    count = f"{len(found)} columns hold" if len(found) > 1 else "column " + next(iter(found)) + " holds"
+    return OrdersInputError(
+        f"{count} floating-point numbers where Metrika needs the exact text:\n"
+        + "\n".join(lines)
+        + f"\nFix: read {'them' if len(found) > 1 else 'it'} as text where the data is read, e.g. "
+        f"pd.read_csv(..., dtype={as_text}) (or dtype=str for every column; a DataFrame already read "
+        "cannot be repaired with astype, whose text would end in .0); from SQL, cast to text "
+        f"(CAST({sources[0]} AS VARCHAR)). Text is written exactly as read"
+    )
+
+
 def refuse_float(column: str, array: pa.Array) -> OrdersInputError:
     """Return the error for a float column where exact text is needed.
 
     :param column: Metrika column name.
     :param array: the offending column.
     """
-    why = _FLOAT_WHY.get(column, _FLOAT_WHY_DEFAULT)
-    return OrdersInputError(
-        f"column {column} is {array.type} (floating point): {why}. Read the column as text instead "
-        "(pandas: dtype=str or dtype='Int64'; SQL: cast to varchar), and it will be written exactly"
-    )
+    return refuse_floats({column: (column, array.type)})
+
+
+def check_exact_text(columns: Mapping[str, pa.Array], sources: Mapping[str, str]) -> None:
+    """Refuse, in one error, every float column among those written as exact text (all but amounts and dates).
+
+    :param columns: Metrika column name -> the batch's input array.
+    :param sources: Metrika column name -> the input column it is read from.
+    """
+    found = {
+        column: (sources.get(column, column), array.type)
+        for column, array in columns.items()
+        if column not in FLOAT_READ_COLUMNS and pa.types.is_floating(array.type)
+    }
+    if found:
+        raise refuse_floats(found)
 
 
 def to_text(array: pa.Array, column: str) -> pa.Array:

@@ -15,6 +15,7 @@ from airflow_provider_metrika.constants import DEFAULT_CONN_ID
 from airflow_provider_metrika.exceptions import MetrikaError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.hooks.retries import describe_failure, is_retryable
+from airflow_provider_metrika.progress import StatusLog
 from airflow_provider_metrika.uploading_status import (
     EVENT_ERROR,
     EVENT_FAILED,
@@ -146,7 +147,8 @@ class MetrikaUploadingTrigger(BaseTrigger):
 
     async def _wait(self, hook: MetrikaHook, wait: UploadingsWait) -> dict[str, Any]:
         last_error: str | None = None
-        last_progress = ""
+        # On change, else once a minute: the poll interval may be seconds, the wait hours.
+        status_log = StatusLog(self.log, "Waiting for Metrika to validate: %s")
         while True:
             # Sleep first: the task polled just before deferring, and an event fired within
             # seconds of the deferral can race the executor's report of the deferring try, which
@@ -176,11 +178,7 @@ class MetrikaUploadingTrigger(BaseTrigger):
                     return wait.event(EVENT_FAILED, wait.failure_message())
                 if not wait.pending:
                     return wait.event(EVENT_SUCCESS, wait.success_message())
-                progress = wait.describe_pending()
-                if progress != last_progress:
-                    # Logged on change only: a long wait would otherwise fill the task log.
-                    self.log.info("Waiting for Metrika to validate: %s", progress)
-                    last_progress = progress
+                status_log(wait.describe_pending())
             if time.time() >= self.deadline:
                 return wait.event(
                     EVENT_TIMEOUT, wait.timeout_message(f"by {_when(self.deadline)}", last_error)

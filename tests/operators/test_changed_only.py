@@ -20,7 +20,13 @@ from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from tests.airflow_cli import MetadataDb, airflow_env, run_airflow
-from tests.conftest import COUNTER, OTHER_COUNTER, WAREHOUSE_ROWS, connection_json, make_warehouse
+from tests.conftest import (
+    COUNTER,
+    OTHER_COUNTER,
+    WAREHOUSE_ROWS,
+    documented_connection,
+    make_warehouse,
+)
 from tests.operators.sync_runs import orders_file, run_sync
 
 FIRST = [
@@ -303,9 +309,7 @@ def test_the_example_daily_sync_sends_only_the_rows_changed_between_two_runs(
     warehouse = make_warehouse(tmp_path / "orders.db")
     env = airflow_env(
         airflow_home,
-        AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
-            metrika.base_url, counter_id=COUNTER, retry_delay=0.05, max_retry_delay=0.5
-        ),
+        AIRFLOW_CONN_METRIKA_DEFAULT=documented_connection(metrika.base_url),
         AIRFLOW_CONN_ORDERS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
         METRIKA_SYNC_STATE=str(tmp_path / "metrika-state"),
     )

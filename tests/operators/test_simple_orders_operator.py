@@ -15,7 +15,7 @@ from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from tests.airflow_cli import REPO, MetadataDb, run_airflow
-from tests.conftest import COUNTER, OTHER_COUNTER, TOKEN, ExampleRun
+from tests.conftest import COUNTER, OTHER_COUNTER, TOKEN, ExampleRun, documented_connection
 
 TEST_DAGS = REPO / "tests" / "dags"
 
@@ -105,7 +105,9 @@ def test_dataframe_from_an_upstream_task_is_uploaded(example_runs: dict[str, Exa
     report = run.xcom("upload_orders", key="orders_report")
     assert report["rows_read"] == report["rows_written"] == 3
     assert "Metrika upload summary (counter 12345)" in run.output
-    assert run.xcom("upload_orders", key="metrika_counter_id") == COUNTER, "for the extra link"
+    assert run.xcom("upload_orders", key="metrika_counter_id") == COUNTER, "for the linkage check"
+    link = run.xcom("upload_orders", key="_link_MetrikaCounterLink")
+    assert link == f"https://metrika.yandex.ru/dashboard?id={COUNTER}", "the counter link the UI shows"
     assert run.db.asset_events("metrika://counter/12345/orders") >= 1, "outlets=[Asset(...)] emitted an event"
 
 
@@ -252,6 +254,32 @@ def test_wait_for_validation_polls_or_defers_until_passed(
     assert "Waiting for Metrika:" in output, "the polling task saw the uploading pending first"
     assert len(metrika.api_requests(path_contains="simple_orders")) == 2
     assert TOKEN not in "".join(db.trigger_kwargs())
+
+
+def test_a_task_failing_before_its_counter_is_known_logs_no_xcom_error(
+    metrika: EmulatorClient, dag_env: dict[str, str], tmp_path: Path
+) -> None:
+    orders = _orders_csv(tmp_path / "orders.csv", rows=2)
+    # The connection docs/emulator.md gives has no default counter, and these tasks name none.
+    env = {
+        **dag_env,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS),
+        "AIRFLOW_CONN_METRIKA_DEFAULT": documented_connection(metrika.base_url),
+    }
+
+    db, run_id, output = _dags_test(
+        env, "test_metrika_upload_and_wait", "--conf", json.dumps({"orders_uri": str(orders)})
+    )
+
+    dag_id = "test_metrika_upload_and_wait"
+    assert db.task_states(dag_id, run_id) == {
+        "upload_and_wait_polling": "failed",
+        "upload_and_wait_deferred": "failed",
+    }, output[-4000:]
+    assert "counter_id is required: pass it, or set 'Default counter ID' on connection" in output
+    # The counter link reads the operator, not an XCom the failed try never pushed.
+    assert "XCom not found" not in output, output[-4000:]
+    assert metrika.api_requests(path_contains="simple_orders") == []
 
 
 def test_skip_mode_uploads_valid_rows_and_keeps_the_rejected_ones_with_reasons(

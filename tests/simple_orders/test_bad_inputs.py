@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from airflow_provider_metrika.simple_orders import InvalidOrdersError, OrdersInputError, RowProblem
+from airflow_provider_metrika.simple_orders import (
+    InvalidOrdersError,
+    OrdersInputError,
+    RowProblem,
+    prepare_simple_orders,
+)
 
-from .helpers import one_column_csv, prepare_text
+from .helpers import OFFICIAL_SAMPLE, TIMEZONE, one_column_csv, part_rows, prepare_text
 
 DATE_FORMAT = (
     "is not a date in a supported format (dd.MM.yyyy, dd.MM.yy or yyyy-MM-dd, optionally with HH:mm "
@@ -197,8 +203,61 @@ def test_unreadable_input_is_refused_with_a_clear_message(
 def test_float_client_ids_are_refused_not_rounded(tmp_path: Path) -> None:
     frame = pd.DataFrame({"create_date_time": ["10.01.2024"], "client_ids": [1.2345678901234567e18]})
 
-    with pytest.raises(OrdersInputError, match=r"column client_ids is double \(floating point\): ClientIDs"):
+    float_ids = r"client_ids is double \(floating point\): ClientIDs"
+    with pytest.raises(OrdersInputError, match=float_ids) as caught:
         prepare_text_frame(frame, tmp_path)
+
+    assert str(caught.value).startswith("column client_ids holds floating-point numbers")
+    assert "pd.read_csv(..., dtype={'client_ids': str})" in str(caught.value)
+
+
+def test_metrikas_sample_read_plainly_is_refused_once_naming_every_float_column_and_the_read(
+    tmp_path: Path,
+) -> None:
+    plain = pd.read_csv(io.StringIO(OFFICIAL_SAMPLE))  # client_ids and phones become floats
+
+    with pytest.raises(OrdersInputError) as caught:
+        prepare_text_frame(plain, tmp_path / "plain")
+
+    message = str(caught.value)
+    assert message.startswith("2 columns hold floating-point numbers where Metrika needs the exact text")
+    assert "  client_ids is double (floating point): ClientIDs have up to 20 digits" in message
+    assert "  phones is double (floating point): phones have up to 15 digits" in message
+    fix = "pd.read_csv(..., dtype={'client_ids': str, 'phones': str})"
+    assert fix in message
+    # The read the message gives is enough: the same file then prepares, every value exact.
+    fixed = pd.read_csv(io.StringIO(OFFICIAL_SAMPLE), dtype={"client_ids": str, "phones": str})
+    result = prepare_simple_orders(fixed, tmp_path / "fixed", timezone=TIMEZONE)
+    header, *rows = part_rows(result)
+    written = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [row["client_ids"] for row in written] == ["", "12345", "34456"]
+    assert [row["phones"] for row in written] == ["", "", "79876543210"]
+
+
+def test_float_columns_are_named_by_their_input_names_in_the_fix(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"created": ["10.01.2024"], "phone": [79995551111.0], "cid": [12345.0], "uid": [7.0]}
+    )
+
+    with pytest.raises(OrdersInputError) as caught:
+        prepare_simple_orders(
+            frame,
+            tmp_path,
+            timezone=TIMEZONE,
+            columns={
+                "created": "create_date_time",
+                "phone": "phones",
+                "cid": "client_ids",
+                "uid": "client_uniq_id",
+            },
+        )
+
+    message = str(caught.value)
+    assert message.startswith("3 columns hold floating-point numbers")
+    for column, source in [("client_uniq_id", "uid"), ("client_ids", "cid"), ("phones", "phone")]:
+        assert f"  {column} (input column {source!r}) is double (floating point)" in message
+    assert "dtype={'uid': str, 'cid': str, 'phone': str}" in message
+    assert not list(tmp_path.glob("part-*"))
 
 
 def test_unix_timestamp_numbers_are_refused_for_dates(tmp_path: Path) -> None:

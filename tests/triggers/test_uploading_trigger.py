@@ -305,3 +305,41 @@ async def test_polling_three_uploadings_costs_one_request_per_poll(
     assert event["status"] == "success"
     assert trigger.polls >= 3, "the uploadings were pending for several polls"
     assert requests <= trigger.polls
+
+
+class _Lines:
+    """A logger that keeps the formatted lines of every level."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _keep(self, message: str, *args: Any, **_: Any) -> None:
+        self.lines.append(message % args)
+
+    info = warning = error = debug = exception = _keep
+
+
+@pytest.mark.parametrize(("every", "one_per_poll"), [(3600.0, False), (0.0, True)])
+async def test_the_status_seen_is_logged_on_change_and_then_once_per_interval_not_per_poll(
+    metrika: EmulatorClient,
+    metrika_conn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    every: float,
+    one_per_poll: bool,
+) -> None:
+    monkeypatch.setattr("airflow_provider_metrika.progress.STATUS_EVERY_SECONDS", every)
+    metrika.configure(status_delay=0.6)
+    uploading_id = upload(metrika_conn)["uploading_id"]
+    trigger = make_trigger([uploading_id])
+    log = _Lines()
+    trigger._log = log  # type: ignore[assignment]
+
+    [event] = await run_to_end(trigger)
+
+    assert event["status"] == "success"
+    waiting = [line for line in log.lines if line.startswith("Waiting for Metrika to validate: ")]
+    assert trigger.polls >= 4, "the status stayed IN_PROGRESS for several polls"
+    if one_per_poll:
+        assert len(waiting) == trigger.polls - 1, waiting  # every poll but the last, which succeeded
+    else:
+        assert waiting == [f"Waiting for Metrika to validate: {uploading_id} (last status IN_PROGRESS)"]
