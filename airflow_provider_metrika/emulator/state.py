@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import threading
 from collections.abc import Iterable, Mapping
@@ -208,6 +210,9 @@ class EmulatorState:
         self.faults = FaultQueue()
         self.request_log: list[dict[str, object]] = []
         self.in_flight: dict[str, int] = {}
+        #: Requests waiting on a ``hold`` fault, and what releases them.
+        self.held = 0
+        self._release = asyncio.Event()
         self._stores: dict[int, OrderStore] = {}
         self._uploadings: dict[int, list[Uploading]] = {}
         self._visits: dict[int, list[Visit]] = {}
@@ -221,7 +226,28 @@ class EmulatorState:
         self._uploadings.clear()
         self.request_log.clear()
         self.faults.clear()
+        self.release()
         self.settings = replace(self.settings, **{name: getattr(self._startup, name) for name in _KNOBS})
+
+    async def hold(self, seconds: float) -> None:
+        """Wait until :meth:`release` is called, ``seconds`` at most (on the event loop).
+
+        :param seconds: the longest wait.
+        """
+        released = self._release
+        self.held += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), seconds)
+        finally:
+            self.held -= 1
+
+    def release(self) -> int:
+        """Let every held request go on; return how many were held."""
+        held = self.held
+        self._release.set()
+        self._release = asyncio.Event()
+        return held
 
     def order_store(self, counter_id: int) -> OrderStore:
         """Return the counter's order store, creating it empty; call it holding :attr:`lock`.

@@ -145,13 +145,34 @@ class EmulatorClient:
             ``target`` (``upload``, ``last_uploadings``, ``counter``, ``counters``, ``goals``, ``reports``,
             ``any``),
             ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
-            (``before``/``after``), ``delay``, ``validation`` (``FAILED``: answered as usual,
-            listed FAILED, nothing stored).
+            (``before``/``after``), ``delay``, ``hold`` (wait for :meth:`release`, ``delay`` seconds
+            at most), ``validation`` (``FAILED``: answered as usual, listed FAILED, nothing stored).
         """
         result: list[dict[str, Any]] = self._call("POST", "/faults", {"faults": [dict(f) for f in faults]})[
             "faults"
         ]
         return result
+
+    def held(self) -> int:
+        """Return how many requests ``hold`` faults are holding now."""
+        return int(self._call("GET", "/held")["held"])
+
+    def wait_until_held(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until ``hold`` faults hold ``count`` requests at once.
+
+        :param count: the requests expected in flight.
+        :param timeout: seconds before failing.
+        :raises TimeoutError: when fewer are held by then.
+        """
+        deadline = time.monotonic() + timeout
+        while (held := self.held()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{held} request(s) held after {timeout:.0f} s, expected {count}")
+            time.sleep(0.02)
+
+    def release(self) -> int:
+        """Let the requests held by ``hold`` faults go on; return how many were held."""
+        return int(self._call("POST", "/release")["released"])
 
     def clear_faults(self) -> None:
         """Forget every fault still waiting."""
