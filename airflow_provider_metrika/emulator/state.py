@@ -28,6 +28,7 @@ _INT32_MAX = 2**31 - 1
 _KNOBS = (
     "listing_delay",
     "status_delay",
+    "hold_listing",
     "parallel_limit",
     "max_file_bytes",
     "store_orders",
@@ -73,6 +74,8 @@ class EmulatorSettings:
     :param counters: counter id to its time zone name.
     :param listing_delay: seconds after creation before an uploading appears in ``last_uploadings``.
     :param status_delay: seconds after being listed during which an uploading reads ``IN_PROGRESS``.
+    :param hold_listing: uploadings created while this is on are not listed until the test releases
+        them (``POST /_emulator/release``), however long that takes.
     :param parallel_limit: most API requests one token may have in flight; ``None`` for no limit.
     :param max_file_bytes: largest accepted file part; Metrika's limit is 1 GB.
     :param store_orders: keep applied orders; turn off to push huge files through without holding
@@ -89,6 +92,7 @@ class EmulatorSettings:
     counters: dict[int, str] = field(default_factory=lambda: {DEFAULT_COUNTER_ID: DEFAULT_TIME_ZONE})
     listing_delay: float = 0.0
     status_delay: float = 0.0
+    hold_listing: bool = False
     parallel_limit: int | None = None
     max_file_bytes: int = MAX_FILE_BYTES
     store_orders: bool = True
@@ -127,7 +131,7 @@ class EmulatorSettings:
             changes["max_file_bytes"] = _positive_int("max_file_bytes", data["max_file_bytes"])
         if "goals" in data:
             changes["goals"] = parse_goals(data["goals"])
-        for name in ("store_orders", "echo_titles", "last_uploadings_needs_read"):
+        for name in ("store_orders", "echo_titles", "last_uploadings_needs_read", "hold_listing"):
             if name in data:
                 if not isinstance(data[name], bool):
                     raise ValueError(f"{name} must be a boolean")
@@ -243,10 +247,13 @@ class EmulatorState:
             self.held -= 1
 
     def release(self) -> int:
-        """Let every held request go on; return how many were held."""
+        """Let every held request go on and list every held uploading; return how many requests were held."""
         held = self.held
         self._release.set()
         self._release = asyncio.Event()
+        for uploadings in self._uploadings.values():
+            for uploading in uploadings:
+                uploading.held = False
         return held
 
     def order_store(self, counter_id: int) -> OrderStore:
@@ -308,6 +315,7 @@ class EmulatorState:
             title=title,
             errors=errors,
             details=details,
+            held=self.settings.hold_listing,
         )
         self._uploadings.setdefault(counter_id, []).append(uploading)
         return uploading

@@ -114,7 +114,8 @@ class EmulatorClient:
 
         :param settings: any of ``tokens`` (token to a list of counter ids, ``None`` for all, or
             ``{"counters": [...] | None, "scopes": [...] | None}``), ``counters`` (counter id to time
-            zone), ``listing_delay``, ``status_delay``, ``parallel_limit``, ``max_file_bytes``,
+            zone), ``listing_delay``, ``status_delay``, ``hold_listing`` (uploadings created while on
+            are listed only after :meth:`release`), ``parallel_limit``, ``max_file_bytes``,
             ``store_orders``, ``echo_titles``, ``last_uploadings_needs_read``, ``goals`` (counter id to
             a list of goal objects, or of JavaScript goal identifiers as shorthand). ``tokens``,
             ``counters`` and ``goals`` replace the current ones whole; ``reset`` restores the startup
@@ -171,7 +172,10 @@ class EmulatorClient:
             time.sleep(0.02)
 
     def release(self) -> int:
-        """Let the requests held by ``hold`` faults go on; return how many were held."""
+        """Let requests held by ``hold`` faults go on and list uploadings held by ``hold_listing``.
+
+        :return: how many requests were held.
+        """
         return int(self._call("POST", "/release")["released"])
 
     def clear_faults(self) -> None:

@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -224,8 +223,8 @@ def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
     [state_file] = _state_files(state_dir)
     before = _digest(state_file)
     second = orders_file(tmp_path, "b.csv", SECOND)
-    # The upload is stored, and its answer held back for 60 s: the task is killed while it waits.
-    metrika.inject_faults({"target": "upload", "drop": "after", "delay": 60})
+    # The upload is stored, and its answer held back: the task is killed while it waits.
+    metrika.inject_faults({"target": "upload", "drop": "after", "hold": True, "delay": 240})
     conf = json.dumps({"orders_uri": second, "sync_state": str(state_dir)})
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow", "dags", "test", "test_metrika_sync", "-c", conf],
@@ -236,15 +235,12 @@ def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not metrika.api_requests(path_contains="simple_orders", method="POST")[1:]:
-            assert time.monotonic() < deadline, "the second upload never started"
-            assert process.poll() is None, "the run ended before it was killed"
-            time.sleep(0.2)
-        time.sleep(1.0)
+        metrika.wait_until_held(1, timeout=240)  # the second upload, stored, its answer not sent
+        assert process.poll() is None, "the run ended before it was killed"
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        metrika.release()
 
     assert _digest(state_file) == before, "a killed run leaves the old state"
     state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
@@ -409,8 +405,8 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         ):
             source.backup(copy)
         homes.append(home)
-    metrika.inject_faults({"target": "upload", "delay": 45}, {"target": "upload", "delay": 45})
-    uploads_before = len(metrika.api_requests("simple_orders", "POST"))
+    # Each run's upload is held until both are in flight: B reads the state while A's is pending.
+    metrika.inject_faults({"target": "upload", "hold": True, "delay": 240, "times": 2})
     processes = []
     try:
         for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
@@ -427,11 +423,8 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
                     start_new_session=True,
                 )
             )
-            deadline = time.monotonic() + 240
-            while name == "a" and len(metrika.api_requests("simple_orders", "POST")) == uploads_before:
-                assert processes[0].poll() is None, processes[0].communicate()[0]
-                assert time.monotonic() < deadline, "run A never uploaded"
-                time.sleep(0.5)
+            metrika.wait_until_held(1 if name == "a" else 2, timeout=240)
+        assert metrika.release() == 2
         outputs = [process.communicate(timeout=300)[0] for process in processes]
     finally:
         for process in processes:
