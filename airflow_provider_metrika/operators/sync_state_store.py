@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from airflow_provider_metrika.operators.sync_changes import Finder, Upload
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
 
+
 @dataclass(frozen=True)
 class SavedState:
     """What a commit wrote.
