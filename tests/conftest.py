@@ -8,13 +8,17 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -254,6 +258,50 @@ WAREHOUSE_ROWS = [
     ("o-after", "2024-01-10 00:00:00", "c3", "d@example.com", None, "PAID", 3, "RUB"),
 ]
 
+#: An example setting: each uploading is listed only once a poll has missed it (:func:`listed_after_a_poll`).
+LISTED_AFTER_A_POLL = "listed_after_a_poll"
+
+
+@contextmanager
+def listed_after_a_poll(emulator: EmulatorClient, timeout: float = 600) -> Iterator[None]:
+    """Keep each new uploading out of ``last_uploadings`` until one answered poll has missed it.
+
+    Uploads are made under ``hold_listing``; a watcher releases them once a ``last_uploadings``
+    request that came after the upload has been answered, so the first look finds it pending
+    however slowly the tasks run.
+
+    :param emulator: the emulator the run uses.
+    :param timeout: the longest the watcher runs.
+    """
+    emulator.configure(hold_listing=True)
+    stop = threading.Event()
+
+    def watch() -> None:
+        examined, held = 0, False
+        deadline = time.monotonic() + timeout
+        while not stop.wait(0.05) and time.monotonic() < deadline:
+            with suppress(requests.RequestException):
+                for entry in emulator.requests()[examined:]:
+                    if entry["status"] is None:
+                        break  # not answered yet: look again
+                    if "simple_orders" in entry["path"]:
+                        held = True
+                    elif held and entry["path"].endswith("/last_uploadings"):
+                        emulator.release()
+                        held = False
+                    examined += 1
+
+    watcher = threading.Thread(target=watch, name="listed-after-a-poll", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join(30)
+        emulator.configure(hold_listing=False)
+        emulator.release()
+
+
 #: Each example DAG, the extra ``dags test`` arguments, and the emulator settings of its run.
 EXAMPLES: list[tuple[str, list[str], dict[str, Any]]] = [
     ("example_metrika_dataframe", [], {}),
@@ -261,7 +309,7 @@ EXAMPLES: list[tuple[str, list[str], dict[str, Any]]] = [
     ("example_metrika_sql", ["2024-01-10"], {}),
     ("example_metrika_many_counters", [], {}),
     # Listed only after the first poke: the sensor must defer to the (inline) trigger.
-    ("example_metrika_wait_for_validation", [], {"listing_delay": 6.0}),
+    ("example_metrika_wait_for_validation", [], {LISTED_AFTER_A_POLL: True}),
 ]
 
 
@@ -287,7 +335,9 @@ def example_runs(
     warehouse = make_warehouse(tmp_path_factory.mktemp("warehouse") / "orders.db")
     runs: dict[str, ExampleRun] = {}
     db = MetadataDb(airflow_home)
-    for dag_id, args, settings in EXAMPLES:
+    for dag_id, args, example_settings in EXAMPLES:
+        settings = dict(example_settings)
+        hold = settings.pop(LISTED_AFTER_A_POLL, False)
         metrika_emulator.reset()
         metrika_emulator.configure(
             **{"listing_delay": 0.0, "status_delay": 0.0, "parallel_limit": None, **settings}
@@ -297,7 +347,8 @@ def example_runs(
             AIRFLOW_CONN_METRIKA_DEFAULT=documented_connection(metrika_emulator.base_url),
             AIRFLOW_CONN_ORDERS_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(warehouse)}),
         )
-        result = run_airflow(["dags", "test", dag_id, *args], env)
+        with listed_after_a_poll(metrika_emulator) if hold else nullcontext():
+            result = run_airflow(["dags", "test", dag_id, *args], env)
         run_id = db.latest_run_id(dag_id)
         runs[dag_id] = ExampleRun(
             dag_id=dag_id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -10,20 +12,30 @@ if TYPE_CHECKING:
 
 
 class TaskStateStore:
-    """The task state store of one task instance (Airflow 3.3+): JSON values by key, kept across tries."""
+    """
+    The task state store of one task instance (Airflow 3.3+): JSON values by key, kept across tries.
+
+    Values are kept as JSON text, as Airflow keeps them in its metadata database: what a read returns
+    is what JSON gives back (a tuple comes back a list, a dict's number keys come back text), and a
+    value JSON cannot hold, or None, is refused when it is set.
+    """
 
     def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
+        #: The JSON text of each value, by key.
+        self.values: dict[str, str] = {}
         #: The ``retention`` each key was last written with.
-        self.retentions: dict[str, Any] = {}
+        self.retentions: dict[str, timedelta | None] = {}
 
-    def get(self, key: str) -> Any:
-        """Return a value, or None."""
-        return self.values.get(key)
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return a value read back from its JSON text, or ``default``."""
+        raw = self.values.get(key)
+        return default if raw is None else json.loads(raw)
 
-    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
-        """Keep a value (``retention``: when it may expire; None: the store's default)."""
-        self.values[key] = value
+    def set(self, key: str, value: Any, *, retention: timedelta | None = None) -> None:
+        """Keep a value as JSON text, and the ``retention`` it was written with (nothing expires here)."""
+        if value is None:
+            raise ValueError("Cannot set value as None")
+        self.values[key] = json.dumps(value)
         self.retentions[key] = retention
 
     def delete(self, key: str) -> None:

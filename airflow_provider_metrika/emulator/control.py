@@ -92,6 +92,22 @@ async def add_faults(request: web.Request) -> web.Response:
     return web.json_response({"faults": state.faults.to_json()})
 
 
+async def release(request: web.Request) -> web.Response:
+    """Let the requests held by ``hold`` faults go on.
+
+    :param request: ``POST /_emulator/release``.
+    """
+    return web.json_response({"released": request.app[STATE_KEY].release()})
+
+
+async def get_held(request: web.Request) -> web.Response:
+    """Show how many requests a ``hold`` fault is holding now.
+
+    :param request: ``GET /_emulator/held``.
+    """
+    return web.json_response({"held": request.app[STATE_KEY].held})
+
+
 async def get_faults(request: web.Request) -> web.Response:
     """Show the faults still waiting, with their remaining uses.
 
@@ -170,6 +186,8 @@ def add_control_routes(app: web.Application) -> None:
             web.post(f"{CONTROL_PREFIX}/faults", add_faults),
             web.delete(f"{CONTROL_PREFIX}/faults", clear_faults),
             web.get(f"{CONTROL_PREFIX}/faults", get_faults),
+            web.post(f"{CONTROL_PREFIX}/release", release),
+            web.get(f"{CONTROL_PREFIX}/held", get_held),
             web.get(f"{CONTROL_PREFIX}/requests", get_requests),
             web.get(f"{CONTROL_PREFIX}/counters/{{counter_id}}/orders", get_orders),
             web.get(f"{CONTROL_PREFIX}/counters/{{counter_id}}/uploadings", get_uploadings),

@@ -24,6 +24,7 @@ _FIELDS = (
     "after_processing",
     "drop",
     "delay",
+    "hold",
     "validation",
 )
 
@@ -42,6 +43,8 @@ class Fault:
     :param drop: ``before``: read the body, store nothing, close the connection without answering;
         ``after``: store the upload, then close without answering.
     :param delay: seconds to wait before answering (or dropping).
+    :param hold: wait until the test releases held requests (``POST /_emulator/release``), ``delay``
+        seconds at most: a request kept in flight for exactly as long as a test needs it there.
     :param validation: ``FAILED``: an upload is answered as usual but listed FAILED, nothing stored.
     """
 
@@ -54,6 +57,7 @@ class Fault:
     after_processing: bool = False
     drop: str | None = None
     delay: float = 0.0
+    hold: bool = False
     validation: str | None = None
 
     @classmethod
@@ -87,6 +91,10 @@ class Fault:
             raise ValueError("a fault either drops the connection or answers a status, not both")
         if not isinstance(self.delay, int | float) or self.delay < 0:
             raise ValueError("delay must be a non-negative number of seconds")
+        if not isinstance(self.hold, bool):
+            raise ValueError("hold must be a boolean")
+        if self.hold and not self.delay:
+            raise ValueError("hold needs a delay: the longest the request may be held")
         if self.retry_after is not None and not isinstance(self.retry_after, str):
             raise ValueError("retry_after must be a string (seconds or an HTTP date)")
         if self.validation not in (None, "FAILED"):

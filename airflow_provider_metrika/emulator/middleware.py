@@ -111,8 +111,16 @@ async def _handle(
         return response
     if fault.drop == DROP_AFTER or fault.status is not None:
         return await _answer_fault(request, fault)
-    await asyncio.sleep(fault.delay)
+    await _pause(request, fault)
     return response
+
+
+async def _pause(request: web.Request, fault: Fault) -> None:
+    """Wait ``delay`` seconds, or, for a ``hold``, until released (``delay`` seconds at most)."""
+    if fault.hold:
+        await request.app[STATE_KEY].hold(fault.delay)
+    else:
+        await asyncio.sleep(fault.delay)
 
 
 async def _discard_upload(request: web.Request) -> None:
@@ -123,7 +131,7 @@ async def _discard_upload(request: web.Request) -> None:
 
 
 async def _answer_fault(request: web.Request, fault: Fault) -> web.StreamResponse:
-    await asyncio.sleep(fault.delay)
+    await _pause(request, fault)
     if fault.drop is not None:
         if request.transport is not None:
             request.transport.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import threading
 from collections.abc import Iterable, Mapping
@@ -26,6 +28,7 @@ _INT32_MAX = 2**31 - 1
 _KNOBS = (
     "listing_delay",
     "status_delay",
+    "hold_listing",
     "parallel_limit",
     "max_file_bytes",
     "store_orders",
@@ -71,6 +74,8 @@ class EmulatorSettings:
     :param counters: counter id to its time zone name.
     :param listing_delay: seconds after creation before an uploading appears in ``last_uploadings``.
     :param status_delay: seconds after being listed during which an uploading reads ``IN_PROGRESS``.
+    :param hold_listing: uploadings created while this is on are not listed until the test releases
+        them (``POST /_emulator/release``), however long that takes.
     :param parallel_limit: most API requests one token may have in flight; ``None`` for no limit.
     :param max_file_bytes: largest accepted file part; Metrika's limit is 1 GB.
     :param store_orders: keep applied orders; turn off to push huge files through without holding
@@ -87,6 +92,7 @@ class EmulatorSettings:
     counters: dict[int, str] = field(default_factory=lambda: {DEFAULT_COUNTER_ID: DEFAULT_TIME_ZONE})
     listing_delay: float = 0.0
     status_delay: float = 0.0
+    hold_listing: bool = False
     parallel_limit: int | None = None
     max_file_bytes: int = MAX_FILE_BYTES
     store_orders: bool = True
@@ -125,7 +131,7 @@ class EmulatorSettings:
             changes["max_file_bytes"] = _positive_int("max_file_bytes", data["max_file_bytes"])
         if "goals" in data:
             changes["goals"] = parse_goals(data["goals"])
-        for name in ("store_orders", "echo_titles", "last_uploadings_needs_read"):
+        for name in ("store_orders", "echo_titles", "last_uploadings_needs_read", "hold_listing"):
             if name in data:
                 if not isinstance(data[name], bool):
                     raise ValueError(f"{name} must be a boolean")
@@ -208,6 +214,9 @@ class EmulatorState:
         self.faults = FaultQueue()
         self.request_log: list[dict[str, object]] = []
         self.in_flight: dict[str, int] = {}
+        #: Requests waiting on a ``hold`` fault, and what releases them.
+        self.held = 0
+        self._release = asyncio.Event()
         self._stores: dict[int, OrderStore] = {}
         self._uploadings: dict[int, list[Uploading]] = {}
         self._visits: dict[int, list[Visit]] = {}
@@ -221,7 +230,31 @@ class EmulatorState:
         self._uploadings.clear()
         self.request_log.clear()
         self.faults.clear()
+        self.release()
         self.settings = replace(self.settings, **{name: getattr(self._startup, name) for name in _KNOBS})
+
+    async def hold(self, seconds: float) -> None:
+        """Wait until :meth:`release` is called, ``seconds`` at most (on the event loop).
+
+        :param seconds: the longest wait.
+        """
+        released = self._release
+        self.held += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), seconds)
+        finally:
+            self.held -= 1
+
+    def release(self) -> int:
+        """Let every held request go on and list every held uploading; return how many requests were held."""
+        held = self.held
+        self._release.set()
+        self._release = asyncio.Event()
+        for uploadings in self._uploadings.values():
+            for uploading in uploadings:
+                uploading.held = False
+        return held
 
     def order_store(self, counter_id: int) -> OrderStore:
         """Return the counter's order store, creating it empty; call it holding :attr:`lock`.
@@ -282,6 +315,7 @@ class EmulatorState:
             title=title,
             errors=errors,
             details=details,
+            held=self.settings.hold_listing,
         )
         self._uploadings.setdefault(counter_id, []).append(uploading)
         return uploading

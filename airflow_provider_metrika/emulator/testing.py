@@ -114,7 +114,8 @@ class EmulatorClient:
 
         :param settings: any of ``tokens`` (token to a list of counter ids, ``None`` for all, or
             ``{"counters": [...] | None, "scopes": [...] | None}``), ``counters`` (counter id to time
-            zone), ``listing_delay``, ``status_delay``, ``parallel_limit``, ``max_file_bytes``,
+            zone), ``listing_delay``, ``status_delay``, ``hold_listing`` (uploadings created while on
+            are listed only after :meth:`release`), ``parallel_limit``, ``max_file_bytes``,
             ``store_orders``, ``echo_titles``, ``last_uploadings_needs_read``, ``goals`` (counter id to
             a list of goal objects, or of JavaScript goal identifiers as shorthand). ``tokens``,
             ``counters`` and ``goals`` replace the current ones whole; ``reset`` restores the startup
@@ -145,13 +146,37 @@ class EmulatorClient:
             ``target`` (``upload``, ``last_uploadings``, ``counter``, ``counters``, ``goals``, ``reports``,
             ``any``),
             ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
-            (``before``/``after``), ``delay``, ``validation`` (``FAILED``: answered as usual,
-            listed FAILED, nothing stored).
+            (``before``/``after``), ``delay``, ``hold`` (wait for :meth:`release`, ``delay`` seconds
+            at most), ``validation`` (``FAILED``: answered as usual, listed FAILED, nothing stored).
         """
         result: list[dict[str, Any]] = self._call("POST", "/faults", {"faults": [dict(f) for f in faults]})[
             "faults"
         ]
         return result
+
+    def held(self) -> int:
+        """Return how many requests ``hold`` faults are holding now."""
+        return int(self._call("GET", "/held")["held"])
+
+    def wait_until_held(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until ``hold`` faults hold ``count`` requests at once.
+
+        :param count: the requests expected in flight.
+        :param timeout: seconds before failing.
+        :raises TimeoutError: when fewer are held by then.
+        """
+        deadline = time.monotonic() + timeout
+        while (held := self.held()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{held} request(s) held after {timeout:.0f} s, expected {count}")
+            time.sleep(0.02)
+
+    def release(self) -> int:
+        """Let requests held by ``hold`` faults go on and list uploadings held by ``hold_listing``.
+
+        :return: how many requests were held.
+        """
+        return int(self._call("POST", "/release")["released"])
 
     def clear_faults(self) -> None:
         """Forget every fault still waiting."""

@@ -46,6 +46,7 @@ class Uploading:
     :param title: the uploaded part's file name.
     :param errors: validation problems, shown only when the status is ``FAILED``.
     :param details: emulator-only facts (merge mode, file hash, duplicate ids...), never sent by the API.
+    :param held: not listed until the test releases it (created under ``hold_listing``).
     """
 
     sequence: int
@@ -56,6 +57,7 @@ class Uploading:
     errors: list[str] = field(default_factory=list)
     details: dict[str, object] = field(default_factory=dict)
     uploading_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    held: bool = False
 
     @property
     def datetime_text(self) -> str:
@@ -112,7 +114,7 @@ def list_visible(
     shown: list[dict[str, object]] = []
     for uploading in sorted(uploadings, key=lambda u: u.sequence, reverse=True):
         age = (now - uploading.created_at).total_seconds()
-        if age < listing_delay:
+        if uploading.held or age < listing_delay:
             continue
         # Compare at second precision: that is all a client can send back as the offset.
         if older_than is not None and uploading.created_at.replace(microsecond=0) >= older_than:

@@ -8,24 +8,18 @@ reader sees the old file or the new one, never half of one; change files are nev
 
 from __future__ import annotations
 
-import hashlib
 import re
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika._compat import ObjectStoragePath
-from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
+from airflow_provider_metrika.operators.order_sources import storage_path
 
 if TYPE_CHECKING:
     from airflow_provider_metrika.operators.sync_changes import Finder, Upload
     from airflow_provider_metrika.simple_orders.sync_state import Destination, MergeResult, SyncState
-
-#: Suffix of the accepted orders a deferred task keeps until Metrika validated them.
-PENDING_SUFFIX = ".pending.arrow"
 
 
 @dataclass(frozen=True)
@@ -204,30 +198,10 @@ def _remove_old(folder: ObjectStoragePath, folded: tuple[str, ...]) -> None:
             (folder / name).unlink(missing_ok=True)
 
 
-def pending_location(location: ObjectStoragePath, owner: str) -> ObjectStoragePath:
-    """Return where a task instance keeps its accepted orders while it waits deferred.
-
-    :param location: the state file.
-    :param owner: the task instance's identity (DAG, run, task, map index).
-    """
-    tag = hashlib.sha256(owner.encode()).hexdigest()[:16]
-    return location.parent / f".{location.name}.{tag}{PENDING_SUFFIX}"
-
-
-def keep_pending(sent: Path, pending: ObjectStoragePath) -> None:
-    """Copy the accepted orders next to the state: a deferred task resumes in another process.
-
-    :param sent: the local file of keys and fingerprints sent.
-    :param pending: where to keep the copy (see :func:`pending_location`).
-    """
-    pending.parent.mkdir(parents=True, exist_ok=True)
-    copy_to_storage(sent, pending)
-
-
 def commit_state(
     location: ObjectStoragePath,
     destination: Destination,
-    sent: Path | ObjectStoragePath,
+    sent: Path,
     columns: list[str],
     *,
     rebuild: bool,
@@ -239,19 +213,12 @@ def commit_state(
 
     :param location: the state file.
     :param destination: where the orders were sent.
-    :param sent: the keys and fingerprints sent and validated (local, or a copy in storage).
+    :param sent: the local file of keys and fingerprints sent and validated.
     :param columns: the columns the rows were written with.
     :param rebuild: a full refresh: the orders replace every earlier value.
     """
     from airflow_provider_metrika.operators.sync_changes import write_receipt, write_rows
 
-    if isinstance(sent, Path):
-        upload = write_rows(location, sent, columns, rebuild=rebuild)
-    else:
-        with tempfile.TemporaryDirectory(prefix="metrika-sync-") as workdir:
-            local = Path(workdir) / "sent.arrow"
-            with sent.open("rb") as source, local.open("wb") as out:
-                shutil.copyfileobj(source, out, 1 << 20)
-            upload = write_rows(location, local, columns, rebuild=rebuild)
+    upload = write_rows(location, sent, columns, rebuild=rebuild)
     write_receipt(location, upload, "PASSED")
     return compact(location, destination, columns)

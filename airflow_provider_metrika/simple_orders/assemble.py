@@ -41,11 +41,14 @@ class OutputRows:
 
 
 def _merge_joined(first: pa.Array, second: pa.Array) -> pa.Array:
-    """Comma-join two multi-value cells row by row, skipping empty ones."""
-    empty = pa.scalar(None, pa.string())
-    first = pc.if_else(pc.equal(first, ""), empty, first)
-    second = pc.if_else(pc.equal(second, ""), empty, second)
-    return pc.binary_join_element_wise(first, second, ",", null_handling="skip").fill_null("")
+    """Comma-join two multi-value cells row by row, skipping empty ones.
+
+    No nulls go in: ``binary_join_element_wise`` with ``null_handling="skip"`` leaves out the rows
+    whose inputs are all null (pyarrow 26), which would shorten the column.
+    """
+    joined = pc.binary_join_element_wise(first, second, ",")
+    either = pc.if_else(pc.equal(first, ""), second, first)
+    return pc.if_else(pc.and_(pc.not_equal(first, ""), pc.not_equal(second, "")), joined, either)
 
 
 def _multi_cells(

@@ -82,12 +82,13 @@ class IdLedger:
     """Remembers (id, row) pairs of valid rows and reports ids that repeat.
 
     :param spill_dir: a private directory for bucket files.
-    :param memory_budget: bytes of ids kept in memory before spilling.
+    :param memory_budget: bytes of ids kept in memory before spilling; :data:`MEMORY_BUDGET` when not
+        given, read as the ledger is built.
     """
 
-    def __init__(self, spill_dir: Path, memory_budget: int = MEMORY_BUDGET) -> None:
+    def __init__(self, spill_dir: Path, memory_budget: int | None = None) -> None:
         self.spill_dir = spill_dir
-        self.memory_budget = memory_budget
+        self.memory_budget = MEMORY_BUDGET if memory_budget is None else memory_budget
         self._pending: list[pa.RecordBatch] = []
         self._pending_bytes = 0
         self._writers: list[ipc.RecordBatchStreamWriter] = []

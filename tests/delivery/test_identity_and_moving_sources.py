@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +72,8 @@ def _run_while_the_source_moves(
     """Run the POS DAG; while part 2's POST is held, put a late order at the top of the source."""
     # Part 1 is accepted; part 2 is refused by quota twice (the hook's retry too): try 1 fails.
     metrika.inject_faults(
-        {"target": "upload", "skip": 1, "status": 429, "delay": 3}, {"target": "upload", "status": 429}
+        {"target": "upload", "skip": 1, "status": 429, "hold": True, "delay": 240},
+        {"target": "upload", "status": 429},
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow", "dags", "test", "delivery_pos_export", "--conf", json.dumps(conf)],
@@ -84,11 +84,9 @@ def _run_while_the_source_moves(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 240
-        while _posts(metrika) < 2:
-            assert time.monotonic() < deadline, "part 2 was never sent"
-            time.sleep(0.1)
+        metrika.wait_until_held(1, timeout=240)  # part 2's POST
         _pos_export(source, moved)
+        metrika.release()
         output, _ = process.communicate(timeout=300)
     finally:
         if process.poll() is None:

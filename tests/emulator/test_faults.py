@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -114,6 +115,31 @@ def test_delay_slows_the_answer(api: MetrikaApi, emulator: EmulatorClient) -> No
     assert time.monotonic() - started >= 0.4
 
 
+def test_a_held_request_is_answered_once_released_and_a_reset_releases_too(
+    api: MetrikaApi, emulator: EmulatorClient
+) -> None:
+    emulator.inject_faults({"target": "counter", "hold": True, "delay": 60, "times": 2})
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(api.counter)
+        emulator.wait_until_held(1)
+        assert not first.done()
+        assert emulator.release() == 1
+        assert first.result(timeout=30).status_code == 200
+        second = pool.submit(api.counter)
+        emulator.wait_until_held(1)
+        emulator.reset()
+        assert second.result(timeout=30).status_code == 200
+    assert emulator.held() == 0
+
+
+def test_a_hold_nobody_releases_ends_after_its_delay(api: MetrikaApi, emulator: EmulatorClient) -> None:
+    emulator.inject_faults({"target": "counter", "hold": True, "delay": 0.2})
+    started = time.monotonic()
+    assert api.counter().status_code == 200
+    assert time.monotonic() - started >= 0.2
+    assert emulator.held() == 0
+
+
 def test_delayed_upload_times_out_on_the_client_yet_is_stored(
     api: MetrikaApi, emulator: EmulatorClient
 ) -> None:
@@ -141,6 +167,8 @@ def test_delay_with_status_waits_then_answers_the_error(api: MetrikaApi, emulato
         {"drop": "sometimes"},
         {"drop": "before", "status": 503},
         {"delay": -1},
+        {"hold": True},
+        {"hold": "yes", "delay": 5},
         {"retry_after": 2},
         {"colour": "red"},
     ],

@@ -75,23 +75,41 @@ def test_unreadable_datetime_offset_is_400_invalid_parameter(api: MetrikaApi, of
 
 
 def test_listing_delay_hides_a_new_uploading_for_a_while(api: MetrikaApi, emulator: EmulatorClient) -> None:
-    emulator.configure(listing_delay=0.6)
+    emulator.configure(listing_delay=600)
     uploading = api.uploading(SAMPLE_CSV)
     assert api.listed() == []
     assert [u["uploading_id"] for u in emulator.uploadings(COUNTER)] == [uploading["uploading_id"]]
-    time.sleep(0.7)
+    emulator.configure(listing_delay=0)  # the delay is measured when the list is read
     assert [u["uploading_id"] for u in api.listed()] == [uploading["uploading_id"]]
+
+
+def test_hold_listing_hides_only_the_uploadings_made_meanwhile_until_released(
+    api: MetrikaApi, emulator: EmulatorClient
+) -> None:
+    before = api.uploading(SAMPLE_CSV)
+    emulator.configure(hold_listing=True)
+    held = api.uploading(SAMPLE_CSV)
+    emulator.configure(hold_listing=False)
+    after = api.uploading(SAMPLE_CSV)
+
+    assert [u["uploading_id"] for u in api.listed()] == [after["uploading_id"], before["uploading_id"]]
+    emulator.release()
+    assert [u["uploading_id"] for u in api.listed()] == [
+        after["uploading_id"],
+        held["uploading_id"],
+        before["uploading_id"],
+    ]
 
 
 def test_status_delay_shows_in_progress_before_the_final_status(
     api: MetrikaApi, emulator: EmulatorClient
 ) -> None:
-    emulator.configure(status_delay=0.6)
+    emulator.configure(status_delay=600)
     api.uploading(INVALID_CSV)
     (pending,) = api.listed()
     assert pending["api_validation_status"] == "IN_PROGRESS"
     assert "api_validation_errors" not in pending
-    time.sleep(0.7)
+    emulator.configure(status_delay=0)  # measured when the list is read, as the listing delay
     (final,) = api.listed()
     assert final["api_validation_status"] == "FAILED"
     assert final["api_validation_errors"]

@@ -6,19 +6,27 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+from airflow_provider_metrika.hooks.metrika import MetrikaHook
+from airflow_provider_metrika.operators.order_sources import storage_path
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from airflow_provider_metrika.operators.sync_state_store import load_state
+from airflow_provider_metrika.simple_orders.sync_fold import UNKNOWN, UNKNOWN_NEW
+from airflow_provider_metrika.simple_orders.sync_state import Destination, fingerprint_rows
 from tests.airflow_cli import MetadataDb, airflow_env, run_airflow
 from tests.conftest import (
     COUNTER,
@@ -56,6 +64,42 @@ def _state_files(state_dir: Path) -> list[Path]:
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _held(state_file: Path, conn_id: str, scratch: Path) -> dict[int, int]:
+    """Return what a state says Metrika holds, by order key, as the next run reads it.
+
+    That is the state file and the change records beside it, accepted uploads looked up in Metrika's
+    list; read from a copy, so the receipts the lookup writes leave the next run's records as they were.
+    """
+    copy = scratch / f"held-{len(list(scratch.glob('held-*')))}"
+    shutil.copytree(state_file.parent, copy)
+    hook = MetrikaHook(conn_id)
+
+    def find(ids: list[str], since: str | None) -> dict[str, Any]:
+        return hook.find_uploadings(COUNTER, ids, not_before=since)
+
+    about = json.loads(pq.read_schema(state_file).metadata[b"metrika_sync_state"])
+    destination = Destination(about["api"], int(about["counter"]))
+    state = load_state(storage_path(str(copy / state_file.name)), destination, find)
+    return dict(zip(state.keys.tolist(), state.fingerprints.tolist(), strict=True))
+
+
+def _assert_the_state_did_not_move(before: dict[int, int], after: dict[int, int]) -> None:
+    """Check that no order holds a value Metrika did not confirm.
+
+    Each order keeps what it held or is unknown (sent again next time); SECOND's changed and new
+    orders (o-2, o-4) are unknown, never their new values.
+    """
+    keys, _ = fingerprint_rows(pa.array(["o-2", "o-4"]), pa.array(["", ""]))
+    changed, new = keys.tolist()
+    unknown = {int(UNKNOWN), int(UNKNOWN_NEW)}  # held by Metrika before or not: sent again either way
+    assert after[changed] in unknown
+    assert after[new] == int(UNKNOWN_NEW)
+    assert len(before) == len(FIRST)
+    assert len(after) == len(FIRST) + 1
+    for key, value in after.items():
+        assert value == before[key] or value in unknown if key in before else value == UNKNOWN_NEW, key
 
 
 def test_a_second_run_sends_only_new_and_changed_orders_and_a_third_sends_nothing(
@@ -148,7 +192,7 @@ def test_the_openlineage_output_carries_the_counts(
 
 
 def test_a_failed_upload_leaves_the_state_and_the_next_run_sends_the_changes(
-    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+    sync_env: dict[str, str], metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
 ) -> None:
     state_dir = tmp_path / "state"
     assert (
@@ -156,14 +200,15 @@ def test_a_failed_upload_leaves_the_state_and_the_next_run_sends_the_changes(
         == "success"
     )
     [state_file] = _state_files(state_dir)
-    before = _digest(state_file)
+    before, held_before = _digest(state_file), _held(state_file, metrika_conn, tmp_path)
     second = orders_file(tmp_path, "b.csv", SECOND)
     metrika.inject_faults({"target": "upload", "status": 400, "times": 1})
 
     state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
 
     assert state == "failed", output
-    assert _digest(state_file) == before, "the state did not move"
+    assert _digest(state_file) == before, "the state file was not rewritten"
+    _assert_the_state_did_not_move(held_before, _held(state_file, metrika_conn, tmp_path))
     assert _state_files(state_dir) == [state_file], "no temporary file is left behind"
 
     state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
@@ -184,8 +229,8 @@ def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
     [state_file] = _state_files(state_dir)
     before = _digest(state_file)
     second = orders_file(tmp_path, "b.csv", SECOND)
-    # The upload is stored, and its answer held back for 60 s: the task is killed while it waits.
-    metrika.inject_faults({"target": "upload", "drop": "after", "delay": 60})
+    # The upload is stored, and its answer held back: the task is killed while it waits.
+    metrika.inject_faults({"target": "upload", "drop": "after", "hold": True, "delay": 240})
     conf = json.dumps({"orders_uri": second, "sync_state": str(state_dir)})
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow", "dags", "test", "test_metrika_sync", "-c", conf],
@@ -196,15 +241,12 @@ def test_a_killed_run_leaves_the_state_and_the_next_run_sends_the_changes(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not metrika.api_requests(path_contains="simple_orders", method="POST")[1:]:
-            assert time.monotonic() < deadline, "the second upload never started"
-            assert process.poll() is None, "the run ended before it was killed"
-            time.sleep(0.2)
-        time.sleep(1.0)
+        metrika.wait_until_held(1, timeout=240)  # the second upload, stored, its answer not sent
+        assert process.poll() is None, "the run ended before it was killed"
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        metrika.release()
 
     assert _digest(state_file) == before, "a killed run leaves the old state"
     state, counts, output = run_sync(sync_env, "test_metrika_sync", second, state_dir)
@@ -266,18 +308,18 @@ def test_a_deferred_wait_moves_the_state_only_after_metrika_validated(
     assert "deferred" in output.lower()
     assert counts is not None
     assert (counts["sent"], counts["state_orders"]) == (4, 4)
-    assert [path.suffix for path in _state_files(state_dir)] == [".parquet"], "the pending copy is gone"
+    assert [path.suffix for path in _state_files(state_dir)] == [".parquet"], "no temporary file is left"
     assert output.index("all PASSED") < output.index("now tracks 4 orders")
 
 
-def test_a_wait_that_times_out_leaves_the_state_and_no_pending_copy(
-    sync_env: dict[str, str], metrika: EmulatorClient, tmp_path: Path
+def test_a_wait_that_times_out_leaves_the_held_values_and_marks_the_sent_orders_unknown(
+    sync_env: dict[str, str], metrika: EmulatorClient, metrika_conn: str, tmp_path: Path
 ) -> None:
     state_dir = tmp_path / "state"
     orders = orders_file(tmp_path, "a.csv", FIRST)
     assert run_sync(sync_env, "test_metrika_sync", orders, state_dir)[0] == "success"
     [state_file] = _state_files(state_dir)
-    before = _digest(state_file)
+    before, held_before = _digest(state_file), _held(state_file, metrika_conn, tmp_path)
     metrika.configure(status_delay=30.0)  # validation outlasts the task's 3 s timeout
 
     state, _, output = run_sync(
@@ -286,8 +328,10 @@ def test_a_wait_that_times_out_leaves_the_state_and_no_pending_copy(
 
     assert state == "failed", output
     assert "MetrikaUploadingTimeoutError" in output
-    assert _digest(state_file) == before, "not validated: the state did not move"
-    assert _state_files(state_dir) == [state_file], "the pending copy was dropped"
+    assert _digest(state_file) == before, "the state file was not rewritten"
+    # Still validating in Metrika's list: the orders sent stay unknown until it says what became of them.
+    _assert_the_state_did_not_move(held_before, _held(state_file, metrika_conn, tmp_path))
+    assert _state_files(state_dir) == [state_file], "no temporary file is left"
 
 
 def test_sync_arguments_that_do_not_go_together_are_refused_when_the_dag_is_parsed() -> None:
@@ -365,8 +409,8 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
         ):
             source.backup(copy)
         homes.append(home)
-    metrika.inject_faults({"target": "upload", "delay": 45}, {"target": "upload", "delay": 45})
-    uploads_before = len(metrika.api_requests("simple_orders", "POST"))
+    # Each run's upload is held until both are in flight: B reads the state while A's is pending.
+    metrika.inject_faults({"target": "upload", "hold": True, "delay": 240, "times": 2})
     processes = []
     try:
         for home, rows, name in zip(homes, (run_a, run_b), ("a", "b"), strict=True):
@@ -383,11 +427,8 @@ def test_two_deployments_syncing_one_counter_at_once_keep_each_others_orders(
                     start_new_session=True,
                 )
             )
-            deadline = time.monotonic() + 240
-            while name == "a" and len(metrika.api_requests("simple_orders", "POST")) == uploads_before:
-                assert processes[0].poll() is None, processes[0].communicate()[0]
-                assert time.monotonic() < deadline, "run A never uploaded"
-                time.sleep(0.5)
+            metrika.wait_until_held(1 if name == "a" else 2, timeout=240)
+        assert metrika.release() == 2
         outputs = [process.communicate(timeout=300)[0] for process in processes]
     finally:
         for process in processes:

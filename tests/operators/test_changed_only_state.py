@@ -84,12 +84,13 @@ def test_an_upload_listed_failed_after_its_run_ended_green_is_sent_again(
         == "success"
     )
     changed = orders_file(tmp_path, "b.csv", [FIRST[0].replace(",101", ",999"), *FIRST[1:]])
-    # Metrika answers IN_PROGRESS, and lists the uploading FAILED a few seconds later.
-    metrika.configure(status_delay=3.0)
+    # Metrika answers IN_PROGRESS, and lists the uploading FAILED later (before the next run).
+    metrika.configure(status_delay=600)
     metrika.inject_faults({"target": "upload", "validation": "FAILED"})
     state, _, output = run_sync(sync_env, "test_metrika_sync", changed, state_dir)
     assert state == "success", output  # without wait_for_validation, the answer is all it sees
     assert _revenues(metrika)["o-1"] == "101", "FAILED: nothing stored"
+    metrika.configure(status_delay=0)
 
     state, _, output = run_sync(sync_env, "test_metrika_sync", changed, state_dir)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -322,12 +323,14 @@ def test_deferrable_defers_to_a_settle_trigger_that_fires_then_completes(
         operator.execute(_context(ti))
     trigger = caught.value.trigger
     assert isinstance(trigger, MetrikaSettleTrigger)
-    assert trigger.serialize()[1] == {"moment": pytest.approx(time.time() + 2, abs=2)}
+    [moment] = trigger.serialize()[1].values()
+    [uploading] = xcoms[(UPLOAD, "return_value", -1)]
+    stored = datetime.fromisoformat(uploading["datetime"].replace(" ", "T")).replace(tzinfo=UTC)
+    assert moment == stored.timestamp() + 2, "settle_seconds after Metrika stored the upload"
     assert metrika.api_requests(path_contains="/stat/") == [], "nothing is read before the reports settle"
 
-    started = time.monotonic()
     event = asyncio.run(_first_event(trigger))
-    assert time.monotonic() - started > 0.5
+    assert time.time() >= moment, "the event waited for the moment"
     result = operator.execute_complete(_context(ti), event.payload)
 
     assert (result["sent"], result["linked"]) == (2, 1)

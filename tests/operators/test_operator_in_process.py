@@ -7,6 +7,7 @@ the same task state store and a higher try number, and what the emulator stored 
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from airflow_provider_metrika.exceptions import (
 )
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from tests.conftest import COUNTER
-from tests.task_context import TaskContext, TaskInstance
+from tests.task_context import TaskContext, TaskInstance, TaskStateStore
 
 #: One order without an id per line: a POS export, two customers buying twice the same day.
 ROW = "{id},2024-01-09 10:00:00,{email}\n"
@@ -252,3 +253,21 @@ def test_every_record_is_written_to_outlive_the_stores_routine_clean_up(
     assert task.store is not None
     assert task.store.retentions
     assert set(task.store.retentions.values()) == {NEVER_EXPIRE}
+
+
+def test_the_in_process_store_has_airflows_methods_and_keeps_json_as_airflow_does() -> None:
+    from airflow.sdk.execution_time.context import TaskStateStoreAccessor
+
+    for name in ("get", "set", "delete", "clear"):
+        real = inspect.signature(getattr(TaskStateStoreAccessor, name)).parameters
+        ours = inspect.signature(getattr(TaskStateStore, name)).parameters
+        assert [(p.name, p.kind) for p in ours.values()] == [(p.name, p.kind) for p in real.values()], name
+    store = TaskStateStore()
+    store.set("k", {"parts": (1, 2), 3: "three"})
+
+    assert store.get("k") == {"parts": [1, 2], "3": "three"}, "read back from JSON: lists and text keys"
+    assert store.get("missing", "default") == "default"
+    with pytest.raises(TypeError):
+        store.set("k", {"at": Path("/tmp")})
+    with pytest.raises(ValueError, match="None"):
+        store.set("k", None)

@@ -15,7 +15,14 @@ from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from tests.airflow_cli import REPO, MetadataDb, run_airflow
-from tests.conftest import COUNTER, OTHER_COUNTER, TOKEN, ExampleRun, documented_connection
+from tests.conftest import (
+    COUNTER,
+    OTHER_COUNTER,
+    TOKEN,
+    ExampleRun,
+    documented_connection,
+    listed_after_a_poll,
+)
 
 TEST_DAGS = REPO / "tests" / "dags"
 
@@ -238,12 +245,12 @@ def test_wait_for_validation_polls_or_defers_until_passed(
     metrika: EmulatorClient, dag_env: dict[str, str], tmp_path: Path
 ) -> None:
     orders = _orders_csv(tmp_path / "orders.csv", rows=5)
-    metrika.configure(listing_delay=2.0, status_delay=1.0)
     env = {**dag_env, "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS)}
 
-    db, run_id, output = _dags_test(
-        env, "test_metrika_upload_and_wait", "--conf", json.dumps({"orders_uri": str(orders)})
-    )
+    with listed_after_a_poll(metrika):  # each task's first look finds its uploading pending
+        db, run_id, output = _dags_test(
+            env, "test_metrika_upload_and_wait", "--conf", json.dumps({"orders_uri": str(orders)})
+        )
 
     dag_id = "test_metrika_upload_and_wait"
     assert db.run_state(dag_id, run_id) == "success", output[-4000:]

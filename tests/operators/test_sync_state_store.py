@@ -13,9 +13,7 @@ from airflow_provider_metrika.operators.sync_changes import write_receipt, write
 from airflow_provider_metrika.operators.sync_state_store import (
     commit_state,
     compact,
-    keep_pending,
     load_state,
-    pending_location,
     state_location,
 )
 from airflow_provider_metrika.simple_orders.sync_state import Destination
@@ -59,11 +57,7 @@ def test_a_state_in_object_storage_is_written_whole_read_back_and_updated(tmp_pa
     )
     assert (changed.report.orders_changed, changed.report.orders_unchanged) == (1, 1)
     assert changed.sent_orders is not None
-    pending = pending_location(location, "dag\nrun\nsync\n-1")
-    keep_pending(changed.sent_orders, pending)
-    assert pending.name.startswith(f".{location.name}.")
-    saved = commit_state(location, HERE, pending, changed.report.columns, rebuild=False)
-    pending.unlink()
+    saved = commit_state(location, HERE, changed.sent_orders, changed.report.columns, rebuild=False)
 
     again = prepare_text(
         ORDERS.replace(",200", ",250"), tmp_path / "3", sync_state=load_state(location, HERE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
@@ -18,12 +19,16 @@ def _orders(batch: int) -> bytes:
     return ("id,create_date_time,emails\n" + "\n".join(rows) + "\n").encode()
 
 
+def _refused(metrika: EmulatorClient) -> int:
+    return [r["status"] for r in metrika.api_requests(path_contains="simple_orders")].count(429)
+
+
 def test_twenty_concurrent_uploads_all_land_once_through_quota_backoff(
     metrika: EmulatorClient, metrika_conn: str
 ) -> None:
     metrika.configure(parallel_limit=3)
-    # The first three uploads are held for a second: the others surely find the quota full.
-    metrika.inject_faults({"target": "upload", "delay": 1.0, "times": 3})
+    # The first three uploads are held until every other one has met the full quota at least once.
+    metrika.inject_faults({"target": "upload", "hold": True, "delay": 120, "times": 3})
     start = threading.Barrier(UPLOADS)
 
     def upload(batch: int) -> dict[str, object]:
@@ -32,7 +37,14 @@ def test_twenty_concurrent_uploads_all_land_once_through_quota_backoff(
         return hook.upload_simple_orders(COUNTER, io.BytesIO(_orders(batch)), all_rows_have_ids=True)
 
     with ThreadPoolExecutor(max_workers=UPLOADS) as pool:
-        uploadings = list(pool.map(upload, range(UPLOADS)))
+        running = [pool.submit(upload, batch) for batch in range(UPLOADS)]
+        metrika.wait_until_held(3)
+        deadline = time.monotonic() + 120
+        while _refused(metrika) < UPLOADS - 3:
+            assert time.monotonic() < deadline, f"only {_refused(metrika)} uploads met the full quota"
+            time.sleep(0.05)
+        assert metrika.release() == 3
+        uploadings = [future.result() for future in running]
 
     assert [u["api_validation_status"] for u in uploadings] == ["PASSED"] * UPLOADS
     assert len({u["uploading_id"] for u in uploadings}) == UPLOADS

@@ -77,13 +77,12 @@ def test_later_pokes_keep_what_passed_and_finish_when_the_rest_is_listed(
     metrika: EmulatorClient, metrika_conn: str
 ) -> None:
     first = upload(metrika_conn)
-    time.sleep(0.7)
-    metrika.configure(listing_delay=0.5)
-    second = upload(metrika_conn)
+    metrika.configure(hold_listing=True)
+    second = upload(metrika_conn)  # not listed until released
     waiting = sensor([first, second])
 
     assert waiting.poke(CONTEXT) is False
-    time.sleep(0.6)
+    metrika.release()
     assert waiting.poke(CONTEXT) is True
 
 

@@ -235,6 +235,45 @@ def currency(value: str) -> str | None:
     return None
 
 
+# -- ClientIDs, MD5 hashes, statuses, goals ------------------------------------------------------
+
+#: The order statuses and their accepted spellings; any other value must be a goal identifier.
+STATUSES = {
+    "PAID": "PAID",
+    "IN_PROGRESS": "IN_PROGRESS",
+    "CANCELLED": "CANCELLED",
+    "CANCELED": "CANCELLED",
+    "SPAM": "SPAM",
+}
+_GOAL_ID = re.compile(r"[A-Za-z0-9_]+")
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def client_id(value: str) -> str | None:
+    """Return a ClientID as given, or None when it is not ASCII digits only."""
+    return value if all(ch in DIGITS for ch in value) else None
+
+
+def md5_value(value: str) -> str | None:
+    """Return a given MD5 hash lowercased, or None when it is not 32 hexadecimal digits."""
+    return value.lower() if _HEX32.fullmatch(value) else None
+
+
+def _upper(text: str) -> str:
+    # One character for one, as the docs' "any case" compares: no "ß" -> "SS".
+    return "".join(ch.upper() if len(ch.upper()) == 1 else ch for ch in text)
+
+
+def order_status(value: str) -> str | None:
+    """Return a status in Metrika's spelling, a goal identifier as given, ``""`` when empty, or None."""
+    text = _strip(value)
+    if _upper(text) in STATUSES:
+        return STATUSES[_upper(text)]
+    if not text or _GOAL_ID.fullmatch(text):
+        return text
+    return None
+
+
 # -- dates ----------------------------------------------------------------------------------------
 
 _DOTTED = re.compile(r"(\d\d)\.(\d\d)\.(\d{4}|\d\d)(?: (\d\d):(\d\d)(?::(\d\d))?)?")
@@ -309,6 +348,20 @@ def _md5(value: str) -> str:
     return hashlib.md5(value.encode()).hexdigest()
 
 
+#: Columns that identify the customer, in the documented order.
+IDENTIFIERS = ("client_ids", "emails", "phones", "emails_md5", "phones_md5")
+
+
+def _identifier(column: str, value: str, options: Options) -> str | None:
+    if column == "emails":
+        return email(value)
+    if column == "phones":
+        return phone(value, options.rewrite_leading_8)
+    if column == "client_ids":
+        return client_id(value)
+    return md5_value(value)
+
+
 def expected_row(cells: dict[str, str], options: Options) -> tuple[dict[str, str], set[str]]:
     """Return the row as it must be written, and the columns refused (empty when the row is valid).
 
@@ -323,24 +376,33 @@ def expected_row(cells: dict[str, str], options: Options) -> tuple[dict[str, str
         refused.add("create_date_time")
     out["create_date_time"] = date or ""
     identified = False
-    for column in ("emails", "phones"):
+    written: dict[str, list[str]] = {}
+    for column in IDENTIFIERS:
         if column not in cells:
             continue
         values = _values(cells[column])
         identified |= bool(values)
-        if column == "emails":
-            normal = [email(v) for v in values]
-        else:
-            normal = [phone(v, options.rewrite_leading_8) for v in values]
+        normal = [_identifier(column, v, options) for v in values]
         if any(v is None for v in normal):
             refused.add(column)
             continue
-        if options.hash_identifiers:
-            out[f"{column}_md5"] = ",".join(_md5(v) for v in normal if v)
-        else:
-            out[column] = ",".join(v for v in normal if v)
+        hashed = options.hash_identifiers and column in ("emails", "phones")
+        # Hashed emails go to emails_md5, ahead of the hashes the input gives there.
+        target = f"{column}_md5" if hashed else column
+        written.setdefault(target, []).extend(_md5(v) if hashed else v for v in normal if v)
+    out.update({column: ",".join(values) for column, values in written.items()})
     if not identified:
         refused.add("identifiers")
+    if "order_status" in cells:
+        status = order_status(cells["order_status"])
+        if status is None:
+            refused.add("order_status")
+        out["order_status"] = status or ""
+    if "goals" in cells:
+        listed = goals(cells["goals"], options.decimal)
+        if listed is None:
+            refused.add("goals")
+        out["goals"] = listed or ""
     for column in ("revenue", "cost"):
         if column in cells:
             value = amount(cells[column], options.decimal)

@@ -11,7 +11,23 @@ from tests.simple_orders.oracle import Options
 
 NOW = dt.datetime(2024, 2, 1, 12, 0, tzinfo=dt.UTC)
 ZONES = ("Europe/Moscow", "Asia/Yekaterinburg", "UTC", "America/New_York", "Asia/Kolkata", "Europe/London")
-COLUMNS = ("id", "create_date_time", "emails", "phones", "revenue", "cost", "currency")
+#: Every column, in Metrika's documented order (``client_uniq_id`` is written as given, not generated).
+COLUMNS = (
+    "id",
+    "create_date_time",
+    "client_ids",
+    "emails",
+    "phones",
+    "emails_md5",
+    "phones_md5",
+    "order_status",
+    "revenue",
+    "cost",
+    "goals",
+    "currency",
+)
+#: Columns an example may leave out (``create_date_time`` and ``emails`` are always there).
+OPTIONAL = tuple(c for c in COLUMNS if c not in ("create_date_time", "emails"))
 #: Stands for a cell larger than the CSV reader's 1 MiB block (expanded by :func:`cell`, so that a
 #: failing example's repr stays short).
 HUGE = "<huge cell>"
@@ -205,6 +221,81 @@ def amounts(draw: st.DrawFn) -> str:
     return repr(draw(st.floats(min_value=0, max_value=1e17, allow_nan=False)))
 
 
+_HEX = "0123456789abcdef"
+_MD5 = st.text(alphabet=_HEX, min_size=32, max_size=32)
+
+
+@st.composite
+def md5s(draw: st.DrawFn) -> str:
+    """An emails_md5 or phones_md5 cell: hashes in either case, several, or not quite hashes."""
+
+    def one() -> str:
+        kind = draw(st.integers(0, 4))
+        if kind == 0:
+            return draw(st.sampled_from(["", "x" * 32, "0" * 31, "0" * 33, "g" + "0" * 31, "д" * 32]))
+        if kind == 1:
+            return draw(st.text(alphabet=_HEX + "ABCDEFg -", max_size=34))
+        value = draw(_MD5)
+        return value.upper() if kind == 2 else value
+
+    count = draw(st.integers(0, 2))
+    return draw(st.sampled_from([",", ", "])).join(one() for _ in range(count))
+
+
+_CLIENT_IDS = ("1704880560123456789", "12.5", "1e5", "-1", "١٢٣", "12 34", "0", "007", "")
+
+
+@st.composite
+def client_ids(draw: st.DrawFn) -> str:
+    """A client_ids cell: ClientIDs of digits, several, or not digits (a float, a sign, other digits)."""
+    if draw(st.booleans()):
+        return draw(st.sampled_from(_CLIENT_IDS))
+    values = draw(st.lists(st.text(alphabet="0123456789 .e-", max_size=20), max_size=3))
+    return ",".join(values)
+
+
+_STATUSES = (
+    "PAID",
+    "paid",
+    " Paid ",
+    "In_Progress",
+    "CANCELED",
+    "cancelled",
+    "Spam",
+    "dostavka",
+    "oplata_cash",
+    "goal-1",
+    "goal 1",
+    "a.b",
+    "Оплачен",
+    "in_progreß",
+    "paıd",
+    "",
+)
+
+
+@st.composite
+def statuses(draw: st.DrawFn) -> str:
+    """An order_status cell: the statuses in any case, goal identifiers, and neither."""
+    if draw(st.integers(0, 3)):
+        return draw(st.sampled_from(_STATUSES))
+    return draw(st.text(alphabet="PAIDpaid_1 -.ßıОп", max_size=12))
+
+
+_GOALS = (
+    *("", "filial_1", "oplata_cash:200", "a:0200.50,b", "g:10.0", "g:007", "g:1.000,h:0.0"),
+    *("g:", "g:1.", "g:.5", "g:-1", "g:1e3", ":5", "g:1:2", "гол", "a, b"),
+)
+
+
+@st.composite
+def goal_lists(draw: st.DrawFn) -> str:
+    """A goals cell: goal[:price] lists with padded prices, and malformed goals."""
+    if draw(st.integers(0, 2)):
+        return draw(st.sampled_from(_GOALS))
+    return draw(st.text(alphabet="ab_1:.,0 -", max_size=14))
+
+
 def _with_control(draw: st.DrawFn, value: str) -> str:
     if draw(st.integers(0, 14)):
         return value
@@ -225,6 +316,8 @@ class Example:
     quote_all: bool
     decimal_option: str | None
     options: Options
+    on_invalid: str = "skip"
+    duplicates: str = "keep_last"
 
 
 @st.composite
@@ -276,6 +369,18 @@ _CLEAN = {
     "revenue": st.sampled_from(["200", "4590.50", "0", "", "1200.5", "99999.99"]),
     "cost": st.sampled_from(["150", "", "0.5", "10"]),
     "currency": st.sampled_from(["", "RUB", "EUR", "usd"]),
+    "client_ids": st.sampled_from(["1704880560123456789", "12345,67890", "", "99"]),
+    "emails_md5": st.sampled_from(
+        [
+            "",
+            "3c56ff8fef0f6c65b36b2d25720fe276",
+            "3C56FF8FEF0F6C65B36B2D25720FE276",
+            "0" * 32 + ", " + "f" * 32,
+        ]
+    ),
+    "phones_md5": st.sampled_from(["", "f09f2c3d48f31e2a802944ade2e5aec5"]),
+    "order_status": st.sampled_from(["PAID", "paid", "IN_PROGRESS", "Cancelled", "SPAM", "", "dostavka"]),
+    "goals": st.sampled_from(["", "filial_1", "oplata_cash:200", "a:0200.50,b", "goal:10.0"]),
 }
 
 
@@ -298,6 +403,11 @@ def rows(draw: st.DrawFn, columns: tuple[str, ...]) -> dict[str, str]:
         "revenue": amounts(),
         "cost": amounts(),
         "currency": st.sampled_from(["", "RUB", "eur", " usd ", "RUBL", "руб", "€", "Us1"]),
+        "client_ids": client_ids(),
+        "emails_md5": md5s(),
+        "phones_md5": md5s(),
+        "order_status": statuses(),
+        "goals": goal_lists(),
     }
     row = {column: _with_control(draw, draw(makers[column])) for column in columns}
     _with_formula(draw, row)
@@ -308,8 +418,8 @@ def rows(draw: st.DrawFn, columns: tuple[str, ...]) -> dict[str, str]:
 
 @st.composite
 def examples(draw: st.DrawFn) -> Example:
-    """A whole input: columns, 1 to 8 rows, a form (DataFrame or CSV bytes) and options."""
-    optional = draw(st.lists(st.sampled_from(["id", "phones", "revenue", "cost", "currency"]), unique=True))
+    """A whole input: columns, 1 to 8 rows, a form (DataFrame or CSV bytes), options, and the modes."""
+    optional = draw(st.lists(st.sampled_from(OPTIONAL), unique=True))
     columns = tuple(c for c in COLUMNS if c in {"create_date_time", "emails", *optional})
     generated = draw(st.lists(rows(columns), min_size=1, max_size=8))
     form = draw(st.sampled_from(["csv", "csv", "frame"]))
@@ -335,6 +445,8 @@ def examples(draw: st.DrawFn) -> Example:
         draw(st.booleans()),
         decimal_option,
         options,
+        draw(st.sampled_from(["skip", "skip", "fail"])),
+        draw(st.sampled_from(["keep_last", "keep_last", "error"])),
     )
 
 

@@ -143,3 +143,18 @@ def test_a_phone_or_email_mapped_into_client_ids_is_masked_in_errors_and_reports
     assert "olga.secret" not in message
     assert '"+7**************67"' in message
     assert '"o***@mail.ru"' in message
+
+
+def test_hashed_phones_beside_a_phones_md5_column_keep_every_row_when_both_are_empty(tmp_path: Path) -> None:
+    text = (
+        "create_date_time,emails,phones,phones_md5\n"
+        "10.01.2024,a@example.com,,\n"
+        "10.01.2024,b@example.com,79995551111,\n"
+        "10.01.2024,c@example.com,,f09f2c3d48f31e2a802944ade2e5aec5\n"
+        "10.01.2024,d@example.com,,\n"
+    )
+
+    result = prepare_text(text, tmp_path, hash_identifiers=True)
+
+    phones = [row["phones_md5"] for row in part_dicts(result)]
+    assert phones == ["", "f09f2c3d48f31e2a802944ade2e5aec5", "f09f2c3d48f31e2a802944ade2e5aec5", ""]

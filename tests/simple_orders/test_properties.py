@@ -1,10 +1,13 @@
 """
 Property tests of prepare_simple_orders against an independent oracle (tests/simple_orders/oracle.py).
 
-For any generated input, realistic or hostile, either the input is refused as a whole with a clear
-error, or every row is accounted for (written + rejected + duplicates = read), every written row equals
-the oracle's normalisation, every rejected row is refused for the columns the oracle refuses, and no raw
-email or phone appears in any message (nor in rejects.csv with hash_identifiers=True).
+For any generated input, realistic or hostile, in either ``on_invalid`` mode (``skip``, ``fail``) and
+either ``duplicates`` mode (``keep_last``, ``error``): either the input is refused as a whole for the
+reason the oracle gives (a row over the reader's block; invalid rows with ``fail``; repeated ids with
+``error``), leaving no part, or every row is accounted for (written + rejected + duplicates = read),
+every written row equals the oracle's normalisation (every column, statuses, ClientIDs, goals and MD5
+hashes included), every rejected row is refused for the columns the oracle refuses, and no raw email
+or phone appears in any message (nor in rejects.csv with hash_identifiers=True).
 
 ``make test`` runs a few hundred examples; ``make fuzz`` thousands (the profiles are in tests/conftest.py).
 """
@@ -41,7 +44,8 @@ csv.field_size_limit(1 << 30)  # rejects.csv may hold a huge cell
 
 
 _COLUMN_IN_REASONS = re.compile(
-    r"(?:^|; )(id|create_date_time|emails|phones|revenue|cost|currency|identifiers): "
+    r"(?:^|; )(id|create_date_time|client_ids|emails|phones|emails_md5|phones_md5|order_status|revenue|cost"
+    r"|goals|currency|identifiers): "
 )
 
 
@@ -94,9 +98,9 @@ def _run(sample: Example, directory: Path) -> PreparedOrders:
         source_timezone=options.source_timezone,
         hash_identifiers=options.hash_identifiers,
         rewrite_leading_8=options.rewrite_leading_8,
-        on_invalid="skip",
+        on_invalid=sample.on_invalid,
         max_invalid_fraction=1.0,
-        duplicates="keep_last",
+        duplicates=sample.duplicates,
         decimal=sample.decimal_option,
         now=NOW,
     )
@@ -125,20 +129,36 @@ def check_example(sample: Example) -> None:
         try:
             result = _run(sample, directory)
         except (OrdersInputError, InvalidOrdersError) as error:
-            refusal: str | None = str(error)
+            refusal: OrdersInputError | InvalidOrdersError | None = error
         else:
             refusal = None
         if refusal is not None:
-            _check_refusal(sample, refusal, secrets)
+            _assert_no_secret(str(refusal), secrets, "the error")
+            assert not list(directory.glob("part-*.csv")), "a refused input leaves no part behind"
+            _check_refusal(sample, refusal)
             return
         _check_result(sample, result, secrets)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _check_refusal(sample: Example, message: str, secrets: set[str]) -> None:
-    """The one refusal of a whole input the generators can provoke: a row over the reader's block."""
-    _assert_no_secret(message, secrets, "the error")
+def _expected(sample: Example) -> list[tuple[dict[str, str], set[str]]]:
+    """Return the oracle's reading of every row: what it writes, and the columns it refuses."""
+    return [expected_row({c: cell(v) for c, v in row.items()}, sample.options) for row in sample.rows]
+
+
+def _repeated_ids(expected: list[tuple[dict[str, str], set[str]]]) -> set[str]:
+    """Return the ids found in more than one valid row (rows without an id never repeat)."""
+    ids = [out["id"] for out, refused in expected if not refused and out.get("id")]
+    return {value for value in ids if ids.count(value) > 1}
+
+
+def _check_refusal(sample: Example, error: OrdersInputError | InvalidOrdersError) -> None:
+    """Check that the whole input was refused for the reason the oracle gives."""
+    if isinstance(error, InvalidOrdersError):
+        _check_invalid_orders(sample, error)
+        return
+    message = str(error)
     huge = [n for n, row in enumerate(sample.rows, start=1) if HUGE in row.values()]
     assert sample.form == "csv", f"refused without a reason the oracle knows: {message}"
     assert huge, f"refused without a reason the oracle knows: {message}"
@@ -147,9 +167,32 @@ def _check_refusal(sample: Example, message: str, secrets: set[str]) -> None:
     _note("refused: a row longer than the reader's block")
 
 
+def _check_invalid_orders(sample: Example, error: InvalidOrdersError) -> None:
+    """``on_invalid="fail"`` with a row the oracle refuses, or ``duplicates="error"`` with an id repeated."""
+    expected = _expected(sample)
+    refused = {number: columns for number, (_, columns) in enumerate(expected, start=1) if columns}
+    if sample.on_invalid == "fail" and refused:
+        assert error.report.rows_rejected == len(refused), (str(error), refused)
+        for problem in error.problems:
+            assert problem.column in refused.get(problem.row, set()), (problem, refused)
+        _note("refused: invalid rows (on_invalid=fail)")
+        return
+    repeated = _repeated_ids(expected)
+    assert sample.duplicates == "error", f"refused without a reason the oracle knows: {error}"
+    assert repeated, f"refused for repeated ids the oracle does not see: {error}"
+    assert error.report.duplicate_ids == len(repeated), (str(error), repeated)
+    assert all(problem.column == "id" for problem in error.problems), str(error)
+    _note("refused: repeated ids (duplicates=error)")
+
+
 def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) -> None:
     options: Options = sample.options
     report = result.report
+    expected = _expected(sample)
+    if sample.on_invalid == "fail":
+        assert not any(refused for _, refused in expected), "on_invalid=fail wrote despite invalid rows"
+    if sample.duplicates == "error":
+        assert not _repeated_ids(expected), "duplicates=error wrote despite repeated ids"
     assert report.rows_read == len(sample.rows)
     assert report.rows_written + report.rows_rejected + report.duplicates_dropped == report.rows_read
     rejected = {}
@@ -161,8 +204,7 @@ def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) ->
         _check_rejects_cells(sample, rejects)
     _assert_no_secret(_messages(result), secrets, "the report")
     expected_written: dict[object, dict[str, str]] = {}
-    for number, row in enumerate(sample.rows, start=1):
-        out, refused = expected_row({c: cell(v) for c, v in row.items()}, options)
+    for number, (row, (out, refused)) in enumerate(zip(sample.rows, expected, strict=True), start=1):
         if refused:
             assert number in rejected, f"row {number} {row!r} must be refused for {sorted(refused)}"
             columns = set(_COLUMN_IN_REASONS.findall(rejected[number]["_reasons"]))
@@ -180,7 +222,10 @@ def _check_result(sample: Example, result: PreparedOrders, secrets: set[str]) ->
 
 def _check_rejects_cells(sample: Example, rejects: list[dict[str, str]]) -> None:
     """No cell of rejects.csv starts like a formula; readable cells are the input's, formulas behind ``'``."""
-    masked = {"emails", "phones"} if sample.options.hash_identifiers else set()
+    # With hash_identifiers the customer identifiers are masked there (docs/validation.md).
+    masked = (
+        {"emails", "phones", "client_ids", "client_uniq_id"} if sample.options.hash_identifiers else set()
+    )
     for rejected in rejects:
         original = sample.rows[int(rejected["_row"]) - 1]
         for column, value in rejected.items():

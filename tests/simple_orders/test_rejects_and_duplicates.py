@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -117,12 +119,10 @@ def test_keep_last_keeps_each_ids_last_row_and_reports_the_dropped_ones(tmp_path
     assert report.revenue_by_currency == {"RUB": "22"}
 
 
-def test_keep_last_over_a_stream_that_spills_ids_to_disk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(duplicates_module, "MEMORY_BUDGET", 1)
+def _spill_input() -> list[pa.RecordBatch]:
+    """Return 1,000 rows in 10 batches: 700 ids, the first 300 of them repeated once."""
     ids = [f"id{index % 700}" for index in range(1000)]
-    batches = (
+    return [
         pa.record_batch(
             {
                 "id": ids[start : start + 100],
@@ -131,15 +131,45 @@ def test_keep_last_over_a_stream_that_spills_ids_to_disk(
             }
         )
         for start in range(0, 1000, 100)
+    ]
+
+
+def test_keep_last_over_a_stream_that_spills_ids_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_memory = prepare_simple_orders(
+        iter(_spill_input()), tmp_path / "memory", timezone="Europe/Moscow", duplicates="keep_last"
+    )
+    monkeypatch.setattr(duplicates_module, "MEMORY_BUDGET", 1)
+    # What the ledger reads back, one table per bucket file (the code runs unchanged; this only watches).
+    read_back: list[tuple[str, pa.Table]] = []
+    tables = duplicates_module.IdLedger._tables
+
+    def watched_tables(ledger: duplicates_module.IdLedger) -> Iterator[pa.Table]:
+        names = iter(sorted(path.name for path in ledger.spill_dir.glob("ids-*.arrow")))
+        for table in tables(ledger):
+            read_back.append((next(names, "(memory)"), table))
+            yield table
+
+    monkeypatch.setattr(duplicates_module.IdLedger, "_tables", watched_tables)
+
+    result = prepare_simple_orders(
+        iter(_spill_input()), tmp_path / "spill", timezone="Europe/Moscow", duplicates="keep_last"
     )
 
-    result = prepare_simple_orders(batches, tmp_path, timezone="Europe/Moscow", duplicates="keep_last")
-
+    # The ids went to the 64 bucket files, each id in the bucket its hash names, every row once.
+    assert [name for name, _ in read_back] == [f"ids-{index:03d}.arrow" for index in range(64)]
+    for index, (_, table) in enumerate(read_back):
+        assert set((table.column("hash").to_numpy() >> np.uint64(58)).tolist()) <= {index}
+    held = pa.concat_tables([table for _, table in read_back]).sort_by("row")
+    assert held.column("row").to_pylist() == list(range(1, 1001))
+    assert held.column("id").to_pylist() == [f"id{index % 700}" for index in range(1000)]
     rows = part_dicts(result)
     assert len(rows) == 700
     assert {row["id"]: row["client_ids"] for row in rows}["id5"] == "705"
     assert (result.report.duplicate_ids, result.report.duplicates_dropped) == (300, 300)
-    assert [path.name for path in tmp_path.iterdir()] == ["part-00001.csv"]  # spill files are gone
+    assert rows == part_dicts(in_memory), "spilled or not, the same rows are kept"
+    assert [path.name for path in (tmp_path / "spill").iterdir()] == ["part-00001.csv"]  # spill files gone
 
 
 def test_invalid_rows_do_not_count_as_duplicates(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import io
+import itertools
 import json
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -53,13 +55,26 @@ async def run_to_end(trigger: MetrikaUploadingTrigger, limit: float = 20.0) -> l
     return await asyncio.wait_for(collect(), limit)
 
 
+async def until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait until ``check()`` holds, ``timeout`` seconds at most, letting the trigger run meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f} s"
+        await asyncio.sleep(0.01)
+
+
 async def test_waits_while_the_uploading_is_not_listed_then_succeeds(
     metrika: EmulatorClient, metrika_conn: str
 ) -> None:
-    metrika.configure(listing_delay=0.5)
+    metrika.configure(hold_listing=True)
     uploading = upload(metrika_conn)
+    trigger = make_trigger([uploading["uploading_id"]], seconds=120)
+    running = asyncio.ensure_future(run_to_end(trigger, limit=120))
 
-    [event] = await run_to_end(make_trigger([uploading["uploading_id"]]))
+    await until("second poll", lambda: trigger.polls >= 2)
+    assert not running.done(), "not listed: still waiting"
+    metrika.release()
+    [event] = await running
 
     assert event["status"] == "success"
     assert event["pending"] == []
@@ -88,24 +103,33 @@ async def test_the_first_poll_waits_one_interval(metrika: EmulatorClient, metrik
     uploading_id = upload(metrika_conn)["uploading_id"]
     trigger = make_trigger([uploading_id])
     trigger.poll_interval = 0.5
-    started = time.monotonic()
+    started = datetime.now(UTC)
 
     [event] = await run_to_end(trigger)
 
     assert event["status"] == "success"
-    assert time.monotonic() - started >= 0.5, "the task polled just before deferring"
+    [poll] = metrika.api_requests(path_contains="last_uploadings")
+    # A lower bound only: a loaded machine makes the wait longer, never shorter.
+    waited = (datetime.fromisoformat(poll["received_at"]) - started).total_seconds()
+    assert waited >= 0.5 - 0.01, "the task polled just before deferring"
     assert trigger.polls == 1
 
 
 async def test_in_progress_is_pending_until_passed(metrika: EmulatorClient, metrika_conn: str) -> None:
-    metrika.configure(status_delay=0.4)
+    metrika.configure(status_delay=600)
     uploading_id = upload(metrika_conn)["uploading_id"]
-    trigger = make_trigger([uploading_id])
+    trigger = make_trigger([uploading_id], seconds=120)
+    running = asyncio.ensure_future(run_to_end(trigger, limit=120))
 
-    [event] = await run_to_end(trigger)
+    await until("second poll", lambda: trigger.polls >= 2)
+    assert not running.done(), "IN_PROGRESS is pending"
+    metrika.configure(status_delay=0)
+    [event] = await running
 
     assert event["status"] == "success"
-    assert trigger.polls > 1, "IN_PROGRESS was polled again"
+    assert event["uploadings"][uploading_id]["api_validation_status"] == "PASSED"
+    statuses = [r["status"] for r in metrika.api_requests(path_contains="last_uploadings")]
+    assert len(statuses) >= 3, "IN_PROGRESS was polled again"
 
 
 async def test_failed_uploading_ends_at_once_with_metrikas_errors(
@@ -177,18 +201,17 @@ async def test_deadline_passing_while_pending_yields_timeout_with_ids_and_last_s
     metrika.configure(status_delay=60)
     in_progress = upload(metrika_conn)["uploading_id"]
     unlisted = "11111111-1111-1111-1111-111111111111"
-    trigger = make_trigger([in_progress, unlisted], seconds=0.4)
-    started = time.monotonic()
+    trigger = make_trigger([in_progress, unlisted], seconds=1.0)
 
-    [event] = await run_to_end(trigger)
+    [event] = await run_to_end(trigger, limit=60)  # the deadline ends the wait, not this bound
 
-    assert time.monotonic() - started < 3
+    assert time.time() >= trigger.deadline
     assert event["status"] == "timeout"
     assert event["pending"] == [in_progress, unlisted]
     assert f"{in_progress} (last status IN_PROGRESS)" in event["message"]
     assert f"{unlisted} (not listed yet)" in event["message"]
     assert event["uploadings"][in_progress]["api_validation_status"] == "IN_PROGRESS"
-    assert trigger.polls >= 2
+    assert trigger.polls >= 1
     with pytest.raises(MetrikaUploadingTimeoutError, match="still pending"):
         result_from_event(event)
 
@@ -272,16 +295,15 @@ async def test_a_still_pending_trigger_keeps_running_until_cancelled(
     assert isinstance(events, AsyncGenerator)
     waiting = asyncio.ensure_future(anext(events))
 
-    await asyncio.sleep(POLL * 6)
+    await until("second poll", lambda: trigger.polls >= 2)
 
     assert not waiting.done(), "no event while the uploading is pending"
-    assert trigger.polls >= 2
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
     await events.aclose()
     polls = trigger.polls
-    await asyncio.sleep(POLL * 3)
+    await asyncio.sleep(POLL * 10)
     assert trigger.polls == polls, "nothing polls after cancellation"
 
 
@@ -293,18 +315,24 @@ async def test_polling_three_uploadings_costs_one_request_per_poll(
     for _ in range(101):
         hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))
     await asyncio.sleep(1.1)  # datetimes have second precision: make the three strictly newer
-    metrika.configure(listing_delay=0.5)
+    metrika.configure(hold_listing=True)
     uploadings = [hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV)) for _ in range(3)]
     trigger = MetrikaUploadingTrigger.from_uploadings(
-        counter_id=COUNTER, uploadings=uploadings, poll_interval=0.1, timeout=20
+        counter_id=COUNTER, uploadings=uploadings, poll_interval=0.1, timeout=120
     )
+    running = asyncio.ensure_future(run_to_end(trigger, limit=120))
 
-    [event] = await run_to_end(trigger)
+    await until("third poll", lambda: trigger.polls >= 3)  # the uploadings pending for several polls
+    metrika.release()
+    [event] = await running
 
-    requests = len(metrika.api_requests(path_contains="last_uploadings"))
+    polls = metrika.api_requests(path_contains="last_uploadings")
     assert event["status"] == "success"
-    assert trigger.polls >= 3, "the uploadings were pending for several polls"
-    assert requests <= trigger.polls
+    assert len(polls) <= trigger.polls
+    # The poll interval, from the emulator's clock: a loaded machine only stretches the gaps.
+    moments = [datetime.fromisoformat(poll["received_at"]) for poll in polls]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(moments)]
+    assert min(gaps) >= 0.1 - 0.01, gaps
 
 
 class _Lines:
@@ -328,17 +356,19 @@ async def test_the_status_seen_is_logged_on_change_and_then_once_per_interval_no
     one_per_poll: bool,
 ) -> None:
     monkeypatch.setattr("airflow_provider_metrika.progress.STATUS_EVERY_SECONDS", every)
-    metrika.configure(status_delay=0.6)
+    metrika.configure(status_delay=3600)
     uploading_id = upload(metrika_conn)["uploading_id"]
     trigger = make_trigger([uploading_id])
     log = _Lines()
     trigger._log = log  # type: ignore[assignment]
+    running = asyncio.ensure_future(run_to_end(trigger, limit=120))
 
-    [event] = await run_to_end(trigger)
+    await until("fourth poll", lambda: trigger.polls >= 4)  # IN_PROGRESS for several polls
+    metrika.configure(status_delay=0.0)
+    [event] = await running
 
     assert event["status"] == "success"
     waiting = [line for line in log.lines if line.startswith("Waiting for Metrika to validate: ")]
-    assert trigger.polls >= 4, "the status stayed IN_PROGRESS for several polls"
     if one_per_poll:
         assert len(waiting) == trigger.polls - 1, waiting  # every poll but the last, which succeeded
     else:
