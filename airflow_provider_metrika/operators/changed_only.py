@@ -6,8 +6,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from airflow_provider_metrika.arguments import read_flag
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, MetrikaSyncStateError
 
@@ -128,15 +126,12 @@ class ChangedOnlySync:
                 "Earlier uploads resolved with Metrika's list of uploadings: %s",
                 ", ".join(f"{count} {status}" for status, count in sorted(resolution.resolved.items())),
             )
-        from airflow_provider_metrika.simple_orders.sync_fold import (
-            PENDING,
-            PENDING_NEW,
-            UNKNOWN,
-            UNKNOWN_NEW,
-        )
+        import numpy as np
 
-        values = state.fingerprints
-        unknown = int(np.isin(values, (UNKNOWN, UNKNOWN_NEW, PENDING, PENDING_NEW)).sum())
+        from airflow_provider_metrika.simple_orders import sync_fold
+
+        marks = (sync_fold.UNKNOWN, sync_fold.UNKNOWN_NEW, sync_fold.PENDING, sync_fold.PENDING_NEW)
+        unknown = int(np.isin(state.fingerprints, marks).sum())
         if unknown:
             self.log.warning(
                 "%s orders were sent by an earlier run that Metrika has not confirmed (the run failed, "
