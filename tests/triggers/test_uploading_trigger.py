@@ -305,3 +305,29 @@ async def test_polling_three_uploadings_costs_one_request_per_poll(
     assert event["status"] == "success"
     assert trigger.polls >= 3, "the uploadings were pending for several polls"
     assert requests <= trigger.polls
+
+
+async def test_the_token_is_registered_for_masking_off_the_event_loop_thread(
+    metrika: EmulatorClient, metrika_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On Airflow 3.0 and 3.1 the registration sends to the triggerer's supervisor synchronously,
+    # which fails (or is skipped) on the event loop's own thread.
+    import threading
+
+    from airflow_provider_metrika.hooks import connection
+
+    registered: list[tuple[str, int]] = []
+    real = connection.mask_secret
+
+    def spy(secret: str, name: str | None = None) -> None:
+        registered.append((secret, threading.get_ident()))
+        real(secret, name)
+
+    monkeypatch.setattr(connection, "mask_secret", spy)
+    loop_thread = threading.get_ident()
+
+    await MetrikaHook(metrika_conn).alist_uploadings(COUNTER)
+
+    assert [secret for secret, _ in registered] == [TOKEN]
+    assert all(thread != loop_thread for _, thread in registered), "registered on the event loop's thread"
+    assert TOKEN not in str(importlib.import_module("airflow_provider_metrika._compat").redact(f"x {TOKEN}"))
