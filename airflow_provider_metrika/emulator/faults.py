@@ -25,6 +25,7 @@ _FIELDS = (
     "drop",
     "delay",
     "validation",
+    "message",
 )
 
 
@@ -43,6 +44,7 @@ class Fault:
         ``after``: store the upload, then close without answering.
     :param delay: seconds to wait before answering (or dropping).
     :param validation: ``FAILED``: an upload is answered as usual but listed FAILED, nothing stored.
+    :param message: with ``status``, the error body's message (default: ``Injected fault: HTTP <status>``).
     """
 
     target: str = TARGET_ANY
@@ -55,6 +57,7 @@ class Fault:
     drop: str | None = None
     delay: float = 0.0
     validation: str | None = None
+    message: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Fault:
@@ -91,6 +94,8 @@ class Fault:
             raise ValueError("retry_after must be a string (seconds or an HTTP date)")
         if self.validation not in (None, "FAILED"):
             raise ValueError("validation must be null or 'FAILED'")
+        if self.message is not None and not isinstance(self.message, str):
+            raise ValueError("message must be a string")
         if not isinstance(self.after_processing, bool):
             raise ValueError("after_processing must be a boolean")
 

@@ -146,7 +146,7 @@ class EmulatorClient:
             ``any``),
             ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
             (``before``/``after``), ``delay``, ``validation`` (``FAILED``: answered as usual,
-            listed FAILED, nothing stored).
+            listed FAILED, nothing stored), ``message`` (the error body's message).
         """
         result: list[dict[str, Any]] = self._call("POST", "/faults", {"faults": [dict(f) for f in faults]})[
             "faults"
