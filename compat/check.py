@@ -356,6 +356,7 @@ DEPLOYMENT_CHECKS: list[tuple[str, Callable[[DeploymentChecks], None]]] = [
     (f"token masked in trigger log {DEPLOYED}", DeploymentChecks.token_masked_in_trigger_log),
     (f"retry adopts a killed upload {DEPLOYED}", DeploymentChecks.retry_adopts_killed_upload),
     (f"Clear after success {DEPLOYED}", DeploymentChecks.clear_after_success),
+    (f"mark success, then Clear {DEPLOYED}", DeploymentChecks.clear_after_marked_success),
     (f"stopped, nothing left {DEPLOYED}", DeploymentChecks.assert_stopped),
 ]
 

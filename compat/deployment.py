@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -54,19 +56,17 @@ class DeploymentChecks:
         module = self.standalone_module
         self.home.mkdir(parents=True, exist_ok=True)
         port = module.free_port()
-        connection = json.dumps(
-            {
-                "conn_type": "metrika",
-                "host": self.emulator.base_url,
-                "password": self.token,
-                "extra": {"counter_id": self.counter, "retry_delay": 0.2, "max_retry_delay": 2},
-            }
-        )
+        extra = {"counter_id": self.counter, "retry_delay": 0.2, "max_retry_delay": 2}
+        connection = {"conn_type": "metrika", "host": self.emulator.base_url, "password": self.token}
         env = module.standalone_env(
             self.home,
             port,
             self.emulator.base_url,
-            connection=connection,
+            connection=json.dumps({**connection, "extra": extra}),
+            # A lost answer is looked for in Metrika's list for 1 s only (the default is minutes).
+            AIRFLOW_CONN_METRIKA_UNCERTAIN=json.dumps(
+                {**connection, "extra": {**extra, "lost_answer_wait": 1}}
+            ),
             AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
             AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
             # The installed wheel runs, never the repository's sources.
@@ -257,6 +257,48 @@ class DeploymentChecks:
         posts = self.emulator.api_requests(path_contains="simple_orders")
         assert len(posts) == 2, f"{len(posts)} upload requests: the cleared task did not send again"
         assert set(self.emulator.orders(self.counter)["orders"]) == set(ids)
+
+    def clear_after_marked_success(self) -> None:
+        """An uncertain upload resolved by hand (``forget``), marked success, then cleared: sent again."""
+        dag_id = "compat_deployment_upload_uncertain"
+        # The answer is lost after Metrika stored the file, and it is not listed: uncertain, the task fails.
+        self._fresh_emulator(listing_delay=600)
+        self.emulator.inject_faults({"target": "upload", "drop": "after"})
+        orders = self._orders("uncertain", ["u-1", "u-2"], with_ids=False)
+        run_id = self._trigger(dag_id, {"orders_uri": orders, "merge_mode": "APPEND"})
+        assert self._finished(dag_id, run_id) == "failed", self.deployment.tail()
+        [record] = json.loads(self._journal("show", dag_id, run_id))["records"]
+        assert record["state"] == "sending", record
+        # The person finds the upload in Metrika: resolved, then marked success.
+        assert "Forgot 1 upload record" in self._journal("forget", dag_id, run_id)
+        answer = self.deployment.api(
+            "PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/upload", json={"new_state": "success"}
+        )
+        assert answer.ok, answer.text
+        assert json.loads(self._journal("show", dag_id, run_id))["records"] == []
+        # Later the counter's data is deleted in Metrika, and the task is cleared to send it again.
+        self._fresh_emulator()
+        self._clear_and_rerun(dag_id, run_id)
+        assert self.deployment.db.task_states(dag_id, run_id)["upload"] == "success", self.deployment.tail()
+        assert len(self.emulator.api_requests(path_contains="simple_orders")) == 1
+        self._assert_stored_once(set(), without_id=2)
+
+    def _journal(self, verb: str, dag_id: str, run_id: str) -> str:
+        """Run ``python -m airflow_provider_metrika.delivery <verb>`` on the deployment, as a person would."""
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow_provider_metrika.delivery", verb, *self._task(dag_id, run_id)],
+            env=self.deployment.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    @staticmethod
+    def _task(dag_id: str, run_id: str) -> list[str]:
+        return ["--dag-id", dag_id, "--run-id", run_id, "--task-id", "upload"]
 
     def assert_stopped(self) -> None:
         """The whole deployment stops: no process of it is left running."""

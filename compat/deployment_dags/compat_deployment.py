@@ -60,3 +60,21 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=0),
     )
+
+with DAG(
+    dag_id="compat_deployment_upload_uncertain",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params=PARAMS,
+):
+    # On a connection that waits 1 s for a lost answer to be listed (metrika_uncertain).
+    SimpleOrdersUploadOperator(
+        task_id="upload",
+        path="{{ params.orders_uri }}",
+        merge_mode="{{ params.merge_mode }}",
+        metrika_conn_id="metrika_uncertain",
+        timezone="Europe/Moscow",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
