@@ -65,6 +65,7 @@ class Standalone:
         )
         self.db = MetadataDb(home)
         self.leftovers: list[str] | None = None
+        self._token: str | None = None
 
     def tail(self, lines: int = 60) -> str:
         """Return the last lines of the output, for failure messages."""
@@ -99,8 +100,22 @@ class Standalone:
         )
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Call the API server (every caller is admin: ``simple_auth_manager_all_admins``)."""
-        return requests.request(method, f"{self.base_url}/api/v2{path}", timeout=10, **kwargs)
+        """
+        Call the API server (every caller is admin: ``simple_auth_manager_all_admins``).
+
+        Airflow 3.1 still wants a bearer token on the REST API then: one is asked for, without
+        credentials, at the first 401 and sent from then on.
+        """
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        response = requests.request(
+            method, f"{self.base_url}/api/v2{path}", timeout=10, headers=headers, **kwargs
+        )
+        if response.status_code == 401 and not self._token:
+            answer = requests.get(f"{self.base_url}/auth/token", timeout=10)
+            if answer.ok:
+                self._token = str(answer.json()["access_token"])
+                return self.api(method, path, **kwargs)
+        return response
 
     def stop(self) -> list[str]:
         """
