@@ -3,6 +3,7 @@
     .venv/bin/python -m compat                    # 3.0, 3.1, 3.2, 3.3, then the newest releases
     .venv/bin/python -m compat --lines 3.0 3.3    # a subset
     .venv/bin/python -m compat --write-readme     # also rewrite the tables in README.md and the docs
+    .venv/bin/python -m compat --lines 3.2 --keep-other-results --write-readme  # 3.2 anew, others kept
 
 Each line gets a virtual environment under ``.compat/<line>/`` (reused when present) holding that
 line's latest patch, the provider wheel built from the working tree with its extras
@@ -196,6 +197,14 @@ def check(line: Line) -> dict[str, Any]:
     return dict(json.loads(out.read_text()))
 
 
+def last_result(line: Line) -> dict[str, Any]:
+    """Return the line's result from its last check on this machine (a failed install if none)."""
+    path = line.folder / "result.json"
+    if not path.exists():
+        return {"versions": {}, "checks": {"check.py": {"ok": False, "detail": "never checked here"}}}
+    return dict(json.loads(path.read_text()))
+
+
 def _version_cells(line: Line, result: dict[str, Any]) -> list[str]:
     versions = result["versions"]
     cells = [versions.get("apache-airflow", line.airflow or "?"), line.dependencies_as_of]
@@ -242,6 +251,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", nargs="*", default=[line.name for line in LINES])
     parser.add_argument("--write-readme", action="store_true", help="rewrite the README and docs tables")
+    parser.add_argument(
+        "--keep-other-results",
+        action="store_true",
+        help="the tables show the lines not checked now with their last result on this machine",
+    )
     args = parser.parse_args()
     selected = [line for line in LINES if line.name in args.lines]
     WORK.mkdir(exist_ok=True)
@@ -266,6 +280,8 @@ def main() -> int:
         timings.append(
             f"{line.name}: install {installed:.0f} s, checks {time.monotonic() - started - installed:.0f} s"
         )
+    if args.keep_other_results:
+        rows = [next((r for r in rows if r[0] is line), None) or (line, last_result(line)) for line in LINES]
     text = table(rows)
     (WORK / "results.md").write_text(text)
     print("\n" + text)
