@@ -220,7 +220,9 @@ def table(rows: list[tuple[Line, dict[str, Any]]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for line, result in rows:
         cells = _version_cells(line, result)
-        cells += ["yes" if result["checks"].get(n, {}).get("ok") else "**no**" for n in names]
+        checks = result["checks"]
+        # A row without a check did not run it (the deployment runs on each line's own row only).
+        cells += ["-" if n not in checks else "yes" if checks[n]["ok"] else "**no**" for n in names]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
