@@ -3,6 +3,7 @@
     .venv/bin/python -m compat                    # 3.0, 3.1, 3.2, 3.3, then the newest releases
     .venv/bin/python -m compat --lines 3.0 3.3    # a subset
     .venv/bin/python -m compat --write-readme     # also rewrite the tables in README.md and the docs
+    .venv/bin/python -m compat --lines 3.2 --keep-other-results --write-readme  # 3.2 anew, others kept
 
 Each line gets a virtual environment under ``.compat/<line>/`` (reused when present) holding that
 line's latest patch, the provider wheel built from the working tree with its extras
@@ -12,7 +13,10 @@ constraints files; nothing is let through). The ``-floors`` rows install the old
 again with each of our own dependencies, extras included, at its declared floor
 (``--resolution lowest-direct``), so the lower bounds in ``pyproject.toml`` are tested, not guessed
 (and pandas 2 runs on Airflow 3.3).
-``compat/check.py`` then runs inside each environment.
+``compat/check.py`` then runs inside each environment: checks under ``airflow dags test``, then, on
+each line's own row (not the ``-floors`` and newest rows), the checks of a real deployment
+(``compat/deployment.py``: scheduler, DAG processor and triggerer under ``airflow standalone``),
+whose names end in "(scheduler + triggerer)".
 
 Exits 1 when a line fails a check; the newest-releases row fails the job too (drift shows in CI
 before users report it) unless ``COMPAT_ALLOW_NEWEST_FAILURE=1``.
@@ -61,6 +65,8 @@ AIRFLOW_3_3_NEEDS = (
 #: Below Airflow 3.3 a DataFrame from pandas 3 cannot go through XCom (Airflow's serde registers
 #: only ``pandas.core.frame.DataFrame``): those lines get pandas 2, as their constraints pinned.
 PANDAS_BEFORE_3_3 = "pandas<3"
+#: The README column that counts the checks a real scheduler and triggerer ran.
+DEPLOYED_COLUMN = "of them under a real scheduler + triggerer"
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class Line:
     extra: tuple[str, ...] = field(default_factory=tuple)
     #: Resolve our own dependencies to their declared floors (``--resolution lowest-direct``).
     floors: bool = False
+    #: Also run the checks of a real deployment (``compat/deployment.py``): each line's own set.
+    deployment: bool = True
 
     @property
     def folder(self) -> Path:
@@ -114,12 +122,12 @@ def our_dependencies() -> list[str]:
 
 LINES = [
     Line("3.0", "3.0.6", "2025-08-29", (PANDAS_BEFORE_3_3,)),
-    Line("3.0-floors", "3.0.6", "2025-08-29", (PANDAS_BEFORE_3_3,), floors=True),
+    Line("3.0-floors", "3.0.6", "2025-08-29", (PANDAS_BEFORE_3_3,), floors=True, deployment=False),
     Line("3.1", "3.1.8", "2026-03-11", (PANDAS_BEFORE_3_3,)),
     Line("3.2", "3.2.2", "2026-05-29", (PANDAS_BEFORE_3_3,)),
     Line("3.3", "3.3.2", "2026-09-17", AIRFLOW_3_3_NEEDS),
-    Line("3.3-floors", "3.3.2", "2026-09-17", AIRFLOW_3_3_NEEDS, floors=True),
-    Line("newest", None, None),
+    Line("3.3-floors", "3.3.2", "2026-09-17", AIRFLOW_3_3_NEEDS, floors=True, deployment=False),
+    Line("newest", None, None, deployment=False),
 ]
 
 
@@ -174,6 +182,7 @@ def check(line: Line) -> dict[str, Any]:
         str(line.folder / "venv" / "bin" / "python"),
         str(REPO / "compat" / "check.py"),
         *("--home", str(line.folder / "home"), "--out", str(out)),
+        *([] if line.deployment else ["--no-deployment"]),
     ]
     printed: list[str] = []
     with subprocess.Popen(
@@ -186,6 +195,14 @@ def check(line: Line) -> dict[str, Any]:
     if not out.exists():
         return {"versions": {}, "checks": {"check.py": {"ok": False, "detail": "".join(printed)[-6000:]}}}
     return dict(json.loads(out.read_text()))
+
+
+def last_result(line: Line) -> dict[str, Any]:
+    """Return the line's result from its last check on this machine (a failed install if none)."""
+    path = line.folder / "result.json"
+    if not path.exists():
+        return {"versions": {}, "checks": {"check.py": {"ok": False, "detail": "never checked here"}}}
+    return dict(json.loads(path.read_text()))
 
 
 def _version_cells(line: Line, result: dict[str, Any]) -> list[str]:
@@ -203,19 +220,24 @@ def table(rows: list[tuple[Line, dict[str, Any]]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for line, result in rows:
         cells = _version_cells(line, result)
-        cells += ["yes" if result["checks"].get(n, {}).get("ok") else "**no**" for n in names]
+        checks = result["checks"]
+        # A row without a check did not run it (the deployment runs on each line's own row only).
+        cells += ["-" if n not in checks else "yes" if checks[n]["ok"] else "**no**" for n in names]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def versions_table(rows: list[tuple[Line, dict[str, Any]]]) -> str:
-    """Return the short Markdown table for the README: resolved versions, and whether all checks passed."""
-    header = ["Airflow", "dependencies as of", *KEY_VERSIONS.values(), "checks"]
+    """Return the short Markdown table for the README: resolved versions, whether all checks passed,
+    and how many of them a real deployment (scheduler, DAG processor, triggerer) ran."""
+    header = ["Airflow", "dependencies as of", *KEY_VERSIONS.values(), "checks", DEPLOYED_COLUMN]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for line, result in rows:
         checks = result["checks"].values()
         passed = f"{sum(c['ok'] for c in checks)} of {len(checks)} pass"
-        lines.append("| " + " | ".join([*_version_cells(line, result), passed]) + " |")
+        deployed = [c for c in checks if c.get("deployment")]
+        real = f"{sum(c['ok'] for c in deployed)} of {len(deployed)} pass" if deployed else "not run"
+        lines.append("| " + " | ".join([*_version_cells(line, result), passed, real]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -231,6 +253,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", nargs="*", default=[line.name for line in LINES])
     parser.add_argument("--write-readme", action="store_true", help="rewrite the README and docs tables")
+    parser.add_argument(
+        "--keep-other-results",
+        action="store_true",
+        help="the tables show the lines not checked now with their last result on this machine",
+    )
     args = parser.parse_args()
     selected = [line for line in LINES if line.name in args.lines]
     WORK.mkdir(exist_ok=True)
@@ -255,6 +282,8 @@ def main() -> int:
         timings.append(
             f"{line.name}: install {installed:.0f} s, checks {time.monotonic() - started - installed:.0f} s"
         )
+    if args.keep_other_results:
+        rows = [next((r for r in rows if r[0] is line), None) or (line, last_result(line)) for line in LINES]
     text = table(rows)
     (WORK / "results.md").write_text(text)
     print("\n" + text)

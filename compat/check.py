@@ -3,8 +3,11 @@
     .compat/3.0/venv/bin/python compat/check.py --home .compat/3.0/home --out .compat/3.0/result.json
 
 Only the standard library, the installed Airflow and the installed provider wheel are used (the
-repository is not on ``sys.path``, so the wheel is what runs). Each check is judged on what can be
-seen from outside: what the emulator stored, run and task states, tries, XComs and metadata rows.
+repository is not on ``sys.path``, so the wheel is what runs; ``tests/airflow_cli.py`` and
+``tests/standalone.py`` are loaded by path). Each check is judged on what can be seen from outside:
+what the emulator stored, run and task states, tries, XComs and metadata rows. The checks under
+``airflow dags test`` come first, then those of a real deployment (``deployment.py``: scheduler,
+DAG processor and triggerer), unless ``--no-deployment``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
@@ -68,9 +72,13 @@ VERSIONS = (
 )
 
 
-def _load_airflow_cli() -> ModuleType:
-    """Load ``tests/airflow_cli.py`` by path: putting the repository on sys.path would shadow the wheel."""
-    spec = importlib.util.spec_from_file_location("metrika_airflow_cli", REPO / "tests" / "airflow_cli.py")
+def _load_test_module(name: str) -> ModuleType:
+    """Load ``tests/<name>.py`` by path as ``tests.<name>``: putting the repository on sys.path
+    would shadow the wheel. Only modules that need nothing but the standard library, Airflow's
+    own dependencies and other modules loaded this way are loaded."""
+    package = sys.modules.setdefault("tests", ModuleType("tests"))
+    package.__path__ = []
+    spec = importlib.util.spec_from_file_location(f"tests.{name}", REPO / "tests" / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -79,7 +87,10 @@ def _load_airflow_cli() -> ModuleType:
     return module
 
 
-cli = _load_airflow_cli()
+cli = _load_test_module("airflow_cli")
+standalone = _load_test_module("standalone")
+
+from deployment import DEPLOYED, DeploymentChecks  # noqa: E402  (compat/ is this script's folder)
 
 
 class Checker:
@@ -333,10 +344,20 @@ CHECKS: list[tuple[str, Callable[[Checker], None]]] = [
     ("object storage", Checker.object_storage_example),
     ("SQL ([common.sql])", Checker.sql_example),
     ("OpenLineage ([openlineage])", Checker.openlineage_events),
-    ("wait (deferred)", Checker.wait_example),
+    ("wait (deferred, dags test)", Checker.wait_example),
     ("retry skips accepted part", Checker.retry_skips_accepted_part),
     ("changed_only, twice", Checker.changed_only_example),
-    ("changed_only, deferred wait", Checker.deferred_sync),
+    ("changed_only, deferred wait (dags test)", Checker.deferred_sync),
+]
+#: The checks run by a real deployment (scheduler, DAG processor, triggerer): ``compat/deployment.py``.
+DEPLOYMENT_CHECKS: list[tuple[str, Callable[[DeploymentChecks], None]]] = [
+    (f"upload + deferred sensor {DEPLOYED}", DeploymentChecks.sensor_deferred),
+    (f"operator, deferred wait {DEPLOYED}", DeploymentChecks.operator_deferred),
+    (f"token masked in trigger log {DEPLOYED}", DeploymentChecks.token_masked_in_trigger_log),
+    (f"retry adopts a killed upload {DEPLOYED}", DeploymentChecks.retry_adopts_killed_upload),
+    (f"Clear after success {DEPLOYED}", DeploymentChecks.clear_after_success),
+    (f"mark success, then Clear {DEPLOYED}", DeploymentChecks.clear_after_marked_success),
+    (f"stopped, nothing left {DEPLOYED}", DeploymentChecks.assert_stopped),
 ]
 
 
@@ -355,6 +376,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="AIRFLOW_HOME to create afresh")
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON result")
+    parser.add_argument("--no-deployment", action="store_true", help="skip the checks of a real deployment")
+    parser.add_argument("--only", nargs="*", help="run only the checks whose names contain one of these")
     args = parser.parse_args()
     home = args.home.resolve()
     shutil.rmtree(home, ignore_errors=True)
@@ -372,21 +395,33 @@ def main() -> int:
 
     results: dict[str, dict[str, Any]] = {}
     migrate = cli.run_airflow(["db", "migrate"], cli.airflow_env(home, PYTHONPATH=""), timeout=600)
+
+    def run(name: str, check: Callable[[], None], deployed: bool) -> None:
+        if args.only and not any(part in name for part in args.only):
+            return
+        started = time.monotonic()
+        try:
+            assert migrate.returncode == 0, f"airflow db migrate failed\n{migrate.output[-4000:]}"
+            check()
+            ok, detail = True, ""
+        except Exception as exc:
+            ok, detail = False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        seconds = time.monotonic() - started
+        results[name] = {"ok": ok, "detail": detail, "seconds": round(seconds, 1), "deployment": deployed}
+        print(f"  {'ok  ' if ok else 'FAIL'} {name} ({seconds:.0f} s)", flush=True)
+        if not ok:
+            print("    " + detail[-6000:].replace("\n", "\n    "), flush=True)
+
     with run_emulator(tokens={TOKEN: None}, counters={COUNTER: "Europe/Moscow"}) as emulator:
         checker = Checker(home, emulator)
         for name, check in CHECKS:
-            started = time.monotonic()
-            try:
-                assert migrate.returncode == 0, f"airflow db migrate failed\n{migrate.output[-4000:]}"
-                check(checker)
-                ok, detail = True, ""
-            except Exception as exc:
-                ok, detail = False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-            seconds = time.monotonic() - started
-            results[name] = {"ok": ok, "detail": detail, "seconds": round(seconds, 1)}
-            print(f"  {'ok  ' if ok else 'FAIL'} {name} ({seconds:.0f} s)", flush=True)
-            if not ok:
-                print("    " + detail[-6000:].replace("\n", "\n    "), flush=True)
+            run(name, partial(check, checker), False)
+        deployment = DeploymentChecks(standalone, home / "deployment" / "home", emulator, TOKEN, COUNTER)
+        try:
+            for name, deployment_check in [] if args.no_deployment else DEPLOYMENT_CHECKS:
+                run(name, partial(deployment_check, deployment), True)
+        finally:
+            deployment.stop()
     args.out.write_text(json.dumps({"versions": _versions(), "checks": results}, indent=2))
     return 0 if all(r["ok"] for r in results.values()) else 1
 

@@ -2,7 +2,7 @@
 ``airflow standalone`` for tests and tooling: start it on loopback, talk to its API, stop its whole tree.
 
 Scheduler, DAG processor, triggerer and API server run as separate processes with a throw-away
-AIRFLOW_HOME. Used by the deployment test and by ``docs/screenshots.py``.
+AIRFLOW_HOME. Used by the deployment tests, ``docs/screenshots.py`` and the compatibility job (``compat/``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import psutil
 import requests
 
 from tests.airflow_cli import MetadataDb, airflow_env
-from tests.conftest import connection_json
 
 #: Seconds between SIGTERM and SIGKILL when stopping.
 STOP_GRACE = 20
@@ -66,6 +65,7 @@ class Standalone:
         )
         self.db = MetadataDb(home)
         self.leftovers: list[str] | None = None
+        self._token: str | None = None
 
     def tail(self, lines: int = 60) -> str:
         """Return the last lines of the output, for failure messages."""
@@ -100,8 +100,22 @@ class Standalone:
         )
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Call the API server (every caller is admin: ``simple_auth_manager_all_admins``)."""
-        return requests.request(method, f"{self.base_url}/api/v2{path}", timeout=10, **kwargs)
+        """
+        Call the API server (every caller is admin: ``simple_auth_manager_all_admins``).
+
+        Airflow 3.1 still wants a bearer token on the REST API then: one is asked for, without
+        credentials, at the first 401 and sent from then on.
+        """
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        response = requests.request(
+            method, f"{self.base_url}/api/v2{path}", timeout=10, headers=headers, **kwargs
+        )
+        if response.status_code == 401 and not self._token:
+            answer = requests.get(f"{self.base_url}/auth/token", timeout=10)
+            if answer.ok:
+                self._token = str(answer.json()["access_token"])
+                return self.api(method, path, **kwargs)
+        return response
 
     def stop(self) -> list[str]:
         """
@@ -153,15 +167,24 @@ class Standalone:
         return found
 
 
-def standalone_env(home: Path, port: int, metrika_base_url: str, **extra: str) -> dict[str, str]:
+def standalone_env(
+    home: Path, port: int, metrika_base_url: str, connection: str | None = None, **extra: str
+) -> dict[str, str]:
     """
     Return the environment of ``airflow standalone`` on ``port`` with the example DAGs.
 
     :param home: the AIRFLOW_HOME.
     :param port: the API server's port.
     :param metrika_base_url: the emulator that ``metrika_default`` points at.
+    :param connection: ``metrika_default`` in JSON form; by default the test suite's token, the
+        default counter and short retry delays.
     :param extra: more variables.
     """
+    if connection is None:
+        # Imported here: the compatibility job loads this module without the test suite.
+        from tests.conftest import connection_json
+
+        connection = connection_json(metrika_base_url, counter_id=12345, retry_delay=0.2, max_retry_delay=2)
     base_url = f"http://127.0.0.1:{port}"
     # A task the tests kill cannot remove its parts folder: it stays with the deployment's files.
     tmp = home / "tmp"
@@ -169,9 +192,7 @@ def standalone_env(home: Path, port: int, metrika_base_url: str, **extra: str) -
     return airflow_env(
         home,
         TMPDIR=str(tmp),
-        AIRFLOW_CONN_METRIKA_DEFAULT=connection_json(
-            metrika_base_url, counter_id=12345, retry_delay=0.2, max_retry_delay=2
-        ),
+        AIRFLOW_CONN_METRIKA_DEFAULT=connection,
         AIRFLOW__API__HOST="127.0.0.1",
         AIRFLOW__API__PORT=str(port),
         AIRFLOW__API__BASE_URL=base_url,

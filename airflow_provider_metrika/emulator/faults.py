@@ -26,6 +26,7 @@ _FIELDS = (
     "delay",
     "hold",
     "validation",
+    "message",
 )
 
 
@@ -46,6 +47,7 @@ class Fault:
     :param hold: wait until the test releases held requests (``POST /_emulator/release``), ``delay``
         seconds at most: a request kept in flight for exactly as long as a test needs it there.
     :param validation: ``FAILED``: an upload is answered as usual but listed FAILED, nothing stored.
+    :param message: with ``status``, the error body's message (default: ``Injected fault: HTTP <status>``).
     """
 
     target: str = TARGET_ANY
@@ -59,6 +61,7 @@ class Fault:
     delay: float = 0.0
     hold: bool = False
     validation: str | None = None
+    message: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Fault:
@@ -99,6 +102,8 @@ class Fault:
             raise ValueError("retry_after must be a string (seconds or an HTTP date)")
         if self.validation not in (None, "FAILED"):
             raise ValueError("validation must be null or 'FAILED'")
+        if self.message is not None and not isinstance(self.message, str):
+            raise ValueError("message must be a string")
         if not isinstance(self.after_processing, bool):
             raise ValueError("after_processing must be a boolean")
 

@@ -139,5 +139,8 @@ async def _answer_fault(request: web.Request, fault: Fault) -> web.StreamRespons
     assert fault.status is not None
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
     return error_response(
-        fault.status, fault.resolved_error_type, f"Injected fault: HTTP {fault.status}", headers=headers
+        fault.status,
+        fault.resolved_error_type,
+        fault.message or f"Injected fault: HTTP {fault.status}",
+        headers=headers,
     )

@@ -147,7 +147,8 @@ class EmulatorClient:
             ``any``),
             ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
             (``before``/``after``), ``delay``, ``hold`` (wait for :meth:`release`, ``delay`` seconds
-            at most), ``validation`` (``FAILED``: answered as usual, listed FAILED, nothing stored).
+            at most), ``validation`` (``FAILED``: answered as usual, listed FAILED, nothing stored),
+            ``message`` (the error body's message).
         """
         result: list[dict[str, Any]] = self._call("POST", "/faults", {"faults": [dict(f) for f in faults]})[
             "faults"

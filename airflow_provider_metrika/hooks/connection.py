@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from airflow_provider_metrika._compat import Connection
 
 __all__ = [
+    "atoken_from_connection",
     "base_url_from_connection",
     "is_loopback_host",
     "named",
@@ -40,6 +41,25 @@ def token_from_connection(connection: Connection, who: str | None = None) -> str
             f"{RECOMMENDED_SCOPES} in its 'OAuth token' (password) field"
         )
     mask_secret(token)
+    return token
+
+
+async def atoken_from_connection(connection: Connection, who: str | None = None) -> str:
+    """
+    Return the token as :func:`token_from_connection` does, from a trigger's event loop.
+
+    Registering the token with the secrets masker also tells the triggerer's supervisor through
+    the trigger comms, which send synchronously on Airflow 3.0 and 3.1: on the event loop thread
+    that raises (3.0, before the token is even registered) or is silently skipped (3.1). The
+    registration runs in a worker thread instead (``sync_to_async``), from where every line's
+    comms hand the message to the event loop.
+
+    :param connection: the Airflow connection.
+    :param who: how messages name the connection (default: ``Connection '<conn_id>'``).
+    """
+    from asgiref.sync import sync_to_async
+
+    token: str = await sync_to_async(token_from_connection)(connection, who)
     return token
 
 

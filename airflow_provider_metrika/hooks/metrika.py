@@ -46,6 +46,7 @@ from airflow_provider_metrika.exceptions import (
 )
 from airflow_provider_metrika.hooks.access import explain_access_error
 from airflow_provider_metrika.hooks.connection import (
+    atoken_from_connection,
     base_url_from_connection,
     is_loopback_host,
     normalise_extras,
@@ -646,7 +647,7 @@ class MetrikaHook(HttpHook):
 
     async def _aget(self, endpoint: str, params: dict[str, Any] | None = None) -> Any:
         connection = await get_async_connection(self.metrika_conn_id, hook=self)
-        token = token_from_connection(connection)
+        token = await atoken_from_connection(connection)
         url = f"{base_url_from_connection(connection)}/{endpoint}"
         policy = retry_policy(self._retry_args, normalise_extras(await get_async_extra_dejson(connection)))
         headers = {"Authorization": f"OAuth {token}", "Accept": "application/json", "User-Agent": USER_AGENT}

@@ -191,3 +191,12 @@ def test_skip_lets_the_first_matching_requests_pass_before_the_fault_strikes(
     assert error_of(api.upload(SAMPLE_CSV))[0] == 400
     assert api.upload(SAMPLE_CSV).status_code == 200
     assert emulator.faults() == []
+
+
+def test_status_fault_answers_the_message_it_is_given(api: MetrikaApi, emulator: EmulatorClient) -> None:
+    emulator.inject_faults({"target": "upload", "status": 400, "message": "Refused on purpose"})
+    response = api.upload(SAMPLE_CSV)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "Refused on purpose"
+    with pytest.raises(requests.HTTPError):
+        emulator.inject_faults({"target": "upload", "status": 400, "message": 5})

@@ -373,3 +373,29 @@ async def test_the_status_seen_is_logged_on_change_and_then_once_per_interval_no
         assert len(waiting) == trigger.polls - 1, waiting  # every poll but the last, which succeeded
     else:
         assert waiting == [f"Waiting for Metrika to validate: {uploading_id} (last status IN_PROGRESS)"]
+
+
+async def test_the_token_is_registered_for_masking_off_the_event_loop_thread(
+    metrika: EmulatorClient, metrika_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On Airflow 3.0 and 3.1 the registration sends to the triggerer's supervisor synchronously,
+    # which fails (or is skipped) on the event loop's own thread.
+    import threading
+
+    from airflow_provider_metrika.hooks import connection
+
+    registered: list[tuple[str, int]] = []
+    real = connection.mask_secret
+
+    def spy(secret: str, name: str | None = None) -> None:
+        registered.append((secret, threading.get_ident()))
+        real(secret, name)
+
+    monkeypatch.setattr(connection, "mask_secret", spy)
+    loop_thread = threading.get_ident()
+
+    await MetrikaHook(metrika_conn).alist_uploadings(COUNTER)
+
+    assert [secret for secret, _ in registered] == [TOKEN]
+    assert all(thread != loop_thread for _, thread in registered), "registered on the event loop's thread"
+    assert TOKEN not in str(importlib.import_module("airflow_provider_metrika._compat").redact(f"x {TOKEN}"))
