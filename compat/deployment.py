@@ -9,7 +9,6 @@ what Airflow recorded: run and task states, tries, XComs, trigger rows and the l
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -17,8 +16,6 @@ import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-
-import psutil
 
 DAGS = Path(__file__).resolve().parent / "deployment_dags"
 #: Seconds for the components to come up and parse the DAGs on a busy 2-core machine.
@@ -235,7 +232,7 @@ class DeploymentChecks:
         self.deployment.wait_for(
             "the upload stored", lambda: self.emulator.uploadings(self.counter), STATE_TIMEOUT
         )
-        self._uploading_process().send_signal(signal.SIGKILL)
+        self.standalone_module.uploading_process(self.emulator.base_url).send_signal(signal.SIGKILL)
         db = self.deployment.db
         if self._finished(dag_id, run_id) == "failed" and db.task_tries(dag_id, run_id, "upload") == 1:
             # Airflow 3.0 fails a task killed by a signal without its retries: a person clears it.
@@ -309,16 +306,3 @@ class DeploymentChecks:
         assert self.deployment is not None, "the deployment never started"
         leftovers = self.stop()
         assert leftovers == [], f"processes left running after the stop: {leftovers}"
-
-    def _uploading_process(self) -> psutil.Process:
-        """Return the process holding a connection to the emulator: the task in the middle of its POST."""
-        port = int(self.emulator.base_url.rsplit(":", 1)[1])
-        for connection in psutil.net_connections(kind="tcp"):
-            if (
-                connection.raddr
-                and connection.raddr.port == port
-                and connection.status == psutil.CONN_ESTABLISHED
-                and connection.pid not in (None, os.getpid())
-            ):
-                return psutil.Process(connection.pid)
-        raise AssertionError("no process is talking to the emulator")

@@ -209,3 +209,19 @@ def standalone_env(
         PYTHONUNBUFFERED="1",
         **extra,
     )
+
+
+def uploading_process(base_url: str) -> Any:
+    """Return the process holding a connection to the emulator at ``base_url``: a task mid-POST."""
+    import psutil
+
+    port = int(base_url.rsplit(":", 1)[1])
+    for connection in psutil.net_connections(kind="tcp"):
+        if (
+            connection.raddr
+            and connection.raddr.port == port
+            and connection.status == psutil.CONN_ESTABLISHED
+            and connection.pid not in (None, os.getpid())
+        ):
+            return psutil.Process(connection.pid)
+    raise AssertionError("no process is talking to the emulator")

@@ -25,7 +25,7 @@ import pytest
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from tests.conftest import COUNTER, OTHER_COUNTER, SAMPLE_CSV, TOKEN
 from tests.delivery.scenarios import Outcome, describe, expected, orders_outcome, task_outcome
-from tests.standalone import Standalone, free_port, standalone_env
+from tests.standalone import Standalone, free_port, standalone_env, uploading_process
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
 
@@ -87,20 +87,6 @@ def _orders_file(path: Path, ids: list[str], with_ids: bool = True) -> str:
     return str(path)
 
 
-def _uploading_process(metrika: EmulatorClient) -> psutil.Process:
-    """Return the process holding a connection to the emulator: the task in the middle of its POST."""
-    port = int(metrika.base_url.rsplit(":", 1)[1])
-    for connection in psutil.net_connections(kind="tcp"):
-        if (
-            connection.raddr
-            and connection.raddr.port == port
-            and connection.status == psutil.CONN_ESTABLISHED
-            and connection.pid not in (None, os.getpid())
-        ):
-            return psutil.Process(connection.pid)
-    raise AssertionError("no process is talking to the emulator")
-
-
 def _clear_and_rerun(standalone: Standalone, dag_id: str, run_id: str) -> None:
     """Clear the upload task as the UI does, and wait for its second try to end."""
     answer = standalone.api(
@@ -143,7 +129,7 @@ def test_a_task_killed_between_the_post_and_its_answer_is_resolved_by_the_retry(
     orders = _orders_file(tmp_path / "orders.csv", ["k-1", "k-2"], with_ids)
     run_id = _trigger(standalone, "delivery_upload", {"orders_uri": orders, "merge_mode": merge_mode})
     standalone.wait_for("the upload stored", lambda: metrika.uploadings(COUNTER), STATE_TIMEOUT)
-    task_process = _uploading_process(metrika)
+    task_process = uploading_process(metrika.base_url)
     task_process.send_signal(signal.SIGKILL)
 
     _finished(standalone, "delivery_upload", run_id)
