@@ -54,13 +54,18 @@ def _status_counts(dates: pa.Array | None, status: pa.Array | None, rows: int) -
 
 
 def _goal_counts(goals: pa.Array) -> Counter[str]:
-    """Count the rows naming each goal identifier in a normalised ``goals`` column (``id[:price],...``)."""
-    values = pc.split_pattern(goals, ",")
-    rows = pc.list_parent_indices(values)
-    identifiers = pc.replace_substring_regex(pc.list_flatten(values), ":.*$", "")
-    table = pa.table({"goal": identifiers, "row": rows}).filter(pc.not_equal(identifiers, ""))
-    counts = table.group_by("goal").aggregate([("row", "count_distinct")]).to_pylist()
-    return Counter({str(item["goal"]): int(item["row_count_distinct"]) for item in counts})
+    """Count the rows naming each goal identifier in a normalised ``goals`` column (``id[:price],...``).
+
+    Prices are cut first, so that the cells repeat a handful of identifier lists: each distinct list
+    is split once, in Python, and counted as many times as it occurs (a row naming a goal twice counts
+    once).
+    """
+    counts: Counter[str] = Counter()
+    for item in pc.value_counts(pc.replace_substring_regex(goals, ":[^,]*", "")).to_pylist():
+        cell = item["values"]
+        for identifier in set(cell.split(",") if cell else ()) - {""}:
+            counts[identifier] += int(item["counts"])
+    return counts
 
 
 @dataclass

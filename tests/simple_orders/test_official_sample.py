@@ -104,3 +104,13 @@ def test_path_input_reads_the_same_as_a_stream(tmp_path: Path) -> None:
     result = prepare_simple_orders(str(path), tmp_path / "out", timezone="Europe/Moscow")
 
     assert part_dicts(result) == EXPECTED
+
+
+def test_the_report_counts_the_orders_naming_each_goal_once_per_order(tmp_path: Path) -> None:
+    # Metrika's sample: "oplata_cash:200,filial_1" on one order, "plohoy_lead" on another; a third
+    # order names filial_1 twice and oplata_cash with another price.
+    extra = 's_ord9,21.01.2024 10:00,,,mail9@example.com,,,200,,"filial_1,oplata_cash:50,filial_1",\n'
+    result = prepare_text(OFFICIAL_SAMPLE + extra, tmp_path)
+
+    assert result.report.goal_counts == {"filial_1": 2, "oplata_cash": 2, "plohoy_lead": 1}
+    assert result.report.to_dict()["goal_counts"] == result.report.goal_counts
