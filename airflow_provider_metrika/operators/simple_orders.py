@@ -284,10 +284,10 @@ class SimpleOrdersUploadOperator(BaseOperator):
             # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
             timezone = self.timezone or self.hook.get_counter_timezone(counter)
             started = time.monotonic()
-            sync = self._sync(counter, merge_mode, context)
-            state = sync.read() if sync is not None else None
             journal = TaskUploadJournal(context)
             refuse_unresolved_completion(journal, context)
+            sync = self._sync(counter, merge_mode, context)
+            state = sync.read() if sync is not None else None
             with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
                 prepared = prepare_keeping_rejects(self, context, Path(workdir), timezone, state)
                 self._log_report(prepared, counter, timezone)
