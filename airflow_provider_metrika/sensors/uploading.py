@@ -16,11 +16,11 @@ from airflow_provider_metrika._compat import (
 )
 from airflow_provider_metrika.arguments import check_conn_id, check_counter_id, check_seconds
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID
-from airflow_provider_metrika.delivery.wait import poll_once
 from airflow_provider_metrika.exceptions import MetrikaUploadingTimeoutError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
-from airflow_provider_metrika.uploading_status import (
+from airflow_provider_metrika.waiting.poll import poll_once
+from airflow_provider_metrika.waiting.uploadings import (
     NOTHING_TO_WAIT_FOR,
     UploadingsWait,
     read_uploading_targets,

@@ -16,7 +16,7 @@ from airflow_provider_metrika.exceptions import MetrikaError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.hooks.retries import describe_failure, is_retryable
 from airflow_provider_metrika.progress import StatusLog
-from airflow_provider_metrika.uploading_status import (
+from airflow_provider_metrika.waiting.uploadings import (
     EVENT_ERROR,
     EVENT_FAILED,
     EVENT_SUCCESS,
@@ -53,10 +53,10 @@ class MetrikaUploadingTrigger(BaseTrigger):
     just looked before deferring). A poll that still fails on quotas (420 / 429), server errors (5xx)
     or the network after the hook's own retries is logged and tried again at the next poll until
     the deadline. The trigger yields exactly one event, built by
-    :meth:`~airflow_provider_metrika.uploading_status.UploadingsWait.event`:
+    :meth:`~airflow_provider_metrika.waiting.uploadings.UploadingsWait.event`:
     ``{"status": "success" | "failed" | "timeout" | "error", "message": str,
     "uploadings": {id: uploading}, "pending": [id, ...]}``; hand it to
-    :func:`~airflow_provider_metrika.uploading_status.result_from_event`.
+    :func:`~airflow_provider_metrika.waiting.uploadings.result_from_event`.
 
     The token never travels in the kwargs: the hook reads it from the connection in the triggerer.
 

@@ -11,17 +11,18 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, Met
 
 if TYPE_CHECKING:
     from airflow_provider_metrika._compat import ObjectStoragePath
-    from airflow_provider_metrika.operators.sync_changes import Finder
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
+    from airflow_provider_metrika.sync.changes import Finder
 
 #: XCom key of what a ``changed_only`` task recorded in its sync state (counts and location).
 SYNC_STATE_XCOM_KEY = "sync_state"
 
 
-def check_sync_arguments(
-    task_id: str, changed_only: bool, sync_state: str | None, full_refresh: Any, merge_mode: Any
-) -> None:
-    """Refuse sync arguments that do not go together, when the DAG is parsed (and again when run)."""
+def check_sync_arguments(task_id: str, changed_only: bool, sync_state: str | None, full_refresh: Any) -> None:
+    """Refuse sync arguments that do not go together, when the DAG is parsed.
+
+    Whether the kind's options allow changed-only sends is the kind's rule, checked when it is known.
+    """
     from airflow_provider_metrika.arguments import is_template
 
     if changed_only and sync_state is None:
@@ -35,11 +36,6 @@ def check_sync_arguments(
         raise MetrikaInvalidArgumentError(
             f"{task_id}: full_refresh=True rebuilds the state of changed_only=True; without "
             "changed_only every order is sent anyway"
-        )
-    if changed_only and merge_mode == "APPEND":
-        raise MetrikaInvalidArgumentError(
-            f"{task_id}: changed_only=True sends a changed order again whole, and merge_mode=APPEND "
-            "would add its list values a second time: use merge_mode='SAVE' or 'UPDATE'"
         )
 
 
@@ -71,7 +67,7 @@ class ChangedOnlySync:
     @property
     def location(self) -> ObjectStoragePath:
         """The state file."""
-        from airflow_provider_metrika.operators.sync_state_store import state_location
+        from airflow_provider_metrika.sync.store import state_location
 
         if not self.base or not str(self.base).strip():
             raise MetrikaInvalidArgumentError(
@@ -86,8 +82,8 @@ class ChangedOnlySync:
         With ``full_refresh`` every order is sent whatever the state holds; the state is still read
         (when it can be) so that the refresh's fold can tell a concurrent run's change from its own.
         """
-        from airflow_provider_metrika.operators.sync_state_store import load_state
         from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
+        from airflow_provider_metrika.sync.store import load_state
 
         location = self.location
         try:
@@ -147,7 +143,7 @@ class ChangedOnlySync:
         :param sent: the local file of keys and fingerprints to send.
         :param report: the preparation report as pushed to XCom (its columns).
         """
-        from airflow_provider_metrika.operators.sync_changes import write_rows
+        from airflow_provider_metrika.sync.changes import write_rows
 
         columns = list(report["columns"])
         compared = (
@@ -159,7 +155,7 @@ class ChangedOnlySync:
 
     def accepted(self, upload: str, uploadings: list[dict[str, Any]]) -> None:
         """Record that Metrika accepted every part of an upload, with the uploading ids."""
-        from airflow_provider_metrika.operators.sync_changes import ACCEPTED, write_receipt
+        from airflow_provider_metrika.sync.changes import ACCEPTED, write_receipt
 
         ids = {str(u["uploading_id"]): u.get("datetime") for u in uploadings}
         write_receipt(self.location, upload, ACCEPTED, ids)
@@ -174,8 +170,8 @@ class ChangedOnlySync:
         :param report: the preparation report as pushed to XCom (its columns and counts).
         :param validated: every uploading is listed PASSED.
         """
-        from airflow_provider_metrika.operators.sync_changes import write_receipt
-        from airflow_provider_metrika.operators.sync_state_store import compact, load_state
+        from airflow_provider_metrika.sync.changes import write_receipt
+        from airflow_provider_metrika.sync.store import compact, load_state
 
         if upload is not None and validated:
             write_receipt(self.location, upload, "PASSED")
