@@ -257,14 +257,13 @@ class SimpleOrdersUploadOperator(MetrikaUploadOperator):
     # -- the kind ------------------------------------------------------------------------------------
 
     def read_options(self, counter: int) -> None:
-        """Check the rendered merge mode; read the counter's zone once per task unless given."""
+        """Check the rendered merge mode (with ``changed_only`` too); read the counter's zone unless given."""
         self._merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
+        refused = _changed_only_refusal(self._merge_mode) if self.changed_only else None
+        if refused is not None:
+            raise MetrikaInvalidArgumentError(f"{self.task_id}: {refused}")
         # A 403 here stops before any order is sent.
         self._timezone = self.timezone or self.hook.get_counter_timezone(counter)
-
-    def sync_arguments_error(self) -> str | None:
-        """Refuse ``changed_only`` with a merge mode in which a changed order sent again adds to the first."""
-        return _changed_only_refusal(self._merge_mode)
 
     def prepare(
         self, context: Context, workdir: Path, counter: int, state: SyncState | None

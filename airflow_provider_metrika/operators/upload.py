@@ -17,7 +17,6 @@ from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal, dr
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
 from airflow_provider_metrika.operators._upload_arguments import check_shared_arguments
-from airflow_provider_metrika.waiting.uploadings import SIMPLE_ORDERS_STATUS, StatusReader
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -79,8 +78,8 @@ class MetrikaUploadOperator(BaseOperator):
 
     #: The XCom key of the kind's preparation report.
     report_xcom_key: ClassVar[str] = "report"
-    #: What the kind's statuses mean while waiting.
-    status_reader: ClassVar[StatusReader] = SIMPLE_ORDERS_STATUS
+    #: The kind's wait (:mod:`airflow_provider_metrika.waiting.kinds`): its statuses and lookups.
+    wait_kind: ClassVar[str] = "simple_orders"
     #: How the kind's output is named in lineage, e.g. ``simple_orders``.
     dataset_name: ClassVar[str] = "uploads"
     #: What the input rows are, for messages.
@@ -147,7 +146,10 @@ class MetrikaUploadOperator(BaseOperator):
     # -- what a kind supplies ------------------------------------------------------------------------
 
     def read_options(self, counter: int) -> None:
-        """Check the kind's rendered options, once per try, before anything is read or sent."""
+        """Check the kind's rendered options, once per try, before anything is read or sent.
+
+        A kind whose options decide whether ``changed_only`` can work refuses them here.
+        """
 
     def prepare(
         self, context: Context, workdir: Path, counter: int, state: SyncState | None
@@ -171,10 +173,6 @@ class MetrikaUploadOperator(BaseOperator):
         """Return the summary's count lines: label, number, note."""
         return [("rows read", report.rows_read, ""), ("rows written", report.rows_written, "")]
 
-    def sync_arguments_error(self) -> str | None:
-        """Return why ``changed_only`` cannot work with these rendered options, or None."""
-        return None
-
     def on_delivered(self, context: Context, uploadings: list[dict[str, Any]]) -> None:
         """Act on the uploads once sent (the kind may log or check more)."""
 
@@ -192,6 +190,7 @@ class MetrikaUploadOperator(BaseOperator):
             sent_as_prepared,
         )
         from airflow_provider_metrika.operators._upload_summary import upload_summary
+        from airflow_provider_metrika.sync.changed_only import SyncCounts
 
         ti = context["ti"]
         try:
@@ -225,7 +224,8 @@ class MetrikaUploadOperator(BaseOperator):
                 manifest = delivery.plan(prepared.parts)
                 own = sent_as_prepared(manifest, prepared.parts)
                 sent = getattr(prepared, "sent_orders", None)
-                upload = sync.begin(sent, report) if sync is not None and own and sent else None
+                counts = SyncCounts.of(prepared.report) if sync is not None else None
+                upload = sync.begin(sent, counts) if sync is not None and counts and own and sent else None
                 uploadings = delivery.deliver(manifest, Path(workdir))
                 ti.xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[endpoint.uploading_id(u) for u in uploadings])
                 summary = upload_summary(
@@ -244,9 +244,9 @@ class MetrikaUploadOperator(BaseOperator):
                     if self.deferrable:
                         self._defer(context, counter, uploadings, report, sync, upload, journal)
                     uploadings = self._wait(counter, uploadings)
-                if sync is not None:
+                if sync is not None and counts is not None:
                     self._publish_sync(
-                        context, sync.commit(upload, report, validated=self.wait_for_validation)
+                        context, sync.commit(upload, counts, validated=self.wait_for_validation)
                     )
             # Done; the records stay until Airflow records the success (drop_records_on_success).
             journal.mark_completed()
@@ -258,14 +258,10 @@ class MetrikaUploadOperator(BaseOperator):
         """Return the sync state's life cycle, when this task sends only changes."""
         if not self.changed_only:
             return None
-        from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
         from airflow_provider_metrika.hooks.connection import base_url_from_connection
         from airflow_provider_metrika.simple_orders.sync_state import Destination
         from airflow_provider_metrika.sync.changed_only import ChangedOnlySync
 
-        refused = self.sync_arguments_error()
-        if refused is not None:
-            raise MetrikaInvalidArgumentError(f"{self.task_id}: {refused}")
         destination = Destination(urlparse(base_url_from_connection(self.hook.connection)).netloc, counter)
         return ChangedOnlySync(
             self.task_id,
@@ -287,6 +283,8 @@ class MetrikaUploadOperator(BaseOperator):
         journal: TaskUploadJournal,
     ) -> list[dict[str, Any]]:
         """Succeed when a sync found nothing new or changed; skip when the input had nothing."""
+        from airflow_provider_metrika.sync.changed_only import SyncCounts
+
         unchanged = getattr(prepared.report, "orders_unchanged", 0)
         if sync is None or state is None or not unchanged:
             raise AirflowSkipException(self.nothing_prepared(prepared.report))
@@ -296,7 +294,7 @@ class MetrikaUploadOperator(BaseOperator):
             self.row_noun,
             state.location,
         )
-        self._publish_sync(context, sync.commit(None, report, validated=False))
+        self._publish_sync(context, sync.commit(None, SyncCounts.of(prepared.report), validated=False))
         journal.mark_completed()
         return []
 
@@ -336,18 +334,21 @@ class MetrikaUploadOperator(BaseOperator):
             poll_interval=self.poll_interval,
             timeout=self.timeout,
             metrika_conn_id=self.metrika_conn_id,
+            kind=self.wait_kind,
         )
 
     def _wait(self, counter: int, uploadings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Poll here until Metrika is done with every upload."""
+        from airflow_provider_metrika.waiting.kinds import wait_kind
         from airflow_provider_metrika.waiting.poll import wait_for_validation
         from airflow_provider_metrika.waiting.uploadings import UploadingsWait, read_uploading_targets
 
+        kind = wait_kind(self.wait_kind)
         targets = read_uploading_targets(uploadings, allow_empty=True)
-        wait = UploadingsWait.from_targets(counter, targets, self.status_reader)
+        wait = UploadingsWait.from_targets(counter, targets, kind.reader)
         return wait_for_validation(
             wait,
-            lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
+            lambda ids, since: kind.find(self.hook, counter, ids, since),
             timeout=self.timeout,
             poll_interval=self.poll_interval,
             log=self.log,
@@ -359,6 +360,7 @@ class MetrikaUploadOperator(BaseOperator):
         With ``changed_only``, the rows sent before deferring are recorded as held now that Metrika
         validated them; on failure they stay unconfirmed, and the next run resolves them.
         """
+        from airflow_provider_metrika.sync.changed_only import SyncCounts
         from airflow_provider_metrika.waiting.uploadings import result_from_event
 
         journal = TaskUploadJournal(context, resumed=True)
@@ -371,7 +373,8 @@ class MetrikaUploadOperator(BaseOperator):
             if handed.get("sync"):
                 sync = self._sync(int(handed["counter"]), context)
                 if sync is not None:
-                    summary = sync.commit(handed.get("upload"), handed["report"], validated=True)
+                    counts = SyncCounts.from_dict(handed["report"])
+                    summary = sync.commit(handed.get("upload"), counts, validated=True)
                     self._publish_sync(context, summary)
         finally:
             self.hook.close()

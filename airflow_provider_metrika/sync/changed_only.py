@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,47 @@ def check_sync_arguments(task_id: str, changed_only: bool, sync_state: str | Non
         raise MetrikaInvalidArgumentError(
             f"{task_id}: full_refresh=True rebuilds the state of changed_only=True; without "
             "changed_only every order is sent anyway"
+        )
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    """
+    What the sync needs of a preparation report: the columns sent and the change counts.
+
+    :param columns: the columns of the rows sent, in file order.
+    :param new: orders the state did not hold.
+    :param changed: orders whose normalised row differed from the one sent before.
+    :param unchanged: orders equal to the state's, not sent.
+    :param sent: orders written to the parts.
+    """
+
+    columns: tuple[str, ...]
+    new: int
+    changed: int
+    unchanged: int
+    sent: int
+
+    @classmethod
+    def of(cls, report: Any) -> SyncCounts:
+        """Read them from the orders core's report (an ``OrdersReport``)."""
+        return cls(
+            tuple(report.columns),
+            report.orders_new,
+            report.orders_changed,
+            report.orders_unchanged,
+            report.rows_written,
+        )
+
+    @classmethod
+    def from_dict(cls, report: Mapping[str, Any]) -> SyncCounts:
+        """Read them from the report as pushed to XCom (a deferred try resumes from that copy)."""
+        return cls(
+            tuple(report["columns"]),
+            int(report["orders_new"]),
+            int(report["orders_changed"]),
+            int(report["orders_unchanged"]),
+            int(report["rows_written"]),
         )
 
 
@@ -137,15 +179,15 @@ class ChangedOnlySync:
                 f"{unknown:,}",
             )
 
-    def begin(self, sent: Any, report: dict[str, Any]) -> str:
+    def begin(self, sent: Any, counts: SyncCounts) -> str:
         """Record the orders about to be sent, before the first part goes; return the upload's name.
 
         :param sent: the local file of keys and fingerprints to send.
-        :param report: the preparation report as pushed to XCom (its columns).
+        :param counts: the preparation's columns and counts.
         """
         from airflow_provider_metrika.sync.changes import write_rows
 
-        columns = list(report["columns"])
+        columns = list(counts.columns)
         compared = (
             self.full_refresh and self._read_columns is not None and list(self._read_columns) == columns
         )
@@ -160,14 +202,14 @@ class ChangedOnlySync:
         ids = {str(u["uploading_id"]): u.get("datetime") for u in uploadings}
         write_receipt(self.location, upload, ACCEPTED, ids)
 
-    def commit(self, upload: str | None, report: dict[str, Any], *, validated: bool) -> dict[str, Any]:
+    def commit(self, upload: str | None, counts: SyncCounts, *, validated: bool) -> dict[str, Any]:
         """
         Record an upload Metrika validated (when it was waited for), compact; return the summary.
 
         Without validation the upload stays unconfirmed: the next run resolves it first.
 
         :param upload: the upload's name, or None when this try sent another try's parts.
-        :param report: the preparation report as pushed to XCom (its columns and counts).
+        :param counts: the preparation's columns and counts.
         :param validated: every uploading is listed PASSED.
         """
         from airflow_provider_metrika.sync.changes import write_receipt
@@ -175,7 +217,7 @@ class ChangedOnlySync:
 
         if upload is not None and validated:
             write_receipt(self.location, upload, "PASSED")
-        saved = compact(self.location, self.destination, list(report["columns"]), replace=self.full_refresh)
+        saved = compact(self.location, self.destination, list(counts.columns), replace=self.full_refresh)
         if saved.conflicts:
             self.log.warning(
                 "%s orders were changed by two runs at once: which value Metrika holds is unknown, "
@@ -195,15 +237,15 @@ class ChangedOnlySync:
             f"{orders:,}",
             f"{saved.bytes:,}",
         )
-        return self.summary(report, saved.location, orders, saved.bytes)
+        return self.summary(counts, saved.location, orders, saved.bytes)
 
-    def summary(self, report: dict[str, Any], location: str, orders: int, size: int | None) -> dict[str, Any]:
+    def summary(self, counts: SyncCounts, location: str, orders: int, size: int | None) -> dict[str, Any]:
         """Return the change counts and the state, as pushed to XCom and to outlet asset events."""
         return {
-            "new": report["orders_new"],
-            "changed": report["orders_changed"],
-            "unchanged": report["orders_unchanged"],
-            "sent": report["rows_written"],
+            "new": counts.new,
+            "changed": counts.changed,
+            "unchanged": counts.unchanged,
+            "sent": counts.sent,
             "state_location": location,
             "state_orders": orders,
             "state_bytes": size,

@@ -111,10 +111,13 @@ def _as_items(value: Any, parameter: str) -> list[Any]:
 
 def _read_item(item: Any, where: str) -> tuple[str, str | None]:
     if isinstance(item, Mapping):
-        uploading_id = item.get("uploading_id")
+        # Simplified orders name it ``uploading_id``; the management API's uploadings ``id`` (int64).
+        uploading_id = item.get("uploading_id", item.get("id"))
+        if isinstance(uploading_id, int) and not isinstance(uploading_id, bool):
+            uploading_id = str(uploading_id)
         if not isinstance(uploading_id, str) or not uploading_id.strip():
             raise MetrikaInvalidArgumentError(f"{where} is an object without an 'uploading_id'")
-        return uploading_id.strip(), _read_stamp(item.get("datetime"))
+        return uploading_id.strip(), _read_stamp(item.get("datetime", item.get("create_time")))
     if isinstance(item, str) and item.strip():
         return item.strip(), None
     raise MetrikaInvalidArgumentError(
