@@ -7,6 +7,8 @@ orders core checks its own options with plain ``ValueError``: it runs without Ai
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import os
 import zoneinfo
@@ -84,8 +86,6 @@ def read_flag(name: str, value: Any) -> bool:
 
 def read_mapping(name: str, value: Any, what: str) -> dict[str, str] | None:
     """Return a mapping argument as a dict; a rendered template's text (JSON or a Python repr) is read."""
-    from airflow_provider_metrika.uploading_status import parse_literal
-
     if value is None:
         return None
     if isinstance(value, str) and value.strip().startswith("{"):
@@ -280,3 +280,22 @@ def check_upload_arguments(filename: Any, expected_rows: Any) -> None:
         )
     if expected_rows is not None:
         read_number("expected_rows", expected_rows, low=0, high=None, integer=True, unit=" of rows")
+
+
+def parse_literal(text: str, parameter: str) -> Any:
+    """
+    Read a list or mapping given as text: JSON, or the Python repr a template renders without native objects.
+
+    :param text: the rendered value.
+    :param parameter: the argument's name, for the message.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise MetrikaInvalidArgumentError(
+            f"{parameter} cannot be read as JSON or a Python literal: {text[:100]!r}"
+        ) from None

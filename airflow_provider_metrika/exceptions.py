@@ -17,6 +17,14 @@ class MetrikaInvalidArgumentError(MetrikaError, ValueError):
     """An argument or connection setting is wrong; raised before any request is sent."""
 
 
+class MetrikaUnknownGoalStatusError(MetrikaInvalidArgumentError):
+    """Order statuses would be sent as JavaScript goal identifiers the counter does not have."""
+
+
+class MetrikaUnknownGoalError(MetrikaInvalidArgumentError):
+    """The ``goals`` column names JavaScript goal identifiers the counter does not have."""
+
+
 class MetrikaFileTooLargeError(MetrikaInvalidArgumentError):
     """The file is over Metrika's 1 GB limit for one upload."""
 

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 from _common import human_bytes, orders_frame
 
+from airflow_provider_metrika.delivery import upload_simple_orders
+
 COUNTER = 12345
 BYTES_TARGET = 0.02
 TIME_TARGET = 0.5
@@ -56,8 +58,8 @@ class Sync:
         from urllib.parse import urlparse
 
         from airflow_provider_metrika.hooks.metrika import MetrikaHook, base_url_from_connection
-        from airflow_provider_metrika.operators.sync_state_store import state_location
         from airflow_provider_metrika.simple_orders.sync_state import Destination
+        from airflow_provider_metrika.sync.store import state_location
 
         self.workdir = workdir
         self.hook = MetrikaHook()
@@ -71,9 +73,9 @@ class Sync:
 
     def run(self, frame: Any, *, changed_only: bool) -> dict[str, Any]:
         """Prepare, upload every part, and with ``changed_only`` compare and commit; return numbers."""
-        from airflow_provider_metrika.operators.sync_changes import ACCEPTED, write_receipt, write_rows
-        from airflow_provider_metrika.operators.sync_state_store import compact, load_state
         from airflow_provider_metrika.simple_orders import prepare_simple_orders
+        from airflow_provider_metrika.sync.changes import ACCEPTED, write_receipt, write_rows
+        from airflow_provider_metrika.sync.store import compact, load_state
 
         self.runs += 1
         output = self.workdir / f"run-{self.runs}"
@@ -91,7 +93,7 @@ class Sync:
             upload = write_rows(self.location, prepared.sent_orders, prepared.report.columns, rebuild=False)
         prepare_seconds = time.perf_counter() - started
         uploadings = [
-            self.hook.upload_simple_orders(COUNTER, part.path, content_sha256=part.sha256)
+            upload_simple_orders(self.hook, COUNTER, part.path, content_sha256=part.sha256)
             for part in prepared.parts
         ]
         upload_seconds = time.perf_counter() - started - prepare_seconds
@@ -129,7 +131,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from airflow_provider_metrika.emulator.testing import run_emulator
-    from airflow_provider_metrika.operators.sync_changes import changes_folder
+    from airflow_provider_metrika.sync.changes import changes_folder
 
     print(f"Generating {args.rows:,} orders ...", flush=True)
     frame = orders_frame(args.rows)

@@ -20,6 +20,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from airflow_provider_metrika.delivery import upload_simple_orders
+
 
 def _orders(batch: int, rows: int) -> bytes:
     lines = [
@@ -37,7 +39,7 @@ def _run(emulator: object, uploads: int, rows: int, concurrent: bool) -> float:
     def upload(batch: int) -> dict[str, object]:
         hook = MetrikaHook(retry_limit=50, retry_delay=0.1, max_retry_delay=2.0)
         barrier.wait()
-        return hook.upload_simple_orders(12345, io.BytesIO(files[batch]), all_rows_have_ids=True)
+        return upload_simple_orders(hook, 12345, io.BytesIO(files[batch]), all_rows_have_ids=True)
 
     started = time.perf_counter()
     if concurrent:

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from airflow_provider_metrika.delivery import upload_simple_orders
+
 QUERY = (
     "SELECT order_id AS id, created_at AS create_date_time, email AS emails, phone AS phones,"
     " status AS order_status, amount AS revenue, currency FROM orders"
@@ -57,7 +59,7 @@ def make_warehouse(path: Path, rows: int) -> None:
 def child(kind: str, warehouse: str, batch_rows: int) -> None:
     """Prepare and upload in this process, one way; print the seconds taken as JSON."""
     from airflow_provider_metrika.hooks.metrika import MetrikaHook
-    from airflow_provider_metrika.operators.order_sources import sql_batches
+    from airflow_provider_metrika.operators._inputs import sql_batches
     from airflow_provider_metrika.simple_orders import prepare_simple_orders
 
     started = time.perf_counter()
@@ -71,7 +73,7 @@ def child(kind: str, warehouse: str, batch_rows: int) -> None:
             prepared = prepare_simple_orders(data, out, timezone="Europe/Moscow", max_part_bytes=20_000_000)
             hook = MetrikaHook()
             for part in prepared.parts:
-                hook.upload_simple_orders(12345, part.path)
+                upload_simple_orders(hook, 12345, part.path)
     print(json.dumps({"seconds": time.perf_counter() - started}))
 
 

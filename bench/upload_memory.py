@@ -27,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+from airflow_provider_metrika.delivery import upload_simple_orders
+
 ROW = (
     "ord{n:09d},2024-01-10 11:56:00,user{n:07d},1234567890123456789,"
     '"mail{n}@example.com,second{n}@example.org",79995551111,PAID,1200.50,800,"goal_a:100,goal_b",RUB\n'
@@ -120,7 +122,7 @@ def client(kind: str, url: str, path: str) -> None:
         os.environ["AIRFLOW_CONN_METRIKA_DEFAULT"] = json.dumps(
             {"conn_type": "metrika", "host": url, "password": "bench-token"}
         )
-        MetrikaHook().upload_simple_orders(12345, path)
+        upload_simple_orders(MetrikaHook(), 12345, path)
     elif kind == "requests-files":
         with open(path, "rb") as stream:
             response = requests.post(

@@ -31,7 +31,7 @@ def _error(blocked: str, call: str) -> dict[str, str]:
 def test_sql_input_without_common_sql_names_the_common_sql_extra() -> None:
     error = _error(
         "airflow.providers.common.sql.hooks.sql",
-        "from airflow_provider_metrika.operators.order_sources import sql_batches\n"
+        "from airflow_provider_metrika.operators._inputs import sql_batches\n"
         "next(sql_batches('warehouse', 'SELECT 1', None, 10))",
     )
 
@@ -45,7 +45,7 @@ def test_sql_input_without_common_sql_names_the_common_sql_extra() -> None:
 def test_openlineage_facets_without_the_openlineage_packages_name_the_openlineage_extra() -> None:
     error = _error(
         "airflow.providers.common.compat.openlineage",
-        "import airflow_provider_metrika.operators.lineage",
+        "import airflow_provider_metrika.operators._lineage",
     )
 
     assert error["type"] == "MetrikaMissingExtraError"

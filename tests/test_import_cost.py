@@ -17,7 +17,7 @@ MODULES = (
     "airflow_provider_metrika.delivery.engine",
     "airflow_provider_metrika.delivery.resolve",
     "airflow_provider_metrika.delivery.task_journal",
-    "airflow_provider_metrika.delivery.wait",
+    "airflow_provider_metrika.waiting.poll",
 )
 HEAVY = ("pandas", "pyarrow", "numpy", "airflow_provider_metrika.simple_orders")
 

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_metrika import progress as progress_module
-from airflow_provider_metrika.delivery.wait import wait_for_validation
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.progress import ProgressLog, StatusLog
-from airflow_provider_metrika.uploading_status import UploadingsWait
+from airflow_provider_metrika.waiting.poll import wait_for_validation
+from airflow_provider_metrika.waiting.uploadings import UploadingsWait
 from tests.conftest import COUNTER
 
 
@@ -166,7 +167,7 @@ def test_the_hook_logs_bytes_sent_and_rate_while_it_streams_a_part(
     part.write_text("id,create_date_time,emails\n" + "\n".join(rows) + "\n")
     size = part.stat().st_size
 
-    MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, part)
+    upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, part)
 
     # The task logger writes structured lines to stdout: "<time> [info] <message> [<logger>] loc=...".
     sent = [line.split("] ", 1)[1] for line in capsys.readouterr().out.splitlines() if ".csv: sent " in line]

@@ -26,7 +26,6 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from airflow_provider_metrika.delivery.failures import Failure, classify, describe_failure
 from airflow_provider_metrika.delivery.journal import (
     ACCEPTED,
     REJECTED,
@@ -50,6 +49,7 @@ from airflow_provider_metrika.exceptions import (
     MetrikaUploadingFailedError,
     MetrikaUploadUncertainError,
 )
+from airflow_provider_metrika.hooks.failures import Failure, classify, describe_failure
 
 #: How far Metrika's clock may lag ours when looking for an upload after a lost answer.
 UPLOAD_CLOCK_SKEW = timedelta(minutes=2)
@@ -71,6 +71,12 @@ class UploadEndpoint(Protocol):
     counter_id: int
     #: What a row of the file is, for messages (``orders``).
     row_noun: str
+    #: Why a second copy of a part may not be harmless, for messages (the kind's own rule).
+    resend_harm: str
+    #: Where a user finds the destination's uploads, for messages.
+    where_listed: str
+    #: How a user makes a re-send harmless, for messages.
+    resend_fix: str
 
     def file_name(self, part: PlannedPart) -> str:
         """Return the stem of the file names a part is sent under (each POST adds a unique tag)."""
@@ -95,6 +101,12 @@ class UploadEndpoint(Protocol):
 
     def uploading_id(self, uploading: dict[str, Any]) -> str:
         """Return the upload's id."""
+
+    def status(self, uploading: dict[str, Any]) -> str:
+        """Return the upload's status as Metrika names it."""
+
+    def errors(self, uploading: dict[str, Any]) -> list[str]:
+        """Return what Metrika says is wrong with a rejected upload."""
 
     def legacy_key(self, part: PlannedPart) -> str | None:
         """Return the key older versions gave this part's records, if they had one."""
@@ -122,6 +134,8 @@ class DeliveryEngine:
     :param force_resend: send again a part whose *earlier* send is unresolved, even when that is
         not harmless (never a send of this attempt).
     :param force_hint: how messages tell a user to set ``force_resend`` for one run.
+    :param resolve_hint: how messages tell a user to give up on an upload after checking Metrika.
+    :param stage_hint: how messages tell a user to keep a copy of each attempt's parts (``stage``).
     """
 
     def __init__(
@@ -137,6 +151,7 @@ class DeliveryEngine:
         force_resend: bool = False,
         force_hint: str = "pass force_resend=True to one more call",
         resolve_hint: str | None = None,
+        stage_hint: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.journal = journal
@@ -148,7 +163,31 @@ class DeliveryEngine:
         self.force_resend = force_resend
         self.force_hint = force_hint
         self.resolve_hint = resolve_hint
+        self.stage_hint = stage_hint
         self._legacy = True
+
+    @classmethod
+    def through(
+        cls, hook: Any, endpoint: UploadEndpoint, journal: UploadJournal, *, owner: str, **kwargs: Any
+    ) -> DeliveryEngine:
+        """
+        Return an engine that sends through a hook: with its retry policy, log and lost-answer wait.
+
+        :param hook: a :class:`~airflow_provider_metrika.hooks.metrika.MetrikaHook`.
+        :param endpoint: the upload kind and destination.
+        :param journal: where the records are kept.
+        :param owner: who sends (part of every part key).
+        :param kwargs: more :class:`DeliveryEngine` arguments.
+        """
+        return cls(
+            endpoint,
+            journal,
+            owner=owner,
+            retry=hook.retry_policy.retrying,
+            log=hook.log,
+            lost_answer_wait=hook.lost_answer_wait,
+            **kwargs,
+        )
 
     # -- the plan ----------------------------------------------------------------------------------
 
@@ -245,7 +284,7 @@ class DeliveryEngine:
                 "%s: uploading %s, status %s",
                 label,
                 self.endpoint.uploading_id(uploading),
-                uploading.get("api_validation_status"),
+                self.endpoint.status(uploading),
             )
             if self.endpoint.failed(uploading):
                 raise MetrikaUploadingFailedError(self._failed_message(label, uploading, uploads))
@@ -402,9 +441,8 @@ class DeliveryEngine:
             f"{label} was sent to {self.endpoint.describe()} as {record.name!r} at {record.sent_at} UTC, "
             f"but {what} and no uploading with that name is listed, so Metrika may or may not have stored "
             f"it: up to {rows} may be stored once already. It was not sent again, and the task is not "
-            "retried: with rows lacking an order id, or merge_mode APPEND, a second copy would add to the "
-            f"first. Check the counter's uploadings for {record.name!r} (Metrika's CRM data page, or "
-            f"MetrikaHook.list_uploadings). If it is there: {resolve}. If it is not: send it again once, "
+            f"retried: {self.endpoint.resend_harm}. Check the counter's uploadings for {record.name!r} "
+            f"({self.endpoint.where_listed}). If it is there: {resolve}. If it is not: send it again once, "
             f"on purpose: {self.force_hint}."
         )
 
@@ -425,25 +463,26 @@ class DeliveryEngine:
             else ""
         )
         archive = (
-            ""
-            if earlier.staged
-            else "or give archive_path= so that retries send the first attempt's staged bytes whatever "
-            "the source does; "
+            f"or {self.stage_hint} so that retries send the first attempt's staged bytes whatever the "
+            "source does; "
+            if self.stage_hint and not earlier.staged
+            else ""
         )
         return (
             f"Nothing was sent: the source changed since the first attempt of this upload to "
             f"{self.endpoint.describe()} ({'; '.join(changes)}), and part(s) {describe_parts(sent)} of the "
             f"first attempt's {len(earlier.parts)} were already sent ({named}). Sending parts cut from the "
-            "changed source would apply some of those rows twice (rows without an id, or merge_mode "
-            f"APPEND).{staged} To proceed: restore the source as the first attempt read it and retry; "
-            f"{archive}or use merge_mode SAVE / UPDATE with an id on every row, which makes sending again "
-            f"harmless. To give up on this upload after checking the counter: {resolve}."
+            f"changed source would apply some of those rows twice ({self.endpoint.resend_harm})."
+            f"{staged} To proceed: restore the source as the first attempt read it and retry; "
+            f"{archive}or {self.endpoint.resend_fix}. To give up on this upload after checking the "
+            f"counter: {resolve}."
         )
 
     def _failed_message(self, label: str, uploading: dict[str, Any], accepted: list[dict[str, Any]]) -> str:
-        errors = uploading.get("api_validation_errors") or ["(Metrika gave no details)"]
+        errors = self.endpoint.errors(uploading) or ["(Metrika gave no details)"]
         lines = [
-            f"Metrika rejected {label}: upload {self.endpoint.uploading_id(uploading)} is FAILED; "
+            f"Metrika rejected {label}: upload {self.endpoint.uploading_id(uploading)} is "
+            f"{self.endpoint.status(uploading)}; "
             "nothing from it was loaded."
         ]
         lines += [f"  {error}" for error in errors[:20]]

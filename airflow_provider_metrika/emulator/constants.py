@@ -90,3 +90,19 @@ DEFAULT_FAULT_ERROR_TYPES = {
     504: "timeout",
 }
 DEFAULT_FAULT_ERROR_TYPE = "backend_error"
+
+
+#: The largest counter id: Metrika's path parameter is an int32.
+_INT32_MAX = 2**31 - 1
+
+
+def parse_counter_id(value: object) -> int:
+    """Read a counter id the way Metrika's int32 path parameter does.
+
+    :param value: text or int.
+    :raises ValueError: when it is not a positive int32.
+    """
+    text = str(value)
+    if not text.isdigit() or not 0 < int(text) <= _INT32_MAX:
+        raise ValueError(f"counter id must be a positive 32-bit integer, got {text!r}")
+    return int(text)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_metrika.emulator.constants import parse_counter_id
+
 #: JavaScript goal identifiers every emulated counter has unless configured otherwise: those of
 #: Metrika's sample file (``oplata_cash``, ``filial_1``, ``plohoy_lead``) and of its status mapping
 #: example (``dostavka``, listed with an ``exact`` condition as Yandex's goal-creation example makes it).
@@ -79,8 +81,6 @@ def parse_goals(value: object) -> dict[int, list[dict[str, Any]]]:
     :param value: ``{"12345": ["dostavka", {"id": 7, "name": "...", "type": "url", ...}]}``.
     :raises ValueError: on a malformed value.
     """
-    from airflow_provider_metrika.emulator.state import parse_counter_id
-
     if not isinstance(value, Mapping):
         raise ValueError("goals must be an object of counter id to a list of goals")
     result: dict[int, list[dict[str, Any]]] = {}

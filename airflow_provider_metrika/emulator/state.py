@@ -15,6 +15,7 @@ from airflow_provider_metrika.emulator.constants import (
     DEFAULT_TIME_ZONE,
     DEFAULT_TOKEN,
     MAX_FILE_BYTES,
+    parse_counter_id,
 )
 from airflow_provider_metrika.emulator.faults import FaultQueue
 from airflow_provider_metrika.emulator.goals import default_goals, parse_goals
@@ -23,7 +24,6 @@ from airflow_provider_metrika.emulator.orders import OrderStore
 from airflow_provider_metrika.emulator.scopes import parse_scopes
 from airflow_provider_metrika.emulator.uploadings import Uploading
 
-_INT32_MAX = 2**31 - 1
 #: Settings that ``reset`` puts back to their startup values; tokens and counters are kept.
 _KNOBS = (
     "listing_delay",
@@ -38,18 +38,6 @@ _KNOBS = (
 )
 #: Set through ``tokens`` only, never as a key of its own.
 _DERIVED = ("token_scopes",)
-
-
-def parse_counter_id(value: object) -> int:
-    """Read a counter id the way Metrika's int32 path parameter does.
-
-    :param value: text or int.
-    :raises ValueError: when it is not a positive int32.
-    """
-    text = str(value)
-    if not text.isdigit() or not 0 < int(text) <= _INT32_MAX:
-        raise ValueError(f"counter id must be a positive 32-bit integer, got {text!r}")
-    return int(text)
 
 
 def _non_negative(name: str, value: object) -> float:

@@ -19,7 +19,6 @@ from airflow_provider_metrika.arguments import (
     check_counter_id,
     check_hook_settings,
     check_seconds,
-    check_upload_arguments,
 )
 from airflow_provider_metrika.constants import (
     CONN_TYPE,
@@ -74,7 +73,6 @@ from airflow_provider_metrika.progress import ProgressLog
 
 if TYPE_CHECKING:
     from airflow_provider_metrika._compat import Connection
-    from airflow_provider_metrika.delivery.journal import UploadJournal
 
 __all__ = [
     "MetrikaHook",
@@ -227,13 +225,14 @@ class MetrikaHook(HttpHook):
         """
         Refuse ``HttpHook.run``: it would bypass the typed errors, the retry rule and the journal.
 
-        Use :meth:`upload_simple_orders`, :meth:`post_simple_orders`, :meth:`list_uploadings`,
+        Use :meth:`post_simple_orders` (exactly once:
+        :func:`airflow_provider_metrika.delivery.upload_simple_orders`), :meth:`list_uploadings`,
         :meth:`find_uploadings`, :meth:`get_uploading` or :meth:`get_counter`.
         """
         raise MetrikaInvalidArgumentError(
             "MetrikaHook.run() is not supported: it would skip Metrika's typed errors, retries and the "
-            "upload journal. Call upload_simple_orders(), list_uploadings(), find_uploadings(), "
-            "get_uploading() or get_counter() instead."
+            "upload journal. Call airflow_provider_metrika.delivery.upload_simple_orders(hook, ...), "
+            "list_uploadings(), find_uploadings(), get_uploading() or get_counter() instead."
         )
 
     def resolve_counter_id(self, counter_id: int | str | None) -> int:
@@ -328,8 +327,9 @@ class MetrikaHook(HttpHook):
         """
         Send one simplified-orders CSV in one POST, streamed, and return Metrika's ``uploading``.
 
-        No retry and no journal: a failure is raised as it is (see :mod:`.delivery.failures` for
-        what each means). :meth:`upload_simple_orders` is the exactly-once call built on this one.
+        No retry and no journal: a failure is raised as it is (see :mod:`.hooks.failures` for
+        what each means). :func:`airflow_provider_metrika.delivery.upload_simple_orders` is the exactly-once
+        call built on this one.
 
         :param counter_id: the counter, or None for the connection's default counter.
         :param file: a path or a seekable binary file object, of at most 1 GB.
@@ -368,107 +368,6 @@ class MetrikaHook(HttpHook):
                 timeout=self.timeout,
             )
         return uploading_from_answer(answer)
-
-    def upload_simple_orders(
-        self,
-        counter_id: int | str | None,
-        file: str | os.PathLike[str] | IO[bytes],
-        merge_mode: str = "SAVE",
-        delimiter_type: str = "COMMA",
-        *,
-        filename: str | None = None,
-        expected_rows: int | None = None,
-        all_rows_have_ids: bool = False,
-        journal: UploadJournal | None = None,
-        content_sha256: str | None = None,
-        force_resend: bool = False,
-        position: int = 1,
-    ) -> dict[str, Any]:
-        """
-        Upload one simplified-orders CSV exactly once, streamed from disk; return Metrika's ``uploading``.
-
-        The delivery engine (:mod:`airflow_provider_metrika.delivery.engine`) sends it under a
-        file name unique to each POST, with a ``sending`` record before and an ``accepted``
-        record after in ``journal``: an upload accepted earlier is returned without sending; a
-        quota answer or a connection never opened is sent again after a backoff; a lost answer
-        (5xx, a reset, a read timeout, or a ``sending`` left by an earlier call) is adopted when
-        listed under its unique name, sent again only when that is harmless (every row has an
-        ``id`` and ``merge_mode`` is SAVE or UPDATE), and otherwise raises
-        :class:`~airflow_provider_metrika.exceptions.MetrikaUploadUncertainError`.
-
-        :param counter_id: the counter, or None for the connection's default counter.
-        :param file: a path, or a seekable binary file object, of a UTF-8 CSV of at most 1 GB.
-        :param merge_mode: ``SAVE`` (replace each order), ``UPDATE`` (change the fields sent) or
-            ``APPEND`` (add list values).
-        :param delimiter_type: ``COMMA`` or ``SEMICOLON``, the file's delimiter.
-        :param filename: the stem of the file names sent (default: the file's own name); each POST
-            adds a tag unique to it.
-        :param expected_rows: the file's data rows, for messages.
-        :param all_rows_have_ids: every row has an order id (re-sending with SAVE / UPDATE is harmless).
-        :param journal: where records are kept; default: in memory, for this call only. Pass a
-            durable one to carry the rule across processes (the operator keeps it in Airflow).
-        :param content_sha256: the file's SHA-256, when the caller knows it (else it is computed).
-        :param force_resend: send again a file whose send by an *earlier* call with this journal is
-            unresolved, even when that is not harmless (after checking in Metrika that it was not
-            stored); it never re-sends a send of this call.
-        :param position: the file's place among the files a caller sends with one journal: two
-            identical files at two places are two uploads.
-        :return: the ``uploading`` object: ``uploading_id``, ``api_validation_status``, ...
-        """
-        from airflow_provider_metrika.delivery.engine import local_parts
-        from airflow_provider_metrika.delivery.journal import MemoryUploadJournal
-        from airflow_provider_metrika.delivery.manifest import PlannedPart
-        from airflow_provider_metrika.hooks.simple_orders_endpoint import SimpleOrdersEndpoint
-
-        counter = self.resolve_counter_id(counter_id)
-        check_upload_arguments(filename, expected_rows)
-        upload = UploadFile(file, filename, expected_rows)
-        endpoint = SimpleOrdersEndpoint(
-            self,
-            counter,
-            check_choice("merge_mode", merge_mode, MERGE_MODES),
-            check_choice("delimiter_type", delimiter_type, DELIMITER_TYPES),
-            file_stem=upload.name,
-        )
-        part = PlannedPart(
-            position=position,
-            sha256=content_sha256 or upload.sha256(),
-            rows=expected_rows,
-            rows_without_id=0 if all_rows_have_ids else max(1, expected_rows or 0),
-            bytes=upload.size,
-        )
-        engine = self.delivery_engine(
-            endpoint,
-            journal if journal is not None else MemoryUploadJournal(),
-            owner="",
-            force_resend=force_resend,
-        )
-        return engine.send(part, local_parts({position: upload}), upload.name)
-
-    def delivery_engine(
-        self, endpoint: Any, journal: UploadJournal, *, owner: str, attempt: str | None = None, **kwargs: Any
-    ) -> Any:
-        """
-        Return a delivery engine that sends through this hook, with its retry policy and waits.
-
-        :param endpoint: the upload kind and destination (e.g. a ``SimpleOrdersEndpoint``).
-        :param journal: where the records are kept.
-        :param owner: who sends (part of every part key).
-        :param attempt: this attempt's name (default: one of its own).
-        :param kwargs: more :class:`~airflow_provider_metrika.delivery.engine.DeliveryEngine` arguments.
-        """
-        from airflow_provider_metrika.delivery.engine import DeliveryEngine
-
-        return DeliveryEngine(
-            endpoint,
-            journal,
-            owner=owner,
-            attempt=attempt,
-            retry=self.retry_policy.retrying,
-            log=self.log,
-            lost_answer_wait=self.lost_answer_wait,
-            **kwargs,
-        )
 
     def find_titled_uploading(
         self, counter_id: int | str | None, title: str, *, not_before: str | datetime

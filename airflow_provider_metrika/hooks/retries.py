@@ -11,8 +11,8 @@ from typing import Any
 
 import tenacity
 
-from airflow_provider_metrika.delivery.failures import describe_failure, is_refused
 from airflow_provider_metrika.exceptions import MetrikaApiError, MetrikaConnectionError
+from airflow_provider_metrika.hooks.failures import describe_failure, is_refused
 
 __all__ = ["RetryPolicy", "describe_failure", "is_refused", "is_retryable", "parse_retry_after"]
 

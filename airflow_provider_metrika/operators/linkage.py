@@ -19,7 +19,7 @@ from airflow_provider_metrika.constants import DEFAULT_CONN_ID
 from airflow_provider_metrika.exceptions import MetrikaError, MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
-from airflow_provider_metrika.operators.linkage_report import (
+from airflow_provider_metrika.operators._linkage_report import (
     Linkage,
     denominator_note,
     expected_by_day,

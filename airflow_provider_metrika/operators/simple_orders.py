@@ -2,54 +2,47 @@
 
 from __future__ import annotations
 
-import tempfile
-import time
 from collections.abc import Mapping, Sequence
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlparse
 
-from airflow_provider_metrika._compat import AirflowSkipException, BaseOperator, XComArg, conf
+from airflow_provider_metrika._compat import conf
 from airflow_provider_metrika.arguments import (
     check_choice,
-    read_flag,
+    check_flags,
+    check_option,
+    check_path,
+    check_zone,
+    is_template,
+    read_mapping,
+    read_number,
 )
 from airflow_provider_metrika.constants import (
+    DECIMALS,
     DEFAULT_CONN_ID,
+    DELIMITER_TYPES,
+    DUPLICATES,
     MAX_UPLOAD_BYTES,
     MERGE_MODES,
+    ON_INVALID,
+    UNKNOWN_COLUMNS,
 )
-from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal, drop_records_on_success
-from airflow_provider_metrika.hooks.connection import base_url_from_connection
-from airflow_provider_metrika.hooks.metrika import MetrikaHook
-from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
-from airflow_provider_metrika.operators.changed_only import (
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+from airflow_provider_metrika.operators._goal_check import UNKNOWN_STATUSES
+from airflow_provider_metrika.operators.upload import (
+    SHARED_TEMPLATE_FIELDS,
     SYNC_STATE_XCOM_KEY,
-    ChangedOnlySync,
-    check_sync_arguments,
-)
-from airflow_provider_metrika.operators.goal_check import GoalCheck, check_goals
-from airflow_provider_metrika.operators.part_delivery import deliver_parts, refuse_unresolved_completion
-from airflow_provider_metrika.operators.preparation import prepare_keeping_rejects
-from airflow_provider_metrika.operators.upload_arguments import check_upload_operator_arguments
-from airflow_provider_metrika.operators.upload_summary import upload_summary
-from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
-from airflow_provider_metrika.uploading_status import (
-    UploadingsWait,
-    read_uploading_targets,
-    result_from_event,
+    UPLOADING_IDS_XCOM_KEY,
+    MetrikaUploadOperator,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_metrika.delivery.manifest import Manifest
+    from airflow_provider_metrika.delivery.simple_orders import SimpleOrdersEndpoint
     from airflow_provider_metrika.simple_orders import PreparedOrders
     from airflow_provider_metrika.simple_orders.sync_state import SyncState
-
-#: Locals of ``__init__`` that are not the operator's own arguments.
-_NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
 
 __all__ = [
     "REPORT_XCOM_KEY",
@@ -58,15 +51,15 @@ __all__ = [
     "SimpleOrdersUploadOperator",
 ]
 
-#: XCom key of the uploading ids, pushed before any waiting.
-UPLOADING_IDS_XCOM_KEY = "uploading_ids"
 #: XCom key of the preparation report (counts only, no order data).
 REPORT_XCOM_KEY = "orders_report"
-#: The journal document that carries a deferred wait's hand-over to ``execute_complete``.
-DEFERRED_DOCUMENT = "deferred"
+#: Locals of ``__init__`` that are not the operator's own arguments.
+_NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
+#: The orders core's options, as far as they are known before rendering.
+_FLAGS = ("hash_identifiers", "rewrite_leading_8")
 
 
-class SimpleOrdersUploadOperator(BaseOperator):
+class SimpleOrdersUploadOperator(MetrikaUploadOperator):
     """
     Validate and normalise orders, then upload them to a Metrika counter as simplified-orders CSV.
 
@@ -158,20 +151,15 @@ class SimpleOrdersUploadOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "counter_id",
-        "path",
-        "sql",
-        "sql_parameters",
+        *SHARED_TEMPLATE_FIELDS,
         "merge_mode",
         "columns",
         "status_map",
         "timezone",
         "source_timezone",
         "rejects_path",
-        "force_resend",
         "sync_state",
         "full_refresh",
-        "archive_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "sql": "sql",
@@ -181,7 +169,9 @@ class SimpleOrdersUploadOperator(BaseOperator):
     }
     template_ext: Sequence[str] = (".sql",)
     ui_color = "#ffcc00"
-    operator_extra_links = (MetrikaCounterLink(),)
+    report_xcom_key = REPORT_XCOM_KEY
+    dataset_name = "simple_orders"
+    row_noun = "orders"
 
     def __init__(
         self,
@@ -222,25 +212,30 @@ class SimpleOrdersUploadOperator(BaseOperator):
         archive_path: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        # The delivery records go once Airflow has recorded the success, not inside execute().
-        self.on_success_callback = [*_callbacks(self.on_success_callback), drop_records_on_success]
         arguments = {name: value for name, value in locals().items() if name not in _NOT_ARGUMENTS}
-        self.delimiter_type = check_upload_operator_arguments(self.task_id, arguments)
-
-        self.counter_id = counter_id
-        # Not a template field: a rendered DataFrame would be stored, emails and all, as the task's
-        # rendered fields. An XComArg is resolved in execute() instead; it still sets the upstream.
-        self.dataframe = dataframe
-        if isinstance(dataframe, XComArg):
-            XComArg.apply_upstream_relationship(self, dataframe)
-        self.path = path
-        self.sql = sql
-        self.sql_conn_id = sql_conn_id
-        self.sql_parameters = sql_parameters
-        self.sql_batch_rows = sql_batch_rows
+        self.delimiter_type = _check_orders_arguments(kwargs.get("task_id", "task"), arguments)
+        super().__init__(
+            counter_id=counter_id,
+            dataframe=dataframe,
+            path=path,
+            sql=sql,
+            sql_conn_id=sql_conn_id,
+            sql_parameters=sql_parameters,
+            sql_batch_rows=sql_batch_rows,
+            metrika_conn_id=metrika_conn_id,
+            max_part_bytes=max_part_bytes,
+            wait_for_validation=wait_for_validation,
+            deferrable=deferrable,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            force_resend=force_resend,
+            archive_path=archive_path,
+            changed_only=changed_only,
+            sync_state=sync_state,
+            full_refresh=full_refresh,
+            **kwargs,
+        )
         self.merge_mode = merge_mode
-        self.metrika_conn_id = metrika_conn_id
         self.timezone = timezone
         self.source_timezone = source_timezone
         self.columns = columns
@@ -255,238 +250,182 @@ class SimpleOrdersUploadOperator(BaseOperator):
         self.decimal = decimal
         self.unknown_statuses = unknown_statuses
         self.unknown_goals = unknown_goals
-        self.max_part_bytes = max_part_bytes
-        self.wait_for_validation = wait_for_validation
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
-        self.force_resend = force_resend
-        self.changed_only = changed_only
-        self.sync_state = sync_state
-        self.full_refresh = full_refresh
-        self.archive_path = archive_path
-        self.counter_used: int | None = None
-        self._sync_summary: dict[str, Any] | None = None
+        self._merge_mode = "SAVE"
+        self._timezone = ""
+        self._goal_check: Any = None
 
-    @cached_property
-    def hook(self) -> MetrikaHook:
-        """The Metrika hook of this task (closed when ``execute`` ends)."""
-        return MetrikaHook(self.metrika_conn_id)
+    # -- the kind ------------------------------------------------------------------------------------
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        """Prepare the parts, deliver those not accepted yet, push ids, optionally wait."""
-        ti = context["ti"]
+    def read_options(self, counter: int) -> None:
+        """Check the rendered merge mode (with ``changed_only`` too); read the counter's zone unless given."""
+        self._merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
+        refused = _changed_only_refusal(self._merge_mode) if self.changed_only else None
+        if refused is not None:
+            raise MetrikaInvalidArgumentError(f"{self.task_id}: {refused}")
+        # A 403 here stops before any order is sent.
+        self._timezone = self.timezone or self.hook.get_counter_timezone(counter)
+
+    def prepare(
+        self, context: Context, workdir: Path, counter: int, state: SyncState | None
+    ) -> PreparedOrders:
+        """Prepare the orders with the orders core; keep the rejected rows at ``rejects_path`` first."""
+        # The core (pandas, pyarrow) loads when a task runs, not when a DAG file is parsed.
+        from airflow_provider_metrika.exceptions import MetrikaSyncStateError
+        from airflow_provider_metrika.operators._inputs import keep_rejects, task_input
+        from airflow_provider_metrika.progress import ProgressLog
+        from airflow_provider_metrika.simple_orders import InvalidOrdersError, prepare_simple_orders
+        from airflow_provider_metrika.simple_orders.sync_state import SyncStateError
+
+        source = {
+            "dataframe": self.dataframe,
+            "path": self.path,
+            "sql": self.sql,
+            "sql_conn_id": self.sql_conn_id,
+            "sql_parameters": self.sql_parameters,
+            "sql_batch_rows": self.sql_batch_rows,
+        }
         try:
-            counter = self.hook.resolve_counter_id(self.counter_id)
-            merge_mode = check_choice("merge_mode", self.merge_mode, MERGE_MODES)
-            self.counter_used = counter
-            ti.xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
-            # The counter's zone, read once per task unless given: a 403 here stops before any order is sent.
-            timezone = self.timezone or self.hook.get_counter_timezone(counter)
-            started = time.monotonic()
-            journal = TaskUploadJournal(context)
-            refuse_unresolved_completion(journal, context)
-            sync = self._sync(counter, merge_mode, context)
-            state = sync.read() if sync is not None else None
-            with tempfile.TemporaryDirectory(prefix="metrika-orders-") as workdir:
-                prepared = prepare_keeping_rejects(self, context, Path(workdir), timezone, state)
-                self._log_report(prepared, counter, timezone)
-                goals = self._check_goals(counter, prepared) if prepared.parts else GoalCheck()
-                report = self._push_report(context, prepared, goals)
-                goals.enforce(
-                    unknown_statuses=self.unknown_statuses, unknown_goals=self.unknown_goals, log=self.log
+            # A line at least every few seconds, from reading the first row to the last check.
+            with (
+                ProgressLog(self.log, "prepared", unit="rows") as progress,
+                task_input(context, **source, noun="orders", log=self.log) as data,
+            ):
+                prepared = prepare_simple_orders(
+                    data,
+                    workdir,
+                    timezone=self._timezone,
+                    source_timezone=self.source_timezone or None,
+                    columns=read_mapping("columns", self.columns, "input column to Metrika column"),
+                    status_map=read_mapping("status_map", self.status_map, "CRM status to Metrika status"),
+                    hash_identifiers=self.hash_identifiers,
+                    on_invalid=self.on_invalid,
+                    max_invalid_fraction=self.max_invalid_fraction,
+                    duplicates=self.duplicates,
+                    unknown_columns=self.unknown_columns,
+                    rewrite_leading_8=self.rewrite_leading_8,
+                    decimal=self.decimal,
+                    delimiter=self.delimiter_type,
+                    max_part_bytes=self.max_part_bytes,
+                    progress=progress,
+                    sync_state=state,
                 )
-                if not prepared.parts:
-                    return self._nothing_to_send(context, prepared, report, sync, state, journal)
-                # Recorded before the first part goes: a failure or kill from here on leaves it unconfirmed.
-                upload = sync.begin(prepared.sent_orders, report) if sync and prepared.sent_orders else None
-                manifest, uploadings = deliver_parts(
-                    self, context, counter, merge_mode, prepared, journal, Path(workdir)
-                )
-                ti.xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[u["uploading_id"] for u in uploadings])
-                seconds = time.monotonic() - started
-                summary = upload_summary(
-                    prepared.report, manifest.parts, uploadings, seconds=seconds, counter_id=counter
-                )
-                self.log.info("%s\n", summary)
-                upload = upload if _sent_as_prepared(manifest, prepared) else None
-                if sync is not None and upload is not None:
-                    sync.accepted(upload, uploadings)
-                if self.wait_for_validation:
-                    if self.deferrable:
-                        self._defer(context, counter, uploadings, report, sync, upload, journal)
-                    uploadings = self._wait(counter, uploadings)
-                if sync is not None:
-                    self._publish_sync(
-                        context, sync.commit(upload, report, validated=self.wait_for_validation)
-                    )
-            # Done; the records stay until Airflow records the success (drop_records_on_success).
-            journal.mark_completed()
-            return uploadings
-        finally:
-            self.hook.close()
-
-    def _sync(self, counter: int, merge_mode: str, context: Context) -> ChangedOnlySync | None:
-        """Return the sync state's life cycle, when this task sends only changes."""
-        if not self.changed_only:
-            return None
-        from airflow_provider_metrika.simple_orders.sync_state import Destination
-
-        check_sync_arguments(self.task_id, True, self.sync_state, self.full_refresh, merge_mode)
-        destination = Destination(urlparse(base_url_from_connection(self.hook.connection)).netloc, counter)
-        full_refresh = read_flag("full_refresh", self.full_refresh)
-        return ChangedOnlySync(
-            self.task_id,
-            str(self.sync_state or ""),
-            destination,
-            full_refresh,
-            self.log,
-            lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
-            owner=TaskUploadJournal.owner_of(context),
+        except InvalidOrdersError as exc:
+            report = exc.report
+            kept = keep_rejects(
+                self.task_id, self.rejects_path, report.rejects_path, report.rows_rejected, self.log
+            )
+            raise exc.with_rejects_at(kept or "not kept (set rejects_path= to keep them)") from None
+        except SyncStateError as error:
+            raise MetrikaSyncStateError(f"{self.task_id}: {error}") from None
+        report = prepared.report
+        kept = keep_rejects(
+            self.task_id, self.rejects_path, report.rejects_path, report.rows_rejected, self.log
         )
+        if kept is not None:
+            # The report, its XCom and every message name the kept file, not the worker's temporary one.
+            prepared = replace(prepared, report=replace(report, rejects_path=kept))
+        self._log_report(prepared, counter)
+        return prepared
 
-    def _check_goals(self, counter: int, prepared: PreparedOrders) -> GoalCheck:
-        """Check goal-id statuses and the ``goals`` column against the counter's JavaScript goals."""
-        return check_goals(self.hook, counter, prepared.report, self.log)
+    def check_before_sending(
+        self, context: Context, counter: int, prepared: PreparedOrders
+    ) -> dict[str, Any]:
+        """Check goal-id statuses and ``goals`` against the counter's goals; push the report; enforce."""
+        from airflow_provider_metrika.operators._goal_check import GoalCheck, check_goals
 
-    def _log_report(self, prepared: PreparedOrders, counter: int, timezone: str) -> None:
+        goals = check_goals(self.hook, counter, prepared.report, self.log) if prepared.parts else GoalCheck()
+        report = {**prepared.report.to_dict(), "goal_check": goals.to_dict()}
+        context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report)
+        goals.enforce(unknown_statuses=self.unknown_statuses, unknown_goals=self.unknown_goals, log=self.log)
+        return report
+
+    def endpoint(self, counter: int) -> SimpleOrdersEndpoint:
+        """Return ``POST .../data/simple_orders`` of this counter, merge mode and delimiter."""
+        from airflow_provider_metrika.delivery.simple_orders import SimpleOrdersEndpoint
+
+        return SimpleOrdersEndpoint(self.hook, counter, self._merge_mode, self.delimiter_type)
+
+    def manifest_about(self, counter: int) -> dict[str, Any]:
+        """Return the counter, merge mode and delimiter, for the archive's manifest."""
+        return {"counter_id": counter, "merge_mode": self._merge_mode, "delimiter_type": self.delimiter_type}
+
+    def summary_counts(self, report: Any) -> list[tuple[str, int, str]]:
+        """Return rows read, written and rejected, and the changed-only counts."""
+        counts = [
+            ("rows read", report.rows_read, ""),
+            ("rows written", report.rows_written, ""),
+            ("rows rejected", report.rows_rejected, ""),
+        ]
+        if report.changed_only:
+            counts += [
+                ("new orders", report.orders_new, ""),
+                ("changed", report.orders_changed, ""),
+                ("unchanged", report.orders_unchanged, "(skipped)"),
+            ]
+        return counts
+
+    def nothing_prepared(self, report: Any) -> str:
+        """Say that the input had no orders to send."""
+        return f"No orders to upload: {report.rows_read} rows read, none written"
+
+    def _log_report(self, prepared: PreparedOrders, counter: int) -> None:
         """Log the preparation report and its warnings."""
         self.log.info(
             "Orders prepared for counter %s (dates written in %s, the counter's time zone %s; "
             "naive input read in %s):\n%s\n",
             counter,
-            timezone,
+            self._timezone,
             "as given by timezone=" if self.timezone else "as read from Metrika",
-            self.source_timezone or timezone,
+            self.source_timezone or self._timezone,
             prepared.report.as_text(),
         )
         for warning in prepared.report.warnings:
             self.log.warning("%s", warning.describe())
 
-    def _push_report(self, context: Context, prepared: PreparedOrders, goals: GoalCheck) -> dict[str, Any]:
-        """Push the report, with what the goal check found, to XCom; return it as pushed."""
-        counts = {**prepared.report.to_dict(), "goal_check": goals.to_dict()}
-        context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=counts)
-        return counts
 
-    def _nothing_to_send(
-        self,
-        context: Context,
-        prepared: PreparedOrders,
-        report: dict[str, Any],
-        sync: ChangedOnlySync | None,
-        state: SyncState | None,
-        journal: TaskUploadJournal,
-    ) -> list[dict[str, Any]]:
-        """Succeed when a sync found nothing new or changed; skip when the input had no orders."""
-        if sync is None or state is None or not prepared.report.orders_unchanged:
-            raise AirflowSkipException(
-                f"No orders to upload: {prepared.report.rows_read} rows read, none written"
-            )
-        self.log.info(
-            "Nothing new or changed since the last sync: %s orders unchanged; the sync state %s is kept",
-            f"{prepared.report.orders_unchanged:,}",
-            state.location,
-        )
-        self._publish_sync(context, sync.commit(None, report, validated=False))
-        journal.mark_completed()
-        return []
+def _check_orders_arguments(task_id: str, arguments: Mapping[str, Any]) -> str:
+    """Refuse the orders options that are wrong alone or together; return ``delimiter_type``.
 
-    def _defer(
-        self,
-        context: Context,
-        counter: int,
-        uploadings: list[dict[str, Any]],
-        report: dict[str, Any],
-        sync: ChangedOnlySync | None,
-        upload: str | None,
-        journal: TaskUploadJournal,
-    ) -> None:
-        """Hand the wait to the triggerer; what ``execute_complete`` needs goes in the journal."""
-        journal.write_document(
-            DEFERRED_DOCUMENT,
-            {"counter": counter, "report": report, "sync": sync is not None, "upload": upload},
-        )
-        # The uploads are done and their ids are in XCom: only the waiting is deferred, so a
-        # restarted triggerer replays polls, never uploads.
-        trigger = MetrikaUploadingTrigger.from_uploadings(
-            counter_id=counter,
-            uploadings=uploadings,
-            poll_interval=self.poll_interval,
-            timeout=self.timeout,
-            metrika_conn_id=self.metrika_conn_id,
-        )
-        self.defer(
-            trigger=trigger,
-            method_name="execute_complete",
-            timeout=deferral_timeout(trigger.deadline, self.poll_interval),
-        )
-
-    def _wait(self, counter: int, uploadings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Poll here until Metrika lists every upload as PASSED."""
-        from airflow_provider_metrika.delivery.wait import wait_for_validation
-
-        wait = UploadingsWait.from_targets(counter, read_uploading_targets(uploadings, allow_empty=True))
-        return wait_for_validation(
-            wait,
-            lambda ids, since: self.hook.find_uploadings(counter, ids, not_before=since),
-            timeout=self.timeout,
-            poll_interval=self.poll_interval,
-            log=self.log,
-        )
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
-        """Finish after the trigger: return the PASSED uploadings, or raise on failure or timeout.
-
-        With ``changed_only``, the orders sent before deferring are recorded as held now that
-        Metrika validated them; on failure they stay unconfirmed, and the next run resolves them.
-        """
-        journal = TaskUploadJournal(context, resumed=True)
-        handed = journal.read_document(DEFERRED_DOCUMENT) or {}
-        if handed.get("counter") is not None:
-            self.counter_used = int(handed["counter"])  # for the counter link, on this resumed try
-        try:
-            found = result_from_event(event)
-            self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
-            if handed.get("sync"):
-                sync = self._sync(int(handed["counter"]), str(self.merge_mode), context)
-                if sync is not None:
-                    summary = sync.commit(handed.get("upload"), handed["report"], validated=True)
-                    self._publish_sync(context, summary)
-        finally:
-            self.hook.close()
-        journal.mark_completed()
-        return list(found.values())
-
-    def _publish_sync(self, context: Context, summary: dict[str, Any]) -> None:
-        """Push the change counts and the state to XCom and to the task's outlet asset events."""
-        self._sync_summary = summary
-        context["ti"].xcom_push(key=SYNC_STATE_XCOM_KEY, value=summary)
-        outlet_events = context.get("outlet_events")
-        for outlet in self.outlets or []:
-            if outlet_events is not None and hasattr(outlet, "uri"):
-                outlet_events[outlet].extra.update(summary)
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """
-        Describe the run for OpenLineage: the file or query read, the counter's orders written.
-
-        The OpenLineage provider is optional: it is imported only when it calls this.
-
-        :param task_instance: the finished task instance.
-        """
-        from airflow_provider_metrika.operators.lineage import upload_lineage
-
-        return upload_lineage(self)
+    :param task_id: the task, for messages.
+    :param arguments: the operator's named arguments, name -> value.
+    """
+    check_option("on_invalid", arguments["on_invalid"], ON_INVALID)
+    check_option("duplicates", arguments["duplicates"], DUPLICATES)
+    check_option("unknown_columns", arguments["unknown_columns"], UNKNOWN_COLUMNS)
+    check_option("unknown_statuses", arguments["unknown_statuses"], UNKNOWN_STATUSES)
+    check_option("unknown_goals", arguments["unknown_goals"], UNKNOWN_STATUSES)
+    decimal = arguments["decimal"]
+    if decimal is not None and decimal not in DECIMALS:
+        raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")
+    read_number("max_invalid_fraction", arguments["max_invalid_fraction"], low=0.0, high=1.0)
+    for name, what in (
+        ("columns", "input column to Metrika column"),
+        ("status_map", "CRM status to Metrika status"),
+    ):
+        if not is_template(arguments[name]):
+            read_mapping(name, arguments[name], what)
+    for name in ("timezone", "source_timezone"):
+        zone = arguments[name]
+        if zone is not None and not is_template(zone):
+            check_zone(name, zone)
+    merge_mode = arguments["merge_mode"]
+    if not is_template(merge_mode):
+        check_choice("merge_mode", merge_mode, MERGE_MODES)
+        refused = _changed_only_refusal(merge_mode) if arguments["changed_only"] is True else None
+        if refused is not None:
+            raise MetrikaInvalidArgumentError(f"{task_id}: {refused}")
+    check_path("rejects_path", arguments["rejects_path"], "a path or URI (e.g. s3://bucket/rejects/)")
+    check_flags({name: arguments[name] for name in _FLAGS})
+    return check_choice("delimiter_type", arguments["delimiter_type"], DELIMITER_TYPES)
 
 
-def _sent_as_prepared(manifest: Manifest, prepared: PreparedOrders) -> bool:
-    """Tell whether the parts delivered are this try's own (not a first try's staged ones)."""
-    return [p.sha256 for p in manifest.parts] == [p.sha256 for p in prepared.parts]
+def _changed_only_refusal(merge_mode: str) -> str | None:
+    """Say why ``changed_only`` cannot send in this merge mode (the endpoint's re-send rule), or None."""
+    from airflow_provider_metrika.delivery.simple_orders import merge_mode_resends_harmlessly
 
-
-def _callbacks(value: Any) -> list[Any]:
-    """Return a task's callbacks as a list (Airflow takes one callable, a list, or None)."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
+    if merge_mode_resends_harmlessly(merge_mode):
+        return None
+    return (
+        f"changed_only=True sends a changed order again whole, and merge_mode={merge_mode} would add "
+        "its list values a second time: use merge_mode='SAVE' or 'UPDATE'"
+    )

@@ -16,11 +16,12 @@ from airflow_provider_metrika._compat import (
 )
 from airflow_provider_metrika.arguments import check_conn_id, check_counter_id, check_seconds
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID
-from airflow_provider_metrika.delivery.wait import poll_once
 from airflow_provider_metrika.exceptions import MetrikaUploadingTimeoutError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger, deferral_timeout
-from airflow_provider_metrika.uploading_status import (
+from airflow_provider_metrika.waiting.kinds import SIMPLE_ORDERS, wait_kind
+from airflow_provider_metrika.waiting.poll import poll_once
+from airflow_provider_metrika.waiting.uploadings import (
     NOTHING_TO_WAIT_FOR,
     UploadingsWait,
     read_uploading_targets,
@@ -61,6 +62,8 @@ class MetrikaUploadingSensor(BaseSensorOperator):
     :param timeout: seconds to wait in all before failing with the pending ids in the message.
     :param mode: ``poke`` or ``reschedule`` when not deferrable.
     :param deferrable: poke once, then wait in the triggerer.
+    :param kind: which upload the ids belong to: ``simple_orders`` (default), or another kind of
+        :mod:`airflow_provider_metrika.waiting.kinds` (its statuses and lookups).
     """
 
     template_fields: Sequence[str] = ("uploading_ids", "counter_id", "metrika_conn_id")
@@ -76,8 +79,10 @@ class MetrikaUploadingSensor(BaseSensorOperator):
         timeout: float | timedelta = DEFAULT_TIMEOUT,
         mode: str = "poke",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        kind: str = SIMPLE_ORDERS,
         **kwargs: Any,
     ) -> None:
+        wait_kind(kind)  # an unknown kind is refused when the DAG is parsed
         check_seconds("poke_interval", poke_interval, zero=True, allow_timedelta=True)
         check_seconds("timeout", timeout, zero=True, allow_timedelta=True)
         if not _is_deferred_value(uploading_ids):
@@ -90,6 +95,7 @@ class MetrikaUploadingSensor(BaseSensorOperator):
         self.counter_id = counter_id
         self.metrika_conn_id = metrika_conn_id
         self.deferrable = deferrable
+        self.kind = kind
         self._wait: UploadingsWait | None = None
 
     @cached_property
@@ -102,15 +108,14 @@ class MetrikaUploadingSensor(BaseSensorOperator):
         if self._wait is None:
             targets = read_uploading_targets(self.uploading_ids, allow_empty=True)
             counter = self.hook.resolve_counter_id(self.counter_id)
-            self._wait = UploadingsWait.from_targets(counter, targets)
+            self._wait = UploadingsWait.from_targets(counter, targets, wait_kind(self.kind).reader)
         return self._wait
 
     def poke(self, context: Context) -> bool:
         """Look up every pending uploading in one search: True when all PASSED, raise on FAILED."""
         wait = self._waiting()
-        if not poll_once(
-            wait, lambda ids, since: self.hook.find_uploadings(wait.counter_id, ids, not_before=since)
-        ):
+        find = wait_kind(self.kind).find
+        if not poll_once(wait, lambda ids, since: find(self.hook, wait.counter_id, ids, since)):
             self.log.info("Waiting for Metrika to validate: %s", wait.describe_pending())
             return False
         self.log.info(wait.success_message())
@@ -136,6 +141,7 @@ class MetrikaUploadingSensor(BaseSensorOperator):
                         poll_interval=self.poke_interval,
                         deadline=deadline,
                         not_before=wait.initial_not_before,
+                        kind=self.kind,
                     ),
                     method_name="execute_complete",
                     timeout=min(

@@ -10,12 +10,17 @@ from airflow_provider_metrika.simple_orders.columns import (
     ORDER_STATUSES,
     SIMPLE_ORDERS_COLUMNS,
 )
-from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError, RowProblem
+from airflow_provider_metrika.simple_orders.errors import OrdersInputError, RowProblem
 from airflow_provider_metrika.simple_orders.hashing import md5_hex
 from airflow_provider_metrika.simple_orders.identifiers import normalize_email, normalize_phone
 from airflow_provider_metrika.simple_orders.masking import mask_email, mask_phone, mask_value
 from airflow_provider_metrika.simple_orders.prepare import prepare_simple_orders
-from airflow_provider_metrika.simple_orders.report import OrdersPart, OrdersReport, PreparedOrders
+from airflow_provider_metrika.simple_orders.report import (
+    InvalidOrdersError,
+    OrdersPart,
+    OrdersReport,
+    PreparedOrders,
+)
 
 __all__ = [
     "IDENTIFIER_COLUMNS",

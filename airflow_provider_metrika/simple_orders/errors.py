@@ -1,12 +1,9 @@
-"""Exceptions raised while preparing orders, and the row problem they carry."""
+"""The input error of the orders core, and the row problem its reports and errors carry."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from airflow_provider_metrika.simple_orders.report import OrdersReport
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,30 +32,3 @@ class RowProblem:
 
 class OrdersInputError(ValueError):
     """The input as a whole cannot be read: empty file, missing or unknown columns, bad types."""
-
-
-class InvalidOrdersError(ValueError):
-    """Rows failed validation (or ids repeat) and no part files were left behind.
-
-    :param summary: first line of the message: what happened, with counts.
-    :param problems: the first problems found, in input order.
-    :param report: the report of the run up to the failure.
-    :param hint: how to fix it, appended after the problems.
-    """
-
-    def __init__(self, summary: str, problems: list[RowProblem], report: OrdersReport, hint: str) -> None:
-        lines = [summary, *(f"  {problem.describe()}" for problem in problems), hint]
-        super().__init__("\n".join(lines))
-        self.summary = summary
-        self.hint = hint
-        self.problems = problems
-        self.report = report
-
-    def with_rejects_at(self, where: str) -> InvalidOrdersError:
-        """Return the same error naming ``where`` the rejected rows are kept, in place of the run's file.
-
-        :param where: the kept copy's location, or how to keep one next time.
-        """
-        path = str(self.report.rejects_path) if self.report.rejects_path is not None else None
-        summary = self.summary.replace(path, where) if path else self.summary
-        return InvalidOrdersError(summary, self.problems, self.report, self.hint)

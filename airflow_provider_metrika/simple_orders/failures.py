@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from airflow_provider_metrika.simple_orders.duplicates import DuplicateFindings
-from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, RowProblem
+from airflow_provider_metrika.simple_orders.errors import RowProblem
 from airflow_provider_metrika.simple_orders.masking import mask_value
-from airflow_provider_metrika.simple_orders.report import OrdersReport
+from airflow_provider_metrika.simple_orders.report import InvalidOrdersError, OrdersReport
 
 
 def _by_reason(counts: Mapping[str, int]) -> str:

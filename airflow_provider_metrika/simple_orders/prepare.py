@@ -14,12 +14,12 @@ from airflow_provider_metrika.simple_orders.columns import (
     REJECTS_NAME,
     SENT_NAME,
 )
-from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
+from airflow_provider_metrika.simple_orders.errors import OrdersInputError
 from airflow_provider_metrika.simple_orders.money import DECIMAL_EITHER
 from airflow_provider_metrika.simple_orders.options import PrepareOptions, build_options
 from airflow_provider_metrika.simple_orders.pipeline import OrdersPipeline
 from airflow_provider_metrika.simple_orders.readers import OrdersData, OrdersSource, open_source
-from airflow_provider_metrika.simple_orders.report import OrdersReport, PreparedOrders
+from airflow_provider_metrika.simple_orders.report import InvalidOrdersError, OrdersReport, PreparedOrders
 from airflow_provider_metrika.simple_orders.schema import plan_columns
 from airflow_provider_metrika.simple_orders.sync_state import SyncState
 

@@ -211,3 +211,30 @@ class PreparedOrders:
     def to_dict(self) -> dict[str, Any]:
         """Return parts and report as a JSON-serialisable dict (for XCom)."""
         return {"parts": [part.to_dict() for part in self.parts], "report": self.report.to_dict()}
+
+
+class InvalidOrdersError(ValueError):
+    """Rows failed validation (or ids repeat) and no part files were left behind.
+
+    :param summary: first line of the message: what happened, with counts.
+    :param problems: the first problems found, in input order.
+    :param report: the report of the run up to the failure.
+    :param hint: how to fix it, appended after the problems.
+    """
+
+    def __init__(self, summary: str, problems: list[RowProblem], report: OrdersReport, hint: str) -> None:
+        lines = [summary, *(f"  {problem.describe()}" for problem in problems), hint]
+        super().__init__("\n".join(lines))
+        self.summary = summary
+        self.hint = hint
+        self.problems = problems
+        self.report = report
+
+    def with_rejects_at(self, where: str) -> InvalidOrdersError:
+        """Return the same error naming ``where`` the rejected rows are kept, in place of the run's file.
+
+        :param where: the kept copy's location, or how to keep one next time.
+        """
+        path = str(self.report.rejects_path) if self.report.rejects_path is not None else None
+        summary = self.summary.replace(path, where) if path else self.summary
+        return InvalidOrdersError(summary, self.problems, self.report, self.hint)

@@ -1,4 +1,4 @@
-"""Trigger that waits, in the triggerer, until Metrika has validated some uploadings."""
+"""Trigger that waits, in the triggerer, until Metrika is done with some uploads (of any kind)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from airflow_provider_metrika.exceptions import MetrikaError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.hooks.retries import describe_failure, is_retryable
 from airflow_provider_metrika.progress import StatusLog
-from airflow_provider_metrika.uploading_status import (
+from airflow_provider_metrika.waiting.kinds import SIMPLE_ORDERS, wait_kind
+from airflow_provider_metrika.waiting.uploadings import (
     EVENT_ERROR,
     EVENT_FAILED,
     EVENT_SUCCESS,
@@ -45,18 +46,18 @@ def deferral_timeout(deadline: float, poll_interval: float) -> timedelta:
 
 class MetrikaUploadingTrigger(BaseTrigger):
     """
-    Poll ``last_uploadings`` until every uploading is PASSED, one is FAILED, or the deadline passes.
+    Poll until every upload is done (simplified orders: PASSED), one failed, or the deadline passes.
 
-    Each poll is one walk back through ``last_uploadings`` for all pending ids together (one
-    request when they are among the latest 100), back no further than the oldest pending
-    uploading's ``datetime``. The first poll comes one interval after the start (the task has
-    just looked before deferring). A poll that still fails on quotas (420 / 429), server errors (5xx)
-    or the network after the hook's own retries is logged and tried again at the next poll until
-    the deadline. The trigger yields exactly one event, built by
-    :meth:`~airflow_provider_metrika.uploading_status.UploadingsWait.event`:
+    For simplified orders each poll is one walk back through ``last_uploadings`` for all pending ids
+    together (one request when they are among the latest 100), back no further than the oldest
+    pending uploading's ``datetime``; other kinds look their uploads up by id. The first poll comes
+    one interval after the start (the task has just looked before deferring). A poll that still
+    fails on quotas (420 / 429), server errors (5xx) or the network after the hook's own retries is
+    logged and tried again at the next poll until the deadline. The trigger yields exactly one event, built by
+    :meth:`~airflow_provider_metrika.waiting.uploadings.UploadingsWait.event`:
     ``{"status": "success" | "failed" | "timeout" | "error", "message": str,
     "uploadings": {id: uploading}, "pending": [id, ...]}``; hand it to
-    :func:`~airflow_provider_metrika.uploading_status.result_from_event`.
+    :func:`~airflow_provider_metrika.waiting.uploadings.result_from_event`.
 
     The token never travels in the kwargs: the hook reads it from the connection in the triggerer.
 
@@ -67,6 +68,8 @@ class MetrikaUploadingTrigger(BaseTrigger):
     :param not_before: the oldest ``datetime`` of the uploadings (ISO 8601), bounding each search;
         None when unknown.
     :param metrika_conn_id: the Airflow connection to use.
+    :param kind: the upload kind waited on (:mod:`airflow_provider_metrika.waiting.kinds`): its
+        statuses and the calls that find it; the kwargs omit the default, ``simple_orders``.
     """
 
     def __init__(
@@ -78,8 +81,10 @@ class MetrikaUploadingTrigger(BaseTrigger):
         deadline: float,
         not_before: str | None = None,
         metrika_conn_id: str = DEFAULT_CONN_ID,
+        kind: str = SIMPLE_ORDERS,
     ) -> None:
         super().__init__()
+        self.kind = wait_kind(kind)
         self.metrika_conn_id = metrika_conn_id
         self.counter_id = int(counter_id)
         self.uploading_ids = [str(i) for i in uploading_ids]
@@ -98,6 +103,7 @@ class MetrikaUploadingTrigger(BaseTrigger):
         poll_interval: float,
         timeout: float,
         metrika_conn_id: str = DEFAULT_CONN_ID,
+        kind: str = SIMPLE_ORDERS,
     ) -> MetrikaUploadingTrigger:
         """
         Build the trigger for an upload's result: ids, their oldest ``datetime`` and the deadline.
@@ -107,6 +113,7 @@ class MetrikaUploadingTrigger(BaseTrigger):
         :param poll_interval: seconds between polls.
         :param timeout: seconds from now until the trigger gives up.
         :param metrika_conn_id: the Airflow connection to use.
+        :param kind: the upload kind waited on.
         """
         targets = read_uploading_targets(uploadings)
         return cls(
@@ -116,25 +123,26 @@ class MetrikaUploadingTrigger(BaseTrigger):
             deadline=time.time() + timeout,
             not_before=targets.not_before,
             metrika_conn_id=metrika_conn_id,
+            kind=kind,
         )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the JSON-primitive kwargs that rebuild this trigger."""
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "metrika_conn_id": self.metrika_conn_id,
-                "counter_id": self.counter_id,
-                "uploading_ids": list(self.uploading_ids),
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "not_before": self.not_before,
-            },
-        )
+        kwargs: dict[str, Any] = {
+            "metrika_conn_id": self.metrika_conn_id,
+            "counter_id": self.counter_id,
+            "uploading_ids": list(self.uploading_ids),
+            "poll_interval": self.poll_interval,
+            "deadline": self.deadline,
+            "not_before": self.not_before,
+        }
+        if self.kind.name != SIMPLE_ORDERS:
+            kwargs["kind"] = self.kind.name
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until a terminal state, then yield the one event."""
-        wait = UploadingsWait(self.counter_id, self.uploading_ids, self.not_before)
+        wait = UploadingsWait(self.counter_id, self.uploading_ids, self.not_before, self.kind.reader)
         try:
             event = await self._wait(MetrikaHook(self.metrika_conn_id), wait)
         except Exception as exc:
@@ -156,9 +164,7 @@ class MetrikaUploadingTrigger(BaseTrigger):
             await asyncio.sleep(max(0.0, min(self.poll_interval, self.deadline - time.time())))
             self.polls += 1
             try:
-                found = await hook.afind_uploadings(
-                    self.counter_id, wait.pending, not_before=wait.not_before()
-                )
+                found = await self.kind.afind(hook, self.counter_id, wait.pending, wait.not_before())
             except MetrikaError as exc:
                 if not is_retryable(exc):
                     raise

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from tests.dag_factory import test_dag
 from tests.reliability.bad_inputs import BAD_FILES
 
-with DAG(
-    dag_id="test_metrika_bad_inputs",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_bad_inputs",
     params={"files_dir": Param("", type="string")},
 ):
     for bad in BAD_FILES:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from tests.dag_factory import test_dag
 
 #: What a user maps, following the rename hint; ``shipped`` and ``new`` are forgotten.
 COLUMNS = {
@@ -23,11 +22,8 @@ for dag_id, unknown_statuses in (
     ("test_metrika_crm_export", "error"),
     ("test_metrika_crm_export_allow", "allow"),
 ):
-    with DAG(
-        dag_id=dag_id,
-        schedule=None,
-        start_date=datetime(2024, 1, 1),
-        catchup=False,
+    with test_dag(
+        dag_id,
         params={"orders_uri": Param("", type="string")},
     ):
         SimpleOrdersUploadOperator(

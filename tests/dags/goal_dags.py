@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from tests.dag_factory import test_dag
 
-with DAG(
-    dag_id="test_metrika_goal_identifiers",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_goal_identifiers",
     params={"orders_uri": Param("", type="string")},
 ):
     SimpleOrdersUploadOperator(task_id="upload", path="{{ params.orders_uri }}", timezone="Europe/Moscow")

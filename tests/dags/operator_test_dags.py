@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from tests.dag_factory import test_dag
 
-with DAG(
-    dag_id="test_metrika_upload_retry",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_upload_retry",
     params={"orders_uri": Param("", type="string"), "max_part_bytes": Param(2048, type="integer")},
     render_template_as_native_obj=True,
 ):
@@ -25,11 +23,8 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     )
 
-with DAG(
-    dag_id="test_metrika_upload_once",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_upload_once",
     params={"orders_uri": Param("", type="string")},
 ):
     SimpleOrdersUploadOperator(
@@ -40,11 +35,8 @@ with DAG(
         timezone="Asia/Yekaterinburg",
     )
 
-with DAG(
-    dag_id="test_metrika_upload_and_wait",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_upload_and_wait",
     params={"orders_uri": Param("", type="string")},
 ):
     for deferrable in (False, True):
@@ -57,11 +49,8 @@ with DAG(
             timeout=120,
         )
 
-with DAG(
-    dag_id="test_metrika_upload_skip_invalid",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_upload_skip_invalid",
     params={"orders_uri": Param("", type="string"), "rejects_uri": Param("", type="string")},
 ):
     SimpleOrdersUploadOperator(
@@ -73,11 +62,8 @@ with DAG(
         timezone="Europe/Moscow",
     )
 
-with DAG(
-    dag_id="test_metrika_upload_templated_mappings",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_upload_templated_mappings",
     params={
         "orders_uri": Param("", type="string"),
         "columns": Param({}, type="object"),
@@ -93,11 +79,8 @@ with DAG(
         timezone="Europe/Moscow",
     )
 
-with DAG(
-    dag_id="test_metrika_upload_too_many_rejects",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_upload_too_many_rejects",
     params={"orders_uri": Param("", type="string"), "rejects_uri": Param("", type="string")},
 ):
     SimpleOrdersUploadOperator(

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
+from tests.dag_factory import test_dag
 
 #: Each names a connection ``metrika_scope_<name>`` whose token has some scopes only (set by the test).
 SCOPE_CONNECTIONS = ("uploadonly", "writeonly", "readonly", "uploadread", "writeread", "noscope", "revoked")
 
-with DAG(
-    dag_id="test_metrika_scopes",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_scopes",
     params={"orders_uri": Param("", type="string")},
 ):
     for name in SCOPE_CONNECTIONS:
@@ -31,11 +27,8 @@ with DAG(
                 timeout=60,
             )
 
-with DAG(
-    dag_id="test_metrika_source_timezone",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_source_timezone",
     params={"orders_uri": Param("", type="string"), "source_timezone": Param("", type="string")},
 ):
     SimpleOrdersUploadOperator(

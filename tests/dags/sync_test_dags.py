@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
+from tests.dag_factory import test_dag
 
 #: The asset a sync task updates; its events carry the change counts.
 SYNCED_ORDERS = Asset("metrika://counter/12345/synced_orders")
@@ -18,11 +19,8 @@ PARAMS = {
     "full_refresh": Param(False, type="boolean"),
 }
 
-with DAG(
-    dag_id="test_metrika_sync",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_sync",
     params=PARAMS,
 ):
     SimpleOrdersUploadOperator(
@@ -56,11 +54,8 @@ for dag_id, timeout in (
             retries=0,
         )
 
-with DAG(
-    dag_id="test_metrika_sync_parts",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_sync_parts",
     params=PARAMS,
 ):
     SimpleOrdersUploadOperator(
@@ -74,11 +69,8 @@ with DAG(
         retries=0,
     )
 
-with DAG(
-    dag_id="test_metrika_sync_retry",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_sync_retry",
     params=PARAMS,
 ):
     SimpleOrdersUploadOperator(
@@ -93,11 +85,8 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     )
 
-with DAG(
-    dag_id="test_metrika_sync_then_wait",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "test_metrika_sync_then_wait",
     params=PARAMS,
 ):
     upload = SimpleOrdersUploadOperator(

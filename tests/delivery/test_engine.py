@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_metrika.delivery.engine import DeliveryEngine, local_parts
-from airflow_provider_metrika.delivery.failures import FAILURE_RULES, Failure, classify, render_failure_table
 from airflow_provider_metrika.delivery.journal import MemoryUploadJournal, UploadRecord, part_key, upload_key
 from airflow_provider_metrika.delivery.manifest import PlannedPart
+from airflow_provider_metrika.delivery.simple_orders import SimpleOrdersEndpoint
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaApiError,
@@ -27,8 +27,8 @@ from airflow_provider_metrika.exceptions import (
     MetrikaUploadUncertainError,
     api_error_from_response,
 )
+from airflow_provider_metrika.hooks.failures import FAILURE_RULES, Failure, classify, render_failure_table
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
-from airflow_provider_metrika.hooks.simple_orders_endpoint import SimpleOrdersEndpoint
 from tests.conftest import COUNTER
 
 STATES = ["none", "accepted", "sending_listed", "sending_unlisted"]
@@ -77,10 +77,9 @@ def _copies(metrika: EmulatorClient, order_id: str) -> int:
 
 def _engine(hook: MetrikaHook, mode: str, journal: MemoryUploadJournal, **kwargs: Any) -> DeliveryEngine:
     endpoint = SimpleOrdersEndpoint(hook, COUNTER, mode, "COMMA")
-    engine: DeliveryEngine = hook.delivery_engine(
-        endpoint, journal, owner="dag\nrun\nupload\n-1", attempt="try-2", **kwargs
+    return DeliveryEngine.through(
+        hook, endpoint, journal, owner="dag\nrun\nupload\n-1", attempt="try-2", **kwargs
     )
-    return engine
 
 
 def _earlier(hook: MetrikaHook, engine: DeliveryEngine, state: str, part: PlannedPart, path: Path) -> None:
@@ -194,13 +193,15 @@ def test_a_retry_whose_source_moved_refuses_before_sending_when_a_resend_would_d
     assert len(metrika.api_requests(path_contains="simple_orders")) == 2
 
     moved = PlannedPart(1, "c" * 64, 1, 1, one.bytes)
-    retry = _engine(hook, "APPEND", journal)
+    retry = _engine(hook, "APPEND", journal, stage_hint="give archive_path=")
     with pytest.raises(
         MetrikaSourceChangedError, match=r"part\(s\) 1 of the first attempt's 2 were already sent"
     ) as caught:
         retry.plan([moved, PlannedPart(2, "d" * 64, 1, 1, one.bytes)])
 
-    assert "archive_path=" in str(caught.value)
+    # The kind's words: its re-send rule and fix; the caller's: how to stage the parts.
+    assert "rows lacking an order id, or merge_mode APPEND" in str(caught.value)
+    assert "give archive_path= so that retries send" in str(caught.value)
     assert len(metrika.api_requests(path_contains="simple_orders")) == 2, "nothing more was sent"
     assert _copies(metrika, "") == 1
 
@@ -252,4 +253,4 @@ def test_the_failure_table_names_only_quota_answers_and_unopened_connections_as_
 def test_the_docs_failure_table_is_the_engines() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "delivery.md").read_text()
 
-    assert render_failure_table() in page, "refresh it from delivery.failures.render_failure_table()"
+    assert render_failure_table() in page, "refresh it from hooks.failures.render_failure_table()"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaAccessDeniedError,
@@ -43,7 +44,7 @@ def _token_with(scopes: list[str]) -> str:
 
 
 CALLS: dict[str, Callable[[MetrikaHook], Any]] = {
-    "upload": lambda hook: hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV)),
+    "upload": lambda hook: upload_simple_orders(hook, COUNTER, io.BytesIO(SAMPLE_CSV)),
     "counter": lambda hook: hook.get_counter(COUNTER),
     "uploadings": lambda hook: hook.list_uploadings(COUNTER),
 }
@@ -107,7 +108,7 @@ def test_a_401_at_run_time_names_the_connection_and_how_to_replace_the_token(
     hook = MetrikaHook(_use_token(metrika, monkeypatch, "tok-REVOKED-1234"))
 
     with pytest.raises(MetrikaAuthenticationError) as caught:
-        hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))
+        upload_simple_orders(hook, COUNTER, io.BytesIO(SAMPLE_CSV))
 
     message = str(caught.value)
     assert f"Connection {CONN_ID!r}: Metrika rejected the OAuth token (401)" in message
@@ -124,7 +125,7 @@ def test_a_403_for_a_counter_the_owner_cannot_use_names_every_cause(
     hook = MetrikaHook(_use_token(metrika, monkeypatch, OTHER_TOKEN))
 
     with pytest.raises(MetrikaAccessDeniedError) as caught:
-        hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))
+        upload_simple_orders(hook, COUNTER, io.BytesIO(SAMPLE_CSV))
 
     message = str(caught.value)
     assert caught.value.advice is not None
@@ -227,7 +228,7 @@ def test_plain_http_to_another_machine_is_refused_before_any_request(
     hook = MetrikaHook("metrika_plain")
 
     with pytest.raises(MetrikaInvalidArgumentError) as caught:
-        hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))
+        upload_simple_orders(hook, COUNTER, io.BytesIO(SAMPLE_CSV))
 
     message = str(caught.value)
     assert "Connection 'metrika_plain'" in message

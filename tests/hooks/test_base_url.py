@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from urllib3.util import parse_url
 
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
-from airflow_provider_metrika.hooks.base_url import is_loopback_host, normalise_base_url
+from airflow_provider_metrika.hooks.connection import is_loopback_host, normalise_base_url
 from airflow_provider_metrika.hooks.metrika import base_url_from_connection
 from airflow_provider_metrika.hooks.metrika import is_loopback_host as reexported_is_loopback_host
 from tests.conftest import connection_json

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
+from airflow_provider_metrika.delivery import upload_simple_orders
+from airflow_provider_metrika.delivery.journal import SENDING, MemoryUploadJournal, UploadRecord
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaAccessDeniedError,
@@ -28,14 +30,13 @@ from airflow_provider_metrika.exceptions import (
     MetrikaUploadUncertainError,
 )
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
-from airflow_provider_metrika.hooks.upload_journal import SENDING, MemoryUploadJournal, UploadRecord
 from tests.conftest import COUNTER, OTHER_COUNTER, OTHER_TOKEN, SAMPLE_CSV, TOKEN, connection_json
 
 
 def test_upload_sends_one_multipart_file_part_with_token_and_params(
     metrika: EmulatorClient, metrika_conn: str, sample_csv: str
 ) -> None:
-    uploading = MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv, merge_mode="UPDATE")
+    uploading = upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, sample_csv, merge_mode="UPDATE")
 
     assert uploading["api_validation_status"] == "PASSED"
     assert uploading["elements_count"] == 3
@@ -54,7 +55,7 @@ def test_upload_sends_one_multipart_file_part_with_token_and_params(
 
 
 def test_upload_stores_the_sample_orders(metrika: EmulatorClient, metrika_conn: str, sample_csv: str) -> None:
-    MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv)
+    upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, sample_csv)
 
     stored = metrika.orders(COUNTER)
     assert set(stored["orders"]) == {"s_ord1", "s_ord2"}
@@ -68,7 +69,7 @@ def test_upload_accepts_a_binary_file_object_from_its_current_position(
     stream = io.BytesIO(b"junk-before" + SAMPLE_CSV)
     stream.seek(len(b"junk-before"))
 
-    uploading = MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, stream, delimiter_type="comma")
+    uploading = upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, stream, delimiter_type="comma")
 
     assert uploading["api_validation_status"] == "PASSED"
     [part] = metrika.api_requests(path_contains="simple_orders")[0]["multipart"]
@@ -77,7 +78,7 @@ def test_upload_accepts_a_binary_file_object_from_its_current_position(
 
 
 def test_upload_uses_the_connections_default_counter(metrika: EmulatorClient, metrika_conn: str) -> None:
-    MetrikaHook(metrika_conn).upload_simple_orders(None, io.BytesIO(SAMPLE_CSV))
+    upload_simple_orders(MetrikaHook(metrika_conn), None, io.BytesIO(SAMPLE_CSV))
 
     assert metrika.api_requests()[0]["path"].startswith(f"/cdp/api/v1/counter/{COUNTER}/")
 
@@ -87,7 +88,7 @@ def test_a_file_metrika_rejects_comes_back_failed_with_its_errors(
 ) -> None:
     bad = b"id,create_date_time,emails\no1,31.02.2024,NOT-AN-EMAIL\n"
 
-    uploading = MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, io.BytesIO(bad))
+    uploading = upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, io.BytesIO(bad))
 
     assert uploading["api_validation_status"] == "FAILED"
     assert any("emails" in error for error in uploading["api_validation_errors"])
@@ -102,7 +103,7 @@ def test_file_over_one_gigabyte_is_refused_before_any_request(
         out.truncate(1_000_000_001)  # sparse: no disk used
 
     with pytest.raises(MetrikaFileTooLargeError, match=r"1,000,000,001 bytes.*at most 1,000,000,000"):
-        MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, big)
+        upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, big)
     assert metrika.api_requests() == []
 
 
@@ -126,7 +127,7 @@ def test_bad_arguments_raise_before_any_request(
     call: dict[str, object] = {"counter_id": COUNTER, "file": sample_csv, **kwargs}
 
     with pytest.raises(MetrikaInvalidArgumentError, match=message):
-        MetrikaHook(metrika_conn).upload_simple_orders(**call)  # type: ignore[arg-type]
+        upload_simple_orders(MetrikaHook(metrika_conn), **call)  # type: ignore[arg-type]
     assert metrika.api_requests() == []
 
 
@@ -137,7 +138,7 @@ def test_connection_without_token_is_refused_before_any_request(
     monkeypatch.setenv("AIRFLOW_CONN_METRIKA_NOTOKEN", connection_json(metrika.base_url, token=password))
 
     with pytest.raises(MetrikaInvalidArgumentError, match="'metrika_notoken' has no OAuth token"):
-        MetrikaHook("metrika_notoken").upload_simple_orders(COUNTER, sample_csv)
+        upload_simple_orders(MetrikaHook("metrika_notoken"), COUNTER, sample_csv)
     assert metrika.api_requests() == []
 
 
@@ -172,7 +173,7 @@ def test_api_errors_map_to_typed_exceptions_with_metrikas_message(
     monkeypatch.setenv("AIRFLOW_CONN_METRIKA_X", connection_json(metrika.base_url, token=token))
 
     with pytest.raises(error) as caught:
-        MetrikaHook("metrika_x").upload_simple_orders(counter, sample_csv)
+        upload_simple_orders(MetrikaHook("metrika_x"), counter, sample_csv)
 
     assert caught.value.http_status == status
     assert caught.value.error_type == error_type
@@ -188,7 +189,7 @@ def test_bad_request_answer_is_not_retried_and_keeps_metrikas_message(
     metrika.inject_faults({"target": "upload", "status": 400, "error_type": "invalid_uploading"})
 
     with pytest.raises(MetrikaBadRequestError) as caught:
-        MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv)
+        upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, sample_csv)
 
     assert caught.value.error_type == "invalid_uploading"
     assert len(metrika.api_requests()) == 1
@@ -202,7 +203,7 @@ def test_quota_answers_are_retried_honouring_retry_after(
         {"target": "upload", "status": 420},
     )
 
-    uploading = MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv)
+    uploading = upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, sample_csv)
 
     assert uploading["api_validation_status"] == "PASSED"
     assert len(metrika.api_requests(path_contains="simple_orders")) == 3
@@ -230,7 +231,7 @@ def test_lost_answer_to_a_stored_upload_is_recovered_from_last_uploadings_not_re
 ) -> None:
     metrika.inject_faults({"target": "upload", "status": 504, "after_processing": True})
 
-    uploading = MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, sample_csv, expected_rows=3)
+    uploading = upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, sample_csv, expected_rows=3)
 
     assert uploading["uploading_id"] == metrika.uploadings(COUNTER)[0]["uploading_id"]
     assert len(metrika.api_requests(path_contains="simple_orders")) == 1
@@ -244,8 +245,8 @@ def test_lost_answer_not_yet_listed_is_uncertain_when_rows_lack_ids(
     metrika.inject_faults({"target": "upload", "status": 504, "after_processing": True})
 
     with pytest.raises(MetrikaUploadUncertainError, match="may or may not have stored it") as caught:
-        MetrikaHook(metrika_conn, lost_answer_wait=1.0).upload_simple_orders(
-            COUNTER, sample_csv, expected_rows=3
+        upload_simple_orders(
+            MetrikaHook(metrika_conn, lost_answer_wait=1.0), COUNTER, sample_csv, expected_rows=3
         )
 
     sent_name = metrika.api_requests(path_contains="simple_orders")[0]["multipart"][0]["filename"]
@@ -264,11 +265,11 @@ def test_a_lost_answer_is_never_matched_to_another_upload_of_the_same_size(
     hook = MetrikaHook(metrika_conn, lost_answer_wait=0.5)
     first = b"create_date_time,emails\n2024-01-09,a@example.com\n2024-01-09,b@example.com\n"
     second = b"create_date_time,emails\n2024-01-09,c@example.com\n2024-01-09,d@example.com\n"
-    hook.upload_simple_orders(COUNTER, io.BytesIO(first), filename="orders.csv", expected_rows=2)
+    upload_simple_orders(hook, COUNTER, io.BytesIO(first), filename="orders.csv", expected_rows=2)
     metrika.inject_faults({"target": "upload", "status": 504})
 
     with pytest.raises(MetrikaUploadUncertainError):
-        hook.upload_simple_orders(COUNTER, io.BytesIO(second), filename="orders.csv", expected_rows=2)
+        upload_simple_orders(hook, COUNTER, io.BytesIO(second), filename="orders.csv", expected_rows=2)
 
     assert len(metrika.uploadings(COUNTER)) == 1, "the other upload of 2 rows was not adopted"
 
@@ -280,7 +281,7 @@ def test_without_titles_in_listings_a_lost_answer_is_never_adopted(
     metrika.inject_faults({"target": "upload", "drop": "after"})
 
     with pytest.raises(MetrikaUploadUncertainError):
-        MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(COUNTER, sample_csv)
+        upload_simple_orders(MetrikaHook(metrika_conn, lost_answer_wait=0.5), COUNTER, sample_csv)
 
     assert len(metrika.uploadings(COUNTER)) == 1
 
@@ -292,8 +293,8 @@ def test_force_resend_never_resends_a_lost_answer_of_the_same_call(
     metrika.inject_faults({"target": "upload", "status": 504, "after_processing": True})
 
     with pytest.raises(MetrikaUploadUncertainError):
-        MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(
-            COUNTER, sample_csv, force_resend=True
+        upload_simple_orders(
+            MetrikaHook(metrika_conn, lost_answer_wait=0.5), COUNTER, sample_csv, force_resend=True
         )
 
     assert len(metrika.api_requests(path_contains="simple_orders")) == 1
@@ -308,15 +309,15 @@ def test_force_resend_sends_again_once_an_earlier_calls_unresolved_upload(
     journal = MemoryUploadJournal()
     hook = MetrikaHook(metrika_conn, lost_answer_wait=0.5)
     with pytest.raises(MetrikaUploadUncertainError):
-        hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
+        upload_simple_orders(hook, COUNTER, sample_csv, journal=journal)
 
-    uploading = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal, force_resend=True)
+    uploading = upload_simple_orders(hook, COUNTER, sample_csv, journal=journal, force_resend=True)
 
     assert uploading["api_validation_status"] == "PASSED"
     names = [r["multipart"][0]["filename"] for r in metrika.api_requests(path_contains="simple_orders")]
     assert len(names) == 2
     assert len(set(names)) == 2, "every POST has its own name"
-    again = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal, force_resend=True)
+    again = upload_simple_orders(hook, COUNTER, sample_csv, journal=journal, force_resend=True)
     assert again == uploading, "accepted now: a later force_resend sends nothing"
     assert len(metrika.api_requests(path_contains="simple_orders")) == 2
 
@@ -327,9 +328,9 @@ def test_a_journal_carries_the_rule_across_calls(
     journal = MemoryUploadJournal()
     hook = MetrikaHook(metrika_conn)
 
-    first = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
-    again = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
-    elsewhere = hook.upload_simple_orders(COUNTER, sample_csv, merge_mode="UPDATE", journal=journal)
+    first = upload_simple_orders(hook, COUNTER, sample_csv, journal=journal)
+    again = upload_simple_orders(hook, COUNTER, sample_csv, journal=journal)
+    elsewhere = upload_simple_orders(hook, COUNTER, sample_csv, merge_mode="UPDATE", journal=journal)
 
     assert again == first, "accepted before: not sent again"
     assert elsewhere["uploading_id"] != first["uploading_id"], "another merge mode is another upload"
@@ -341,12 +342,12 @@ def test_a_send_left_unanswered_by_a_killed_process_is_adopted_by_its_unique_nam
 ) -> None:
     journal = MemoryUploadJournal()
     hook = MetrikaHook(metrika_conn, lost_answer_wait=0.5)
-    hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
+    upload_simple_orders(hook, COUNTER, sample_csv, journal=journal)
     [(key, accepted)] = journal.items()
     # As a process killed between the POST and Metrika's answer leaves it: only "sending".
     journal.write(key, UploadRecord(SENDING, accepted.name, accepted.sent_at, accepted.rows, COUNTER))
 
-    uploading = hook.upload_simple_orders(COUNTER, sample_csv, journal=journal)
+    uploading = upload_simple_orders(hook, COUNTER, sample_csv, journal=journal)
 
     assert uploading == accepted.uploading
     assert len(metrika.api_requests(path_contains="simple_orders")) == 1
@@ -371,8 +372,13 @@ def test_lost_answer_not_yet_listed_is_resent_when_idempotent(
     metrika.inject_faults({"target": "upload", "drop": "after"})
     with_ids = b"id,create_date_time,emails\na-1,2024-01-09,a@example.com\na-2,2024-01-09,b@example.com\n"
 
-    uploading = MetrikaHook(metrika_conn).upload_simple_orders(
-        COUNTER, io.BytesIO(with_ids), merge_mode="UPDATE", expected_rows=2, all_rows_have_ids=True
+    uploading = upload_simple_orders(
+        MetrikaHook(metrika_conn),
+        COUNTER,
+        io.BytesIO(with_ids),
+        merge_mode="UPDATE",
+        expected_rows=2,
+        all_rows_have_ids=True,
     )
 
     assert uploading["api_validation_status"] == "PASSED"
@@ -386,8 +392,13 @@ def test_append_is_never_resent_after_a_lost_answer(metrika: EmulatorClient, met
     with_ids = b"id,create_date_time,emails\na-1,2024-01-09,a@example.com\n"
 
     with pytest.raises(MetrikaUploadUncertainError):
-        MetrikaHook(metrika_conn, lost_answer_wait=0.5).upload_simple_orders(
-            COUNTER, io.BytesIO(with_ids), merge_mode="APPEND", expected_rows=1, all_rows_have_ids=True
+        upload_simple_orders(
+            MetrikaHook(metrika_conn, lost_answer_wait=0.5),
+            COUNTER,
+            io.BytesIO(with_ids),
+            merge_mode="APPEND",
+            expected_rows=1,
+            all_rows_have_ids=True,
         )
 
     assert len(metrika.api_requests(path_contains="simple_orders")) == 1
@@ -403,7 +414,7 @@ def test_read_calls_retry_a_dropped_connection(metrika: EmulatorClient, metrika_
 
 
 def _upload_n(hook: MetrikaHook, count: int) -> list[str]:
-    return [hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))["uploading_id"] for _ in range(count)]
+    return [upload_simple_orders(hook, COUNTER, io.BytesIO(SAMPLE_CSV))["uploading_id"] for _ in range(count)]
 
 
 def test_list_uploadings_is_newest_first_and_pages_back(metrika: EmulatorClient, metrika_conn: str) -> None:
@@ -555,7 +566,7 @@ def test_token_never_appears_in_repr_logs_or_errors(
     metrika.inject_faults({"target": "upload", "status": 429}, {"target": "upload", "status": 500})
 
     with pytest.raises(MetrikaError) as caught:
-        hook.upload_simple_orders(COUNTER, sample_csv)
+        upload_simple_orders(hook, COUNTER, sample_csv)
 
     assert TOKEN not in repr(hook)
     assert TOKEN not in str(caught.value)
@@ -634,6 +645,6 @@ def test_connection_extras_that_are_not_finite_seconds_are_refused_before_any_up
     orders.write_bytes(SAMPLE_CSV)
 
     with pytest.raises(MetrikaInvalidArgumentError, match=re.escape(message)):
-        MetrikaHook("metrika_t").upload_simple_orders(COUNTER, orders)
+        upload_simple_orders(MetrikaHook("metrika_t"), COUNTER, orders)
 
     assert metrika.requests() == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaAccessDeniedError,
@@ -35,7 +36,7 @@ def linked(metrika: EmulatorClient, metrika_conn: str, tmp_path: Path) -> Metrik
     path = tmp_path / "orders.csv"
     path.write_text(ORDERS)
     hook = MetrikaHook(metrika_conn)
-    hook.upload_simple_orders(COUNTER, path)
+    upload_simple_orders(hook, COUNTER, path)
     metrika.seed_visits(
         [{"time": "2024-01-08 09:00", "email": f"{name}@example.com"} for name in "abcde"], counter_id=COUNTER
     )

@@ -22,11 +22,11 @@ import pytest
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
-from airflow_provider_metrika.operators.order_sources import storage_path
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
-from airflow_provider_metrika.operators.sync_state_store import load_state
 from airflow_provider_metrika.simple_orders.sync_fold import PENDING, PENDING_NEW, UNKNOWN, UNKNOWN_NEW
 from airflow_provider_metrika.simple_orders.sync_state import Destination, fingerprint_rows
+from airflow_provider_metrika.storage import storage_path
+from airflow_provider_metrika.sync.store import load_state
 from tests.airflow_cli import MetadataDb, airflow_env, run_airflow
 from tests.conftest import (
     COUNTER,

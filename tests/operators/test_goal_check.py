@@ -10,7 +10,7 @@ from airflow_provider_metrika.emulator.goals import action_goal
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.javascript_goals import JavaScriptGoals
-from airflow_provider_metrika.operators.goal_check import (
+from airflow_provider_metrika.operators._goal_check import (
     GoalCheck,
     MetrikaUnknownGoalError,
     MetrikaUnknownGoalStatusError,

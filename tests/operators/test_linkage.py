@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaAccessDeniedError, MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
@@ -68,7 +69,7 @@ def _upload(
     out.mkdir()
     prepared = prepare_simple_orders(_orders_csv(tmp_path, rows), out, timezone=COUNTER_TIMEZONE, **options)
     hook = MetrikaHook()
-    uploadings = [hook.upload_simple_orders(COUNTER, part.path) for part in prepared.parts]
+    uploadings = [upload_simple_orders(hook, COUNTER, part.path) for part in prepared.parts]
     # Through JSON, as XCom stores them.
     return {
         (UPLOAD, "orders_report", map_index): json.loads(json.dumps(prepared.report.to_dict())),
@@ -271,7 +272,7 @@ def test_after_a_changed_only_run_the_denominator_is_every_order_metrika_holds(
         timezone=COUNTER_TIMEZONE,
         sync_state=SyncState.empty(here),
     )
-    MetrikaHook().upload_simple_orders(COUNTER, first.parts[0].path)
+    upload_simple_orders(MetrikaHook(), COUNTER, first.parts[0].path)
     sent = first.sent_orders
     assert sent is not None
     state_file = tmp_path / "state.parquet"

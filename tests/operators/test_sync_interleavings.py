@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from airflow_provider_metrika.operators.changed_only import ChangedOnlySync
-from airflow_provider_metrika.operators.sync_changes import write_receipt
-from airflow_provider_metrika.operators.sync_state_store import load_state, state_location
 from airflow_provider_metrika.simple_orders.sync_state import Destination, RowChanges, SentOrders
+from airflow_provider_metrika.sync.changed_only import ChangedOnlySync, SyncCounts
+from airflow_provider_metrika.sync.changes import write_receipt
+from airflow_provider_metrika.sync.store import load_state, state_location
 
 HERE = Destination("api-metrika.yandex.net", 12345)
 LOG = logging.getLogger("test-sync-interleavings")
@@ -79,14 +79,8 @@ class Run:
         self.upload = self.sync.begin(path, _report(self.sent)) if self.sent else None
 
 
-def _report(sent: dict[int, int]) -> dict[str, Any]:
-    return {
-        "columns": COLUMNS,
-        "orders_new": 0,
-        "orders_changed": len(sent),
-        "orders_unchanged": 0,
-        "rows_written": len(sent),
-    }
+def _report(sent: dict[int, int]) -> SyncCounts:
+    return SyncCounts(tuple(COLUMNS), new=0, changed=len(sent), unchanged=0, sent=len(sent))
 
 
 def _play(

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from airflow_provider_metrika.operators.sync_changes import write_receipt, write_rows
-from airflow_provider_metrika.operators.sync_state_store import (
+from airflow_provider_metrika.simple_orders.sync_state import Destination
+from airflow_provider_metrika.sync.changes import write_receipt, write_rows
+from airflow_provider_metrika.sync.store import (
     commit_state,
     compact,
     load_state,
     state_location,
 )
-from airflow_provider_metrika.simple_orders.sync_state import Destination
 from tests.simple_orders.helpers import prepare_text
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from tests.conftest import COUNTER, SAMPLE_CSV
 
@@ -121,7 +122,7 @@ HookCall = Callable[[MetrikaHook], Any]
 
 def _upload(**kwargs: Any) -> HookCall:
     arguments = {"counter_id": COUNTER, "file": io.BytesIO(SAMPLE_CSV), **kwargs}
-    return lambda hook: hook.upload_simple_orders(**arguments)
+    return lambda hook: upload_simple_orders(hook, **arguments)
 
 
 HOOK_CASES = [

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaConnectionError,
@@ -90,7 +91,7 @@ def test_bad_connection_fails_clearly_and_reaches_nothing(
     )
 
     with pytest.raises(error, match=message) as refused:
-        MetrikaHook("metrika_bad", retry_limit=0).upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))
+        upload_simple_orders(MetrikaHook("metrika_bad", retry_limit=0), COUNTER, io.BytesIO(SAMPLE_CSV))
     assert "s3cr3t" not in str(refused.value)
     assert metrika.api_requests() == []
 

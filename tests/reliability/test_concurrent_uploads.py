@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from tests.conftest import COUNTER
@@ -34,7 +35,7 @@ def test_twenty_concurrent_uploads_all_land_once_through_quota_backoff(
     def upload(batch: int) -> dict[str, object]:
         hook = MetrikaHook(metrika_conn, retry_limit=30)
         start.wait()
-        return hook.upload_simple_orders(COUNTER, io.BytesIO(_orders(batch)), all_rows_have_ids=True)
+        return upload_simple_orders(hook, COUNTER, io.BytesIO(_orders(batch)), all_rows_have_ids=True)
 
     with ThreadPoolExecutor(max_workers=UPLOADS) as pool:
         running = [pool.submit(upload, batch) for batch in range(UPLOADS)]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaServerError, MetrikaUploadUncertainError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
@@ -110,12 +111,12 @@ def test_upload_fault_is_recovered_or_clearly_reported_and_nothing_is_duplicated
     }
 
     if case.outcome == "recovered":
-        uploading = hook.upload_simple_orders(COUNTER, io.BytesIO(case.body), **call)
+        uploading = upload_simple_orders(hook, COUNTER, io.BytesIO(case.body), **call)
         assert uploading["api_validation_status"] == "PASSED"
         assert uploading["uploading_id"] in {u["uploading_id"] for u in metrika.uploadings(COUNTER)}
     else:
         with pytest.raises(MetrikaUploadUncertainError, match="may or may not have stored it"):
-            hook.upload_simple_orders(COUNTER, io.BytesIO(case.body), **call)
+            upload_simple_orders(hook, COUNTER, io.BytesIO(case.body), **call)
 
     assert len(metrika.api_requests(path_contains="simple_orders")) == case.posts
     stored = metrika.orders(COUNTER)
@@ -139,7 +140,7 @@ READ_FAULTS = [
 
 
 def _uploaded(hook: MetrikaHook, metrika: EmulatorClient) -> str:
-    return str(hook.upload_simple_orders(COUNTER, io.BytesIO(WITH_IDS))["uploading_id"])
+    return str(upload_simple_orders(hook, COUNTER, io.BytesIO(WITH_IDS))["uploading_id"])
 
 
 @pytest.mark.parametrize("fault", READ_FAULTS)
@@ -177,8 +178,8 @@ def test_a_fault_that_outlasts_the_retry_limit_ends_in_a_typed_error(
     metrika.inject_faults({"target": "upload", "status": 503, "times": 10})
 
     with pytest.raises(MetrikaServerError, match="503"):
-        MetrikaHook(metrika_conn, retry_limit=3).upload_simple_orders(
-            COUNTER, io.BytesIO(WITH_IDS), all_rows_have_ids=True
+        upload_simple_orders(
+            MetrikaHook(metrika_conn, retry_limit=3), COUNTER, io.BytesIO(WITH_IDS), all_rows_have_ids=True
         )
 
     assert len(metrika.api_requests(path_contains="simple_orders")) == 4

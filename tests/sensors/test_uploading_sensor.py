@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaError,
@@ -30,7 +31,7 @@ CONTEXT: Any = {}
 
 
 def upload(conn_id: str, body: bytes = SAMPLE_CSV) -> dict[str, Any]:
-    return MetrikaHook(conn_id).upload_simple_orders(COUNTER, io.BytesIO(body))
+    return upload_simple_orders(MetrikaHook(conn_id), COUNTER, io.BytesIO(body))
 
 
 def sensor(uploading_ids: Any, **kwargs: Any) -> MetrikaUploadingSensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
-from airflow_provider_metrika.uploading_status import (
+from airflow_provider_metrika.waiting.uploadings import (
     UploadingsWait,
     read_uploading_targets,
     validation_status,

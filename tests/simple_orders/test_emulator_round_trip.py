@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.simple_orders import prepare_simple_orders
@@ -43,7 +44,7 @@ def test_parts_of_realistic_orders_pass_and_are_stored_with_the_values_written(
 
     assert len(prepared.parts) > 1
     for part in prepared.parts:
-        uploading = hook.upload_simple_orders(COUNTER, part.path, delimiter_type=delimiter)
+        uploading = upload_simple_orders(hook, COUNTER, part.path, delimiter_type=delimiter)
         assert uploading["api_validation_status"] == "PASSED", uploading.get("api_validation_errors")
         assert uploading["elements_count"] == part.rows
 
@@ -62,7 +63,7 @@ def test_official_sample_round_trips_through_the_emulator_unchanged_in_meaning(
     prepared = prepare_simple_orders(io.BytesIO(SAMPLE_CSV), tmp_path / "out", timezone="Europe/Moscow")
     [part] = prepared.parts
 
-    uploading = MetrikaHook(metrika_conn).upload_simple_orders(COUNTER, part.path)
+    uploading = upload_simple_orders(MetrikaHook(metrika_conn), COUNTER, part.path)
 
     assert uploading["api_validation_status"] == "PASSED"
     stored = metrika.orders(COUNTER)

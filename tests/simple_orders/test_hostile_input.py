@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from airflow_provider_metrika.simple_orders import normalize_phone, prepare_simple_orders
-from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
+from airflow_provider_metrika.simple_orders.errors import OrdersInputError
 from airflow_provider_metrika.simple_orders.identifiers import REASON_PHONE_EXTENSION, REASON_PHONE_SEVERAL
+from airflow_provider_metrika.simple_orders.report import InvalidOrdersError
 from tests.simple_orders.helpers import one_column_csv, part_dicts, prepare_text
 
 HEADER = "id,create_date_time,emails,phones,revenue\n"

@@ -26,7 +26,8 @@ import pandas as pd
 from hypothesis import currently_in_test_context, event, given
 
 from airflow_provider_metrika.simple_orders import PreparedOrders, prepare_simple_orders
-from airflow_provider_metrika.simple_orders.errors import InvalidOrdersError, OrdersInputError
+from airflow_provider_metrika.simple_orders.errors import OrdersInputError
+from airflow_provider_metrika.simple_orders.report import InvalidOrdersError
 from tests.simple_orders.oracle import Options, expected_row, phone, suspicious_phone
 from tests.simple_orders.oracle import goals as expected_goals
 from tests.simple_orders.strategies import (

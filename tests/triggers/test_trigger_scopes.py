@@ -10,7 +10,7 @@ import pytest
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import MetrikaError
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger
-from airflow_provider_metrika.uploading_status import result_from_event
+from airflow_provider_metrika.waiting.uploadings import result_from_event
 from tests.conftest import COUNTER, SCOPED_TOKENS, connection_json
 from tests.triggers.test_uploading_trigger import run_to_end
 

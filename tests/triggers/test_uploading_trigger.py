@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from airflow_provider_metrika.exceptions import (
     MetrikaError,
@@ -22,7 +23,7 @@ from airflow_provider_metrika.exceptions import (
 )
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.triggers.uploading import MetrikaUploadingTrigger
-from airflow_provider_metrika.uploading_status import result_from_event
+from airflow_provider_metrika.waiting.uploadings import result_from_event
 from tests.conftest import COUNTER, SAMPLE_CSV, TOKEN, connection_json
 
 BAD_CSV = b"id,create_date_time,emails\no1,31.02.2024,NOT-AN-EMAIL\n"
@@ -30,7 +31,7 @@ POLL = 0.05
 
 
 def upload(conn_id: str, body: bytes = SAMPLE_CSV) -> dict[str, Any]:
-    return MetrikaHook(conn_id).upload_simple_orders(COUNTER, io.BytesIO(body))
+    return upload_simple_orders(MetrikaHook(conn_id), COUNTER, io.BytesIO(body))
 
 
 def make_trigger(
@@ -313,10 +314,10 @@ async def test_polling_three_uploadings_costs_one_request_per_poll(
     hook = MetrikaHook(metrika_conn)
     # More older uploadings than one page holds: paging back past them would cost a second request.
     for _ in range(101):
-        hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV))
+        upload_simple_orders(hook, COUNTER, io.BytesIO(SAMPLE_CSV))
     await asyncio.sleep(1.1)  # datetimes have second precision: make the three strictly newer
     metrika.configure(hold_listing=True)
-    uploadings = [hook.upload_simple_orders(COUNTER, io.BytesIO(SAMPLE_CSV)) for _ in range(3)]
+    uploadings = [upload_simple_orders(hook, COUNTER, io.BytesIO(SAMPLE_CSV)) for _ in range(3)]
     trigger = MetrikaUploadingTrigger.from_uploadings(
         counter_id=COUNTER, uploadings=uploadings, poll_interval=0.1, timeout=120
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
+from tests.dag_factory import test_dag
 
 PARAMS = {
     "orders_uri": Param("", type="string"),
@@ -17,11 +18,8 @@ PARAMS = {
     "conn_id": Param("metrika_default", type="string"),
 }
 
-with DAG(
-    dag_id="delivery_upload",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_upload",
     params=PARAMS,
 ):
     SimpleOrdersUploadOperator(
@@ -42,11 +40,8 @@ def _fail_once(context: Any, result: Any = None) -> None:
         raise RuntimeError("post_execute failed after the upload was accepted")
 
 
-with DAG(
-    dag_id="delivery_fails_after_execute",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_fails_after_execute",
     params={**PARAMS, "merge_mode": Param("APPEND", type="string"), "marker": Param("", type="string")},
 ):
     SimpleOrdersUploadOperator(
@@ -67,11 +62,8 @@ def _label_after_first_try(ti: Any) -> str:
     return f"counter {ti.map_index}"
 
 
-with DAG(
-    dag_id="delivery_map_index_fails",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_map_index_fails",
     params={**PARAMS, "merge_mode": Param("APPEND", type="string")},
     user_defined_macros={"label": _label_after_first_try},
 ):
@@ -85,11 +77,8 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     ).expand(counter_id=[12345])
 
-with DAG(
-    dag_id="delivery_upload_on_connection",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_upload_on_connection",
     params=PARAMS,
 ):
     # The connection is read when the task runs: Clear after changing it sends to the new counter.
@@ -103,11 +92,8 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     )
 
-with DAG(
-    dag_id="delivery_mapped",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_mapped",
     params={"orders_dir": Param("", type="string")},
 ):
     # Two task instances on one counter, each with its own file (orders-0.csv, orders-1.csv).
@@ -119,11 +105,8 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     ).expand(counter_id=[12345, 12345])
 
-with DAG(
-    dag_id="delivery_upload_and_wait",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_upload_and_wait",
     params=PARAMS,
 ):
     upload = SimpleOrdersUploadOperator(
@@ -139,11 +122,8 @@ with DAG(
         timeout=600,
     )
 
-with DAG(
-    dag_id="delivery_pos_export",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_pos_export",
     params={**PARAMS, "merge_mode": Param("APPEND", type="string"), "archive_uri": Param("", type="string")},
 ):
     # Small parts (two rows each) of a POS export without order ids, kept at archive_uri when given.
@@ -158,11 +138,8 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     )
 
-with DAG(
-    dag_id="delivery_force_resend_param",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_force_resend_param",
     params={**PARAMS, "force_resend": Param(False, type="boolean")},
 ):
     # force_resend for one run, from the run's params: never in the DAG file.
@@ -175,11 +152,8 @@ with DAG(
         retry_delay=timedelta(seconds=0),
     )
 
-with DAG(
-    dag_id="delivery_rejects",
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
+with test_dag(
+    "delivery_rejects",
     params={**PARAMS, "rejects_uri": Param("", type="string")},
 ):
     # A templated rejects_path in a folder of the run's date, which does not exist yet.

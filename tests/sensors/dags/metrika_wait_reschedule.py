@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import dag, task
 
+from airflow_provider_metrika.delivery import upload_simple_orders
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
 
@@ -21,7 +22,7 @@ def metrika_wait_reschedule() -> None:
     @task
     def upload_orders() -> list[dict[str, Any]]:
         """Upload the sample file; return the uploading objects."""
-        return [MetrikaHook().upload_simple_orders(None, SAMPLE_ORDERS)]
+        return [upload_simple_orders(MetrikaHook(), None, SAMPLE_ORDERS)]
 
     MetrikaUploadingSensor(
         task_id="wait_for_validation",

@@ -229,7 +229,7 @@ def resolve(location: ObjectStoragePath, uploads: list[Upload], find: Finder) ->
     :param find: one search of uploadings by id.
     :return: uploads per status found, e.g. ``{"PASSED": 2}``.
     """
-    from airflow_provider_metrika.uploading_status import validation_status
+    from airflow_provider_metrika.waiting.uploadings import validation_status
 
     waiting = [u for u in uploads if u.status == ACCEPTED and u.uploadings]
     ids = [i for u in waiting for i in u.uploadings]

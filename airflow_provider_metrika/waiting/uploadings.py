@@ -1,19 +1,18 @@
 """
-Waiting on Metrika uploadings without HTTP: which are passed, failed or pending; messages; trigger events.
+Waiting on Metrika uploadings without HTTP: which are done, failed or pending; messages; trigger events.
 
 Shared by :class:`~airflow_provider_metrika.sensors.uploading.MetrikaUploadingSensor`, its trigger
-and the upload operator's ``wait_for_validation`` mode, so that all of them read statuses, word
-their failures and handle trigger events the same way.
+and the upload operators' waits, so that all of them read statuses, word their failures and handle
+trigger events the same way. What a status means is the upload kind's :class:`StatusReader`.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from airflow_provider_metrika.arguments import parse_literal
 from airflow_provider_metrika.constants import UPLOADING_FAILED, UPLOADING_PASSED
 from airflow_provider_metrika.exceptions import (
     MetrikaError,
@@ -110,31 +109,15 @@ def _as_items(value: Any, parameter: str) -> list[Any]:
     )
 
 
-def parse_literal(text: str, parameter: str) -> Any:
-    """
-    Read a list or mapping given as text: JSON, or the Python repr a template renders without native objects.
-
-    :param text: the rendered value.
-    :param parameter: the argument's name, for the message.
-    """
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise MetrikaInvalidArgumentError(
-            f"{parameter} cannot be read as JSON or a Python literal: {text[:100]!r}"
-        ) from None
-
-
 def _read_item(item: Any, where: str) -> tuple[str, str | None]:
     if isinstance(item, Mapping):
-        uploading_id = item.get("uploading_id")
+        # Simplified orders name it ``uploading_id``; the management API's uploadings ``id`` (int64).
+        uploading_id = item.get("uploading_id", item.get("id"))
+        if isinstance(uploading_id, int) and not isinstance(uploading_id, bool):
+            uploading_id = str(uploading_id)
         if not isinstance(uploading_id, str) or not uploading_id.strip():
             raise MetrikaInvalidArgumentError(f"{where} is an object without an 'uploading_id'")
-        return uploading_id.strip(), _read_stamp(item.get("datetime"))
+        return uploading_id.strip(), _read_stamp(item.get("datetime", item.get("create_time")))
     if isinstance(item, str) and item.strip():
         return item.strip(), None
     raise MetrikaInvalidArgumentError(
@@ -152,36 +135,84 @@ def _read_stamp(value: Any) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class StatusReader:
+    """
+    How one kind of upload says where it stands: its status field, and which values end a wait.
+
+    :param field: the status field of an uploading object.
+    :param done: statuses after which nothing more happens and the upload counts.
+    :param failed: statuses that mean Metrika refused the upload.
+    :param errors_field: the field listing what Metrika found wrong, if the kind has one.
+    :param verb: what Metrika does while the upload is pending, for messages (``validated``).
+    """
+
+    field: str
+    done: frozenset[str]
+    failed: frozenset[str]
+    errors_field: str | None = None
+    verb: str = "validated"
+
+    def status(self, uploading: Mapping[str, Any] | None) -> str | None:
+        """Return an uploading's status upper-cased, or None when it is not listed."""
+        if uploading is None:
+            return None
+        return str(uploading.get(self.field) or "").strip().upper() or "UNKNOWN"
+
+    def errors(self, uploading: Mapping[str, Any]) -> list[str]:
+        """Return what Metrika found wrong with an uploading (empty when it says nothing)."""
+        errors = uploading.get(self.errors_field) if self.errors_field else None
+        return [str(error) for error in errors] if isinstance(errors, list) else []
+
+
+#: Simplified orders: ``last_uploadings``' ``api_validation_status``.
+SIMPLE_ORDERS_STATUS: Final = StatusReader(
+    "api_validation_status",
+    frozenset({UPLOADING_PASSED}),
+    frozenset({UPLOADING_FAILED}),
+    errors_field="api_validation_errors",
+)
+
+
 def validation_status(uploading: Mapping[str, Any] | None) -> str | None:
     """Return an uploading's ``api_validation_status`` upper-cased, or None when it is not listed."""
-    if uploading is None:
-        return None
-    return str(uploading.get("api_validation_status") or "").strip().upper() or "UNKNOWN"
+    return SIMPLE_ORDERS_STATUS.status(uploading)
 
 
 class UploadingsWait:
     """
     What is known, poll after poll, about uploadings being waited on.
 
-    An uploading is done once listed as PASSED or FAILED; not listed yet, or listed with any other
-    status, it is pending. Feed each search's result to :meth:`update`; search for
-    :attr:`pending` only, back to :meth:`not_before`.
+    An uploading is over once listed with one of the reader's done or failed statuses (for
+    simplified orders PASSED or FAILED); not listed yet, or listed with any other status, it is
+    pending. Feed each search's result to :meth:`update`; search for :attr:`pending` only, back to
+    :meth:`not_before`.
 
     :param counter_id: the counter the uploadings belong to (for messages).
     :param uploading_ids: the ids waited on.
     :param not_before: the oldest ``datetime`` among them, when known (see :class:`UploadingTargets`).
+    :param reader: what the kind's statuses mean.
     """
 
-    def __init__(self, counter_id: int, uploading_ids: Iterable[str], not_before: str | None = None) -> None:
+    def __init__(
+        self,
+        counter_id: int,
+        uploading_ids: Iterable[str],
+        not_before: str | None = None,
+        reader: StatusReader = SIMPLE_ORDERS_STATUS,
+    ) -> None:
         self.counter_id = counter_id
         self.ids = tuple(dict.fromkeys(str(i) for i in uploading_ids))
         self.initial_not_before = not_before
+        self.reader = reader
         self.seen: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def from_targets(cls, counter_id: int, targets: UploadingTargets) -> UploadingsWait:
+    def from_targets(
+        cls, counter_id: int, targets: UploadingTargets, reader: StatusReader = SIMPLE_ORDERS_STATUS
+    ) -> UploadingsWait:
         """Start waiting on the uploadings read by :func:`read_uploading_targets`."""
-        return cls(counter_id, targets.ids, targets.not_before)
+        return cls(counter_id, targets.ids, targets.not_before, reader)
 
     def update(self, found: Mapping[str, dict[str, Any]]) -> None:
         """
@@ -195,22 +226,23 @@ class UploadingsWait:
 
     def status(self, uploading_id: str) -> str | None:
         """Return the last status seen for an id, or None when it was never listed."""
-        return validation_status(self.seen.get(uploading_id))
+        return self.reader.status(self.seen.get(uploading_id))
 
     @property
     def passed(self) -> list[str]:
-        """Ids listed as PASSED."""
-        return [i for i in self.ids if self.status(i) == UPLOADING_PASSED]
+        """Ids listed with a done status (PASSED)."""
+        return [i for i in self.ids if self.status(i) in self.reader.done]
 
     @property
     def failed(self) -> list[str]:
-        """Ids listed as FAILED."""
-        return [i for i in self.ids if self.status(i) == UPLOADING_FAILED]
+        """Ids listed with a failed status (FAILED)."""
+        return [i for i in self.ids if self.status(i) in self.reader.failed]
 
     @property
     def pending(self) -> list[str]:
-        """Ids not listed yet, or listed with a status other than PASSED and FAILED."""
-        return [i for i in self.ids if self.status(i) not in (UPLOADING_PASSED, UPLOADING_FAILED)]
+        """Ids not listed yet, or listed with a status that is neither done nor failed."""
+        over = self.reader.done | self.reader.failed
+        return [i for i in self.ids if self.status(i) not in over]
 
     @property
     def uploadings(self) -> dict[str, dict[str, Any]]:
@@ -241,21 +273,31 @@ class UploadingsWait:
         """Say that every uploading passed (or that there was nothing to wait for)."""
         if not self.ids:
             return NOTHING_TO_WAIT_FOR
+        statuses = "/".join(sorted({self.status(i) or "" for i in self.ids}))
         return (
-            f"Metrika validated {_count(self.ids, 'uploading')} on counter {self.counter_id}: "
-            f"all {UPLOADING_PASSED} ({_some(self.ids)})."
+            f"Metrika {self.reader.verb} {_count(self.ids, 'uploading')} on counter {self.counter_id}: "
+            f"all {statuses} ({_some(self.ids)})."
         )
 
     def failure_message(self) -> str:
         """Name the FAILED uploadings with Metrika's ``api_validation_errors``."""
         failed = self.failed
-        details = "; ".join(f"{i}: {_errors_text(self.seen[i])}" for i in failed[:_MAX_IDS_SHOWN])
+        details = "; ".join(f"{i}: {self._errors_text(i)}" for i in failed[:_MAX_IDS_SHOWN])
+        statuses = "/".join(sorted(self.reader.failed))
         if len(failed) > _MAX_IDS_SHOWN:
-            details += f"; and {len(failed) - _MAX_IDS_SHOWN} more FAILED"
+            details += f"; and {len(failed) - _MAX_IDS_SHOWN} more {statuses}"
         return (
             f"Metrika rejected {len(failed)} of {_count(self.ids, 'uploading')} on counter "
-            f"{self.counter_id} ({UPLOADING_FAILED}: nothing from such a file was loaded). {details}"
+            f"{self.counter_id} ({statuses}: nothing from such a file was loaded). {details}"
         )
+
+    def _errors_text(self, uploading_id: str) -> str:
+        errors = self.reader.errors(self.seen[uploading_id])
+        if not errors:
+            return f"Metrika gave no {self.reader.errors_field or 'details'}"
+        shown = [e[:_MAX_ERROR_CHARS] for e in errors[:_MAX_ERRORS_SHOWN]]
+        more = len(errors) - len(shown)
+        return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
     def timeout_message(self, limit: str, last_error: str | None = None) -> str:
         """
@@ -265,7 +307,7 @@ class UploadingsWait:
         :param last_error: why the last poll failed, when it did.
         """
         message = (
-            f"Metrika had not validated {len(self.pending)} of {_count(self.ids, 'uploading')} on "
+            f"Metrika had not {self.reader.verb} {len(self.pending)} of {_count(self.ids, 'uploading')} on "
             f"counter {self.counter_id} {limit}; still pending: {self.describe_pending()}."
         )
         if last_error:
@@ -291,15 +333,6 @@ def _some(items: Iterable[str]) -> str:
     shown = ", ".join(listed[:_MAX_IDS_SHOWN])
     more = len(listed) - _MAX_IDS_SHOWN
     return shown + (f" and {more} more" if more > 0 else "")
-
-
-def _errors_text(uploading: Mapping[str, Any]) -> str:
-    errors = uploading.get("api_validation_errors")
-    if not isinstance(errors, list) or not errors:
-        return "Metrika gave no api_validation_errors"
-    shown = [str(e)[:_MAX_ERROR_CHARS] for e in errors[:_MAX_ERRORS_SHOWN]]
-    more = len(errors) - len(shown)
-    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 def result_from_event(

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_metrika.exceptions import MetrikaUploadingFailedError, MetrikaUploadingTimeoutError
 from airflow_provider_metrika.progress import StatusLog
-from airflow_provider_metrika.uploading_status import UploadingsWait
+from airflow_provider_metrika.waiting.uploadings import UploadingsWait
 
 #: One look at the uploads: the pending ids and how far back to search -> the uploads found by id.
 Finder = Callable[[list[str], str | None], Mapping[str, dict[str, Any]]]

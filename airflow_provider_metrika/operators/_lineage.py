@@ -5,7 +5,7 @@ Imported only when the OpenLineage provider asks for facets: it is the ``[openli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 import attrs
@@ -13,11 +13,7 @@ import attrs
 from airflow_provider_metrika._compat import BaseHook
 from airflow_provider_metrika.extras import import_extra
 from airflow_provider_metrika.hooks.connection import base_url_from_connection
-from airflow_provider_metrika.operators.order_sources import storage_path
-
-if TYPE_CHECKING:
-    from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
-
+from airflow_provider_metrika.storage import storage_path
 
 FACET_MODULE = "airflow.providers.common.compat.openlineage.facet"
 facet = import_extra(FACET_MODULE, "openlineage", "OpenLineage facets")
@@ -67,36 +63,43 @@ def sync_output_facets(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def upload_lineage(task: SimpleOrdersUploadOperator) -> Any:
+def upload_lineage(
+    hook: Any,
+    counter: int,
+    dataset_name: str,
+    *,
+    path: str | None,
+    sql: str | None,
+    sql_conn_id: str | None,
+    sync_summary: dict[str, Any] | None,
+) -> Any:
     """
-    Describe an upload task's run for OpenLineage: the file or query read, the counter's orders written.
+    Describe an upload task's run for OpenLineage: the file or query read, the counter's data written.
 
-    :param task: the upload operator.
+    :param hook: the task's Metrika hook (its connection names the API).
+    :param counter: the counter written to.
+    :param dataset_name: what the kind writes, e.g. ``simple_orders``.
+    :param path: the file read, if any.
+    :param sql: the query run, if any.
+    :param sql_conn_id: the query's connection.
+    :param sync_summary: what a ``changed_only`` run pushed as the ``sync_state`` XCom, if any.
     """
     Dataset, SQLJobFacet, OperatorLineage = lineage_classes()
 
-    hook = task.hook
-    counter = task.counter_used or hook.resolve_counter_id(task.counter_id)
     api = urlparse(base_url_from_connection(hook.connection)).netloc
-    output_facets: dict[str, Any] = {}
-    if task._sync_summary is not None:
-        output_facets = sync_output_facets(task._sync_summary)
+    output_facets = sync_output_facets(sync_summary) if sync_summary is not None else {}
     outputs = [
-        Dataset(
-            namespace=f"metrika://{api}",
-            name=f"counter/{counter}/simple_orders",
-            facets=output_facets,
-        )
+        Dataset(namespace=f"metrika://{api}", name=f"counter/{counter}/{dataset_name}", facets=output_facets)
     ]
     inputs = []
     job_facets: dict[str, Any] = {}
-    if task.path is not None:
-        source = storage_path(task.path)
+    if path is not None:
+        source = storage_path(path)
         namespace = f"{source.protocol or 'file'}://{source.bucket}" if source.bucket else "file"
         inputs.append(Dataset(namespace=namespace, name=source.key if source.bucket else str(source.path)))
-    elif task.sql is not None and task.sql_conn_id:
-        connection = BaseHook.get_connection(task.sql_conn_id)
-        namespace = f"{connection.conn_type}://{connection.host or task.sql_conn_id}"
-        inputs.append(Dataset(namespace=namespace, name=connection.schema or task.sql_conn_id))
-        job_facets["sql"] = SQLJobFacet(query=task.sql)
+    elif sql is not None and sql_conn_id:
+        connection = BaseHook.get_connection(sql_conn_id)
+        namespace = f"{connection.conn_type}://{connection.host or sql_conn_id}"
+        inputs.append(Dataset(namespace=namespace, name=connection.schema or sql_conn_id))
+        job_facets["sql"] = SQLJobFacet(query=sql)
     return OperatorLineage(inputs=inputs, outputs=outputs, job_facets=job_facets)

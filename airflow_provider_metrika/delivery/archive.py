@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika.delivery.manifest import Manifest, PlannedPart
 from airflow_provider_metrika.exceptions import MetrikaStagedPartMissingError
-from airflow_provider_metrika.operators.order_sources import copy_to_storage, storage_path
+from airflow_provider_metrika.storage import copy_to_storage, storage_path
 
 if TYPE_CHECKING:
     from airflow_provider_metrika._compat import ObjectStoragePath

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airflow_provider_metrika.delivery.engine import UploadEndpoint
     from airflow_provider_metrika.delivery.manifest import PlannedPart
-    from airflow_provider_metrika.simple_orders.report import OrdersReport
 
 
 def upload_summary(
-    report: OrdersReport,
+    counts: Sequence[tuple[str, int, str]],
     parts: Sequence[PlannedPart],
     uploadings: list[dict[str, Any]],
+    endpoint: UploadEndpoint,
     *,
     seconds: float,
     counter_id: int,
@@ -21,37 +22,27 @@ def upload_summary(
     """
     Return the closing summary: counts, parts and their uploadings, aligned as plain text.
 
-    :param report: what the orders core counted.
+    :param counts: the kind's count lines: label, number, note (e.g. ``("unchanged", 3, "(skipped)")``).
     :param parts: the parts delivered (this try's, or the first try's staged ones).
     :param uploadings: Metrika's uploading object of each part, in part order.
+    :param endpoint: the kind's endpoint, which reads an upload's id and status.
     :param seconds: the task's time from start to the last upload.
     :param counter_id: the counter uploaded to.
     """
     sent_bytes = sum(part.bytes for part in parts)
+    rows_label = endpoint.row_noun
     lines = [
         f"Metrika upload summary (counter {counter_id})",
-        f"  rows read      {report.rows_read:>12,}",
-        f"  rows written   {report.rows_written:>12,}",
-        f"  rows rejected  {report.rows_rejected:>12,}",
-        *(
-            [
-                f"  new orders     {report.orders_new:>12,}",
-                f"  changed        {report.orders_changed:>12,}",
-                f"  unchanged      {report.orders_unchanged:>12,}  (skipped)",
-            ]
-            if report.changed_only
-            else []
-        ),
-        f"  parts          {len(parts):>12,}",
-        f"  bytes          {sent_bytes:>12,}",
-        f"  time           {seconds:>11.1f}s",
+        *(f"  {label:<15}{number:>12,}{'  ' + note if note else ''}" for label, number, note in counts),
+        f"  {'parts':<15}{len(parts):>12,}",
+        f"  {'bytes':<15}{sent_bytes:>12,}",
+        f"  {'time':<15}{seconds:>11.1f}s",
         "",
-        f"  {'part':<6}{'orders':>10}{'bytes':>14}  {'uploading_id':<38}status",
+        f"  {'part':<6}{rows_label:>10}{'bytes':>14}  {'uploading_id':<38}status",
     ]
     for part, uploading in zip(parts, uploadings, strict=False):
-        uploading_id = uploading.get("uploading_id", "")
         lines.append(
-            f"  {part.position:<6}{part.rows or 0:>10,}{part.bytes:>14,}  {uploading_id:<38}"
-            f"{uploading.get('api_validation_status', '')}"
+            f"  {part.position:<6}{part.rows or 0:>10,}{part.bytes:>14,}  "
+            f"{endpoint.uploading_id(uploading):<38}{endpoint.status(uploading)}"
         )
     return "\n".join(lines)

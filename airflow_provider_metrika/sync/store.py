@@ -1,7 +1,7 @@
 """Where the upload operator keeps sync states: one Parquet file per destination in object storage.
 
 A state is the state file plus the change files recorded since (see
-:mod:`~airflow_provider_metrika.operators.sync_changes`). The state file is replaced whole by a
+:mod:`~airflow_provider_metrika.sync.changes`). The state file is replaced whole by a
 compaction: the new one is written under a temporary name next to it and renamed over it, so a
 reader sees the old file or the new one, never half of one; change files are never overwritten.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_metrika._compat import ObjectStoragePath
-from airflow_provider_metrika.operators.order_sources import storage_path
+from airflow_provider_metrika.storage import storage_path
 
 if TYPE_CHECKING:
-    from airflow_provider_metrika.operators.sync_changes import Finder, Upload
     from airflow_provider_metrika.simple_orders.sync_state import Destination, MergeResult, SyncState
+    from airflow_provider_metrika.sync.changes import Finder, Upload
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,9 @@ def load_state(
     :param destination: where this run sends orders (a state for another is refused).
     :param find: one search of uploadings by id; None leaves unconfirmed uploads unknown.
     :param over: the reading task instance: its earlier tries' unconfirmed uploads are over, not in
-        flight (see :func:`~airflow_provider_metrika.operators.sync_changes.settle_own`).
+        flight (see :func:`~airflow_provider_metrika.sync.changes.settle_own`).
     """
-    from airflow_provider_metrika.operators.sync_changes import list_uploads, resolve, settle_own
+    from airflow_provider_metrika.sync.changes import list_uploads, resolve, settle_own
 
     state = _read_base(location, destination)
     uploads = list_uploads(location, state.folded)
@@ -139,9 +139,9 @@ def compact(
     """
     import numpy as np
 
-    from airflow_provider_metrika.operators.sync_changes import changes_folder, list_uploads
     from airflow_provider_metrika.simple_orders.sync_fold import materialise
     from airflow_provider_metrika.simple_orders.sync_state import MergeResult, SyncState, SyncStateError
+    from airflow_provider_metrika.sync.changes import changes_folder, list_uploads
 
     try:
         state = _read_base(location, destination)
@@ -191,7 +191,7 @@ def compact(
 def _remove_old(folder: ObjectStoragePath, folded: tuple[str, ...]) -> None:
     """Remove folded change files older than the grace period (a slower compaction may still need them)."""
     from airflow_provider_metrika.constants import SYNC_CHANGES_GRACE_SECONDS
-    from airflow_provider_metrika.operators.sync_changes import _age_seconds
+    from airflow_provider_metrika.sync.changes import _age_seconds
 
     for name in folded:
         if _age_seconds(name) >= SYNC_CHANGES_GRACE_SECONDS:
@@ -209,7 +209,7 @@ def commit_state(
     """Record orders Metrika is known to hold (validated), and compact the state.
 
     For a caller that sent and confirmed the orders itself; the operator records each upload
-    before sending instead (:func:`~airflow_provider_metrika.operators.sync_changes.write_rows`).
+    before sending instead (:func:`~airflow_provider_metrika.sync.changes.write_rows`).
 
     :param location: the state file.
     :param destination: where the orders were sent.
@@ -217,7 +217,7 @@ def commit_state(
     :param columns: the columns the rows were written with.
     :param rebuild: a full refresh: the orders replace every earlier value.
     """
-    from airflow_provider_metrika.operators.sync_changes import write_receipt, write_rows
+    from airflow_provider_metrika.sync.changes import write_receipt, write_rows
 
     upload = write_rows(location, sent, columns, rebuild=rebuild)
     write_receipt(location, upload, "PASSED")

@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_metrika.exceptions import MetrikaAccessDeniedError, MetrikaInvalidArgumentError
+from airflow_provider_metrika.exceptions import (
+    MetrikaAccessDeniedError,
+    MetrikaUnknownGoalError,
+    MetrikaUnknownGoalStatusError,
+)
 from airflow_provider_metrika.javascript_goals import GoalMatches, JavaScriptGoals
 
 if TYPE_CHECKING:
@@ -24,14 +28,6 @@ if TYPE_CHECKING:
 #: Values of ``unknown_statuses`` and ``unknown_goals``: fail before sending, or send with a warning.
 UNKNOWN_STATUSES = ("error", "allow")
 _SHOWN = 20
-
-
-class MetrikaUnknownGoalStatusError(MetrikaInvalidArgumentError):
-    """Order statuses would be sent as JavaScript goal identifiers the counter does not have."""
-
-
-class MetrikaUnknownGoalError(MetrikaInvalidArgumentError):
-    """The ``goals`` column names JavaScript goal identifiers the counter does not have."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,17 +12,18 @@ from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError, Met
 
 if TYPE_CHECKING:
     from airflow_provider_metrika._compat import ObjectStoragePath
-    from airflow_provider_metrika.operators.sync_changes import Finder
     from airflow_provider_metrika.simple_orders.sync_state import Destination, SyncState
+    from airflow_provider_metrika.sync.changes import Finder
 
 #: XCom key of what a ``changed_only`` task recorded in its sync state (counts and location).
 SYNC_STATE_XCOM_KEY = "sync_state"
 
 
-def check_sync_arguments(
-    task_id: str, changed_only: bool, sync_state: str | None, full_refresh: Any, merge_mode: Any
-) -> None:
-    """Refuse sync arguments that do not go together, when the DAG is parsed (and again when run)."""
+def check_sync_arguments(task_id: str, changed_only: bool, sync_state: str | None, full_refresh: Any) -> None:
+    """Refuse sync arguments that do not go together, when the DAG is parsed.
+
+    Whether the kind's options allow changed-only sends is the kind's rule, checked when it is known.
+    """
     from airflow_provider_metrika.arguments import is_template
 
     if changed_only and sync_state is None:
@@ -36,10 +38,46 @@ def check_sync_arguments(
             f"{task_id}: full_refresh=True rebuilds the state of changed_only=True; without "
             "changed_only every order is sent anyway"
         )
-    if changed_only and merge_mode == "APPEND":
-        raise MetrikaInvalidArgumentError(
-            f"{task_id}: changed_only=True sends a changed order again whole, and merge_mode=APPEND "
-            "would add its list values a second time: use merge_mode='SAVE' or 'UPDATE'"
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    """
+    What the sync needs of a preparation report: the columns sent and the change counts.
+
+    :param columns: the columns of the rows sent, in file order.
+    :param new: orders the state did not hold.
+    :param changed: orders whose normalised row differed from the one sent before.
+    :param unchanged: orders equal to the state's, not sent.
+    :param sent: orders written to the parts.
+    """
+
+    columns: tuple[str, ...]
+    new: int
+    changed: int
+    unchanged: int
+    sent: int
+
+    @classmethod
+    def of(cls, report: Any) -> SyncCounts:
+        """Read them from the orders core's report (an ``OrdersReport``)."""
+        return cls(
+            tuple(report.columns),
+            report.orders_new,
+            report.orders_changed,
+            report.orders_unchanged,
+            report.rows_written,
+        )
+
+    @classmethod
+    def from_dict(cls, report: Mapping[str, Any]) -> SyncCounts:
+        """Read them from the report as pushed to XCom (a deferred try resumes from that copy)."""
+        return cls(
+            tuple(report["columns"]),
+            int(report["orders_new"]),
+            int(report["orders_changed"]),
+            int(report["orders_unchanged"]),
+            int(report["rows_written"]),
         )
 
 
@@ -71,7 +109,7 @@ class ChangedOnlySync:
     @property
     def location(self) -> ObjectStoragePath:
         """The state file."""
-        from airflow_provider_metrika.operators.sync_state_store import state_location
+        from airflow_provider_metrika.sync.store import state_location
 
         if not self.base or not str(self.base).strip():
             raise MetrikaInvalidArgumentError(
@@ -86,8 +124,8 @@ class ChangedOnlySync:
         With ``full_refresh`` every order is sent whatever the state holds; the state is still read
         (when it can be) so that the refresh's fold can tell a concurrent run's change from its own.
         """
-        from airflow_provider_metrika.operators.sync_state_store import load_state
         from airflow_provider_metrika.simple_orders.sync_state import SyncState, SyncStateError
+        from airflow_provider_metrika.sync.store import load_state
 
         location = self.location
         try:
@@ -141,15 +179,15 @@ class ChangedOnlySync:
                 f"{unknown:,}",
             )
 
-    def begin(self, sent: Any, report: dict[str, Any]) -> str:
+    def begin(self, sent: Any, counts: SyncCounts) -> str:
         """Record the orders about to be sent, before the first part goes; return the upload's name.
 
         :param sent: the local file of keys and fingerprints to send.
-        :param report: the preparation report as pushed to XCom (its columns).
+        :param counts: the preparation's columns and counts.
         """
-        from airflow_provider_metrika.operators.sync_changes import write_rows
+        from airflow_provider_metrika.sync.changes import write_rows
 
-        columns = list(report["columns"])
+        columns = list(counts.columns)
         compared = (
             self.full_refresh and self._read_columns is not None and list(self._read_columns) == columns
         )
@@ -159,27 +197,27 @@ class ChangedOnlySync:
 
     def accepted(self, upload: str, uploadings: list[dict[str, Any]]) -> None:
         """Record that Metrika accepted every part of an upload, with the uploading ids."""
-        from airflow_provider_metrika.operators.sync_changes import ACCEPTED, write_receipt
+        from airflow_provider_metrika.sync.changes import ACCEPTED, write_receipt
 
         ids = {str(u["uploading_id"]): u.get("datetime") for u in uploadings}
         write_receipt(self.location, upload, ACCEPTED, ids)
 
-    def commit(self, upload: str | None, report: dict[str, Any], *, validated: bool) -> dict[str, Any]:
+    def commit(self, upload: str | None, counts: SyncCounts, *, validated: bool) -> dict[str, Any]:
         """
         Record an upload Metrika validated (when it was waited for), compact; return the summary.
 
         Without validation the upload stays unconfirmed: the next run resolves it first.
 
         :param upload: the upload's name, or None when this try sent another try's parts.
-        :param report: the preparation report as pushed to XCom (its columns and counts).
+        :param counts: the preparation's columns and counts.
         :param validated: every uploading is listed PASSED.
         """
-        from airflow_provider_metrika.operators.sync_changes import write_receipt
-        from airflow_provider_metrika.operators.sync_state_store import compact, load_state
+        from airflow_provider_metrika.sync.changes import write_receipt
+        from airflow_provider_metrika.sync.store import compact, load_state
 
         if upload is not None and validated:
             write_receipt(self.location, upload, "PASSED")
-        saved = compact(self.location, self.destination, list(report["columns"]), replace=self.full_refresh)
+        saved = compact(self.location, self.destination, list(counts.columns), replace=self.full_refresh)
         if saved.conflicts:
             self.log.warning(
                 "%s orders were changed by two runs at once: which value Metrika holds is unknown, "
@@ -199,15 +237,15 @@ class ChangedOnlySync:
             f"{orders:,}",
             f"{saved.bytes:,}",
         )
-        return self.summary(report, saved.location, orders, saved.bytes)
+        return self.summary(counts, saved.location, orders, saved.bytes)
 
-    def summary(self, report: dict[str, Any], location: str, orders: int, size: int | None) -> dict[str, Any]:
+    def summary(self, counts: SyncCounts, location: str, orders: int, size: int | None) -> dict[str, Any]:
         """Return the change counts and the state, as pushed to XCom and to outlet asset events."""
         return {
-            "new": report["orders_new"],
-            "changed": report["orders_changed"],
-            "unchanged": report["orders_unchanged"],
-            "sent": report["rows_written"],
+            "new": counts.new,
+            "changed": counts.changed,
+            "unchanged": counts.unchanged,
+            "sent": counts.sent,
             "state_location": location,
             "state_orders": orders,
             "state_bytes": size,

@@ -1,4 +1,4 @@
-"""The upload operator's arguments, checked when the DAG is parsed: each alone, then how they combine.
+"""The upload operators' shared arguments, checked when the DAG is parsed: each alone, then together.
 
 The kinds of value (seconds, flags, paths, time zones...) are checked by
 :mod:`airflow_provider_metrika.arguments`; template strings (``{{ ... }}``) are left to be checked once
@@ -11,36 +11,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_metrika.arguments import (
-    check_choice,
     check_conn_id,
     check_counter_id,
     check_flags,
-    check_option,
     check_path,
     check_seconds,
-    check_zone,
     is_template,
     read_flag,
-    read_mapping,
     read_number,
 )
 from airflow_provider_metrika.constants import (
-    DECIMALS,
-    DELIMITER_TYPES,
-    DUPLICATES,
     MAX_UPLOAD_BYTES,
-    MERGE_MODES,
     MIN_PART_BYTES,
-    ON_INVALID,
-    UNKNOWN_COLUMNS,
 )
 from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
-from airflow_provider_metrika.operators.changed_only import check_sync_arguments
-from airflow_provider_metrika.operators.goal_check import UNKNOWN_STATUSES
+from airflow_provider_metrika.sync.changed_only import check_sync_arguments
 
 #: Values that cannot be orders: a ``dataframe=`` of one of these is a mistake for ``path=`` or ``sql=``.
 _NOT_ORDERS = (str, bytes, bytearray, int, float, bool, Mapping)
-_FLAGS = ("hash_identifiers", "rewrite_leading_8", "wait_for_validation", "deferrable", "changed_only")
+_FLAGS = ("wait_for_validation", "deferrable", "changed_only")
 
 
 def _check_inputs(task_id: str, arguments: Mapping[str, Any]) -> None:
@@ -71,48 +60,20 @@ def _check_inputs(task_id: str, arguments: Mapping[str, Any]) -> None:
         )
 
 
-def _check_rules(arguments: Mapping[str, Any]) -> None:
-    """The options of the orders core, as far as they are known before rendering."""
-    check_option("on_invalid", arguments["on_invalid"], ON_INVALID)
-    check_option("duplicates", arguments["duplicates"], DUPLICATES)
-    check_option("unknown_columns", arguments["unknown_columns"], UNKNOWN_COLUMNS)
-    check_option("unknown_statuses", arguments["unknown_statuses"], UNKNOWN_STATUSES)
-    check_option("unknown_goals", arguments["unknown_goals"], UNKNOWN_STATUSES)
-    decimal = arguments["decimal"]
-    if decimal is not None and decimal not in DECIMALS:
-        raise MetrikaInvalidArgumentError(f"decimal must be '.', ',' or None; got {decimal!r}")
-    read_number("max_invalid_fraction", arguments["max_invalid_fraction"], low=0.0, high=1.0)
+def check_shared_arguments(task_id: str, arguments: Mapping[str, Any]) -> None:
+    """Refuse the arguments every upload kind shares that are wrong alone or together.
+
+    :param task_id: the task, for messages.
+    :param arguments: the base operator's named arguments, name -> value.
+    """
+    _check_inputs(task_id, arguments)
+    counter_id = arguments["counter_id"]
+    if counter_id is not None and not is_template(counter_id):
+        check_counter_id(counter_id)
+    check_conn_id("metrika_conn_id", arguments["metrika_conn_id"])
     read_number(
         "max_part_bytes", arguments["max_part_bytes"], low=MIN_PART_BYTES, high=MAX_UPLOAD_BYTES, integer=True
     )
-    for name, what in (
-        ("columns", "input column to Metrika column"),
-        ("status_map", "CRM status to Metrika status"),
-    ):
-        if not is_template(arguments[name]):
-            read_mapping(name, arguments[name], what)
-    for name in ("timezone", "source_timezone"):
-        zone = arguments[name]
-        if zone is not None and not is_template(zone):
-            check_zone(name, zone)
-
-
-def check_upload_operator_arguments(task_id: str, arguments: Mapping[str, Any]) -> str:
-    """Refuse the upload operator's arguments that are wrong alone or together; return ``delimiter_type``.
-
-    :param task_id: the task, for messages.
-    :param arguments: every named argument of the operator, name -> value.
-    """
-    _check_inputs(task_id, arguments)
-    _check_rules(arguments)
-    counter_id, merge_mode = arguments["counter_id"], arguments["merge_mode"]
-    if counter_id is not None and not is_template(counter_id):
-        check_counter_id(counter_id)
-    if not is_template(merge_mode):
-        check_choice("merge_mode", merge_mode, MERGE_MODES)
-    delimiter_type = check_choice("delimiter_type", arguments["delimiter_type"], DELIMITER_TYPES)
-    check_conn_id("metrika_conn_id", arguments["metrika_conn_id"])
-    check_path("rejects_path", arguments["rejects_path"], "a path or URI (e.g. s3://bucket/rejects/)")
     check_path("sync_state", arguments["sync_state"], "a path or URI (e.g. s3://bucket/metrika-state/)")
     archive_path = arguments["archive_path"]
     if archive_path is not None and (not isinstance(archive_path, str) or not archive_path.strip()):
@@ -123,9 +84,8 @@ def check_upload_operator_arguments(task_id: str, arguments: Mapping[str, Any]) 
     if not is_template(arguments["force_resend"]):
         read_flag("force_resend", arguments["force_resend"])
     check_sync_arguments(
-        task_id, arguments["changed_only"], arguments["sync_state"], arguments["full_refresh"], merge_mode
+        task_id, arguments["changed_only"], arguments["sync_state"], arguments["full_refresh"]
     )
     check_flags({name: arguments[name] for name in _FLAGS})
     check_seconds("poll_interval", arguments["poll_interval"])
     check_seconds("timeout", arguments["timeout"])
-    return delimiter_type
