@@ -264,3 +264,13 @@ def test_a_5xx_before_processing_stores_nothing_and_after_processing_stores(
     assert [u["comment"] for u in offline.listed()] == ["after"]
     (logged, *_) = emulator.api_requests(path_contains="offline_conversions/upload")
     assert logged["multipart"][0]["name"] == "file"
+
+
+def test_within_status_delay_an_uploading_stays_uploaded(
+    offline: OfflineApi, emulator: EmulatorClient
+) -> None:
+    emulator.configure(status_delay=600)
+    uploading = offline.uploading(GOOD, comment="c1")
+    assert [offline.status(uploading["id"])["status"] for _ in range(3)] == ["UPLOADED"] * 3
+    emulator.configure(status_delay=0)
+    assert offline.status(uploading["id"])["status"] == "MATCHED"
