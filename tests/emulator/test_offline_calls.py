@@ -95,7 +95,7 @@ def test_a_bad_calls_file_is_refused(offline: OfflineApi, content: bytes, words:
 
 def test_calls_comment_rule_and_window(offline: OfflineApi, emulator: EmulatorClient) -> None:
     assert error_of(offline.upload(CALLS, kind="calls", comment="not ok")) == (400, "invalid_parameter")
-    opens = date.today() + timedelta(days=1)
+    opens = date.today() + timedelta(days=3)  # later than today in any time zone
     emulator.configure_offline(COUNTER, calls_visit_join_threshold=opens.isoformat())
     assert offline.get("/calls_visit_join_threshold").json() == {"date": opens.isoformat()}
     response = offline.upload(CALLS, kind="calls", comment="c")

@@ -179,7 +179,7 @@ def test_thresholds_are_read_as_dates_and_the_gate_refusal_says_when(
     hook: MetrikaHook, metrika: EmulatorClient, conversions_csv: Path
 ) -> None:
     assert hook.get_offline_conversions_threshold(COUNTER) <= date.today()
-    opens = date.today() + timedelta(days=2)
+    opens = date.today() + timedelta(days=3)  # later than today in any time zone
     metrika.configure_offline(COUNTER, calls_visit_join_threshold=opens)
 
     assert hook.get_calls_threshold(COUNTER) == opens
