@@ -180,7 +180,7 @@ def _from_text(
     text = pc.utf8_trim_whitespace(text)
     empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
     if check is not None:
-        empty &= check
+        empty = empty & check
     problems.add(DATE_TIME, REASON_EMPTY, empty)
     number = pc.extract_regex(text, _NUMERIC)
     iso = pc.extract_regex(text, _ISO)

@@ -96,7 +96,7 @@ def text_column(
     if required:
         empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
         problems.add(column, REASON_REQUIRED.format(column=column), empty)
-        refused |= empty
+        refused = refused | empty  # a new array: the masks given to problems stay as they are
     return _refuse(text, refused), trimmed & ~refused
 
 
@@ -176,7 +176,7 @@ def phone_column(array: pa.Array, problems: BatchProblems) -> tuple[pa.Array, np
     valid = pc.match_substring_regex(compact, _PHONE).to_numpy(zero_copy_only=False)
     bad = ~valid & pc.not_equal(text, "").to_numpy(zero_copy_only=False) & ~refused
     problems.add(PHONE_NUMBER, REASON_PHONE, bad)
-    refused |= bad
+    refused = refused | bad
     changed = pc.not_equal(compact, to_text(array, PHONE_NUMBER)).to_numpy(zero_copy_only=False)
     return _refuse(compact, refused), changed & ~refused
 

@@ -223,3 +223,13 @@ def test_every_call_column_is_written_in_metrikas_order(tmp_path: Path) -> None:
 
 def part_header(result: PreparedConversions) -> str:
     return result.parts[0].path.read_text().splitlines()[0]
+
+
+def test_each_refused_row_is_reported_for_its_own_reasons_only(tmp_path: Path) -> None:
+    error = _problem(tmp_path, frame(ClientId=["", "0\t0", "+7 1"], Target=["a", "b", "c"]))
+
+    assert [(p.row, p.reason[:22]) for p in error.problems] == [
+        (1, "is empty: every row ne"),
+        (2, "holds a control charac"),
+        (3, "is not digits only: Me"),
+    ]
