@@ -15,7 +15,7 @@ from airflow_provider_metrika.emulator.offline_state import KIND_CALLS, KIND_CON
 
 #: Setting key -> the kind whose window it sets.
 _THRESHOLD_KEYS = {"visit_join_threshold": KIND_CONVERSIONS, "calls_visit_join_threshold": KIND_CALLS}
-_KEYS = (*_THRESHOLD_KEYS, "unlinked_identifiers", "hold_processing")
+_KEYS = (*_THRESHOLD_KEYS, "unlinked_identifiers", "dropped_identifiers", "hold_processing")
 
 
 def _settings_json(counter: CounterOffline) -> dict[str, object]:
@@ -26,6 +26,7 @@ def _settings_json(counter: CounterOffline) -> dict[str, object]:
     return {
         **thresholds,
         "unlinked_identifiers": sorted(counter.unlinked),
+        "dropped_identifiers": sorted(counter.dropped),
         "hold_processing": counter.hold_processing,
     }
 
@@ -41,16 +42,22 @@ def _apply(counter: CounterOffline, data: Mapping[str, object]) -> None:
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{key} must be YYYY-MM-DD or null")
             thresholds[kind] = None if value is None else date.fromisoformat(value)
-    unlinked = counter.unlinked
-    if "unlinked_identifiers" in data:
-        items = data["unlinked_identifiers"]
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise ValueError("unlinked_identifiers must be a list of strings")
-        unlinked = frozenset(items)
+    unlinked = _identifiers(data, "unlinked_identifiers", counter.unlinked)
+    dropped = _identifiers(data, "dropped_identifiers", counter.dropped)
     hold = data.get("hold_processing", counter.hold_processing)
     if not isinstance(hold, bool):
         raise ValueError("hold_processing must be a boolean")
     counter.thresholds, counter.unlinked, counter.hold_processing = thresholds, unlinked, hold
+    counter.dropped = dropped
+
+
+def _identifiers(data: Mapping[str, object], key: str, current: frozenset[str]) -> frozenset[str]:
+    if key not in data:
+        return current
+    items = data[key]
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError(f"{key} must be a list of strings")
+    return frozenset(items)
 
 
 async def get_offline(request: web.Request) -> web.Response:
@@ -77,7 +84,8 @@ async def set_offline(request: web.Request) -> web.Response:
 
     :param request: ``POST /_emulator/counters/{counter_id}/offline`` with any of
         ``visit_join_threshold`` and ``calls_visit_join_threshold`` (``YYYY-MM-DD``: uploads before
-        that day are refused; null: open), ``unlinked_identifiers`` (rows with these identifiers never
+        that day are refused; null: open), ``dropped_identifiers`` (rows with these identifiers are
+        dropped as invalid, and counted), ``unlinked_identifiers`` (rows with these identifiers never
         link) and ``hold_processing`` (uploadings made while on stay ``UPLOADED`` until released).
     """
     counter = request.app[STATE_KEY].offline.counter(_counter_id(request))

@@ -120,11 +120,14 @@ class CounterOffline:
 
     :param thresholds: kind -> the date uploads become available; None: open (the default).
     :param unlinked: identifiers whose rows never link.
+    :param dropped: identifiers whose rows are dropped as invalid, as Metrika drops rows by rules of
+        its own: kept out of the store and counted (``line_quantity`` below ``source_quantity``).
     :param hold_processing: uploadings made while on stay ``UPLOADED`` until released.
     """
 
     thresholds: dict[str, date | None] = field(default_factory=lambda: dict.fromkeys(KINDS))
     unlinked: frozenset[str] = frozenset()
+    dropped: frozenset[str] = frozenset()
     hold_processing: bool = False
     conversions: dict[tuple[str, str, str, str], dict[str, object]] = field(default_factory=dict)
     calls: list[dict[str, object]] = field(default_factory=list)
@@ -190,7 +193,9 @@ class OfflineState:
         counter = self.counter(counter_id)
         uploading_id = next(self._ids)
         linked = static = 0
-        for row in parsed.rows:
+        kept = [row for row in parsed.rows if row[parsed.identifier_column] not in counter.dropped]
+        dropped = [(0, "the identifier is one a test marked dropped")] * (len(parsed.rows) - len(kept))
+        for row in kept:
             identifier = row[parsed.identifier_column]
             is_static = row.get("StaticCall") == "1"
             static += is_static
@@ -217,11 +222,14 @@ class OfflineState:
             comment=comment,
             client_id_type=parsed.client_id_type,
             source_quantity=parsed.source_quantity,
-            line_quantity=len(parsed.rows),
+            line_quantity=len(kept),
             linked_quantity=linked,
             static_calls=static,
             held=counter.hold_processing,
-            details={**details, "dropped": [{"line": n, "reason": r} for n, r in parsed.dropped]},
+            details={
+                **details,
+                "dropped": [{"line": n, "reason": r} for n, r in [*parsed.dropped, *dropped]],
+            },
         )
         counter.uploadings[kind].append(uploading)
         return uploading

@@ -32,16 +32,18 @@ class OfflineControl:
         :param settings: any of ``visit_join_threshold`` and ``calls_visit_join_threshold`` (a date or
             ``YYYY-MM-DD``: uploads before that day, in the counter's time zone, are refused with
             "upload becomes available on <date>"; ``None``: open, the default),
-            ``unlinked_identifiers`` (identifiers whose rows never link) and ``hold_processing``
+            ``unlinked_identifiers`` (identifiers whose rows never link), ``dropped_identifiers``
+            (identifiers whose rows Metrika drops as invalid, counted) and ``hold_processing``
             (uploadings made while on read ``UPLOADED`` until :meth:`release`). ``reset`` restores
             the defaults.
         """
         payload = {
             name: value.isoformat() if isinstance(value, date) else value for name, value in settings.items()
         }
-        unlinked = settings.get("unlinked_identifiers")
-        if isinstance(unlinked, Iterable) and not isinstance(unlinked, str):
-            payload["unlinked_identifiers"] = sorted(str(item) for item in unlinked)
+        for key in ("unlinked_identifiers", "dropped_identifiers"):
+            items = settings.get(key)
+            if isinstance(items, Iterable) and not isinstance(items, str):
+                payload[key] = sorted(str(item) for item in items)
         result: dict[str, Any] = self._call("POST", f"/counters/{counter_id}/offline", payload)["settings"]
         return result
 

@@ -176,6 +176,11 @@ class MetrikaUploadOperator(BaseOperator):
     def on_delivered(self, context: Context, uploadings: list[dict[str, Any]]) -> None:
         """Act on the uploads once sent (the kind may log or check more)."""
 
+    def after_wait(self, context: Context, uploadings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Judge the uploads once Metrika is done with them; return what the task returns."""
+        self.log.info("Metrika validated %d uploading(s): all PASSED", len(uploadings))
+        return uploadings
+
     def nothing_prepared(self, report: Any) -> str:
         """Say why there is nothing to send (the task is skipped)."""
         return f"Nothing to upload: {report.rows_read} rows read, none written"
@@ -243,7 +248,7 @@ class MetrikaUploadOperator(BaseOperator):
                 if self.wait_for_validation:
                     if self.deferrable:
                         self._defer(context, counter, uploadings, report, sync, upload, journal)
-                    uploadings = self._wait(counter, uploadings)
+                    uploadings = self.after_wait(context, self._wait(counter, uploadings))
                 if sync is not None and counts is not None:
                     self._publish_sync(
                         context, sync.commit(upload, counts, validated=self.wait_for_validation)
@@ -368,8 +373,7 @@ class MetrikaUploadOperator(BaseOperator):
         if handed.get("counter") is not None:
             self.counter_used = int(handed["counter"])  # for the counter link, on this resumed try
         try:
-            found = result_from_event(event)
-            self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
+            found = self.after_wait(context, list(result_from_event(event).values()))
             if handed.get("sync"):
                 sync = self._sync(int(handed["counter"]), context)
                 if sync is not None:
@@ -379,7 +383,7 @@ class MetrikaUploadOperator(BaseOperator):
         finally:
             self.hook.close()
         journal.mark_completed()
-        return list(found.values())
+        return found
 
     def _publish_sync(self, context: Context, summary: dict[str, Any]) -> None:
         """Push the change counts and the state to XCom and to the task's outlet asset events."""

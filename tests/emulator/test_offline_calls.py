@@ -137,6 +137,7 @@ def test_reset_forgets_offline_data_and_settings(offline: OfflineApi, emulator: 
         "visit_join_threshold": None,
         "calls_visit_join_threshold": None,
         "unlinked_identifiers": [],
+        "dropped_identifiers": [],
         "hold_processing": False,
     }
 

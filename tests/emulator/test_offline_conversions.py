@@ -274,3 +274,13 @@ def test_within_status_delay_an_uploading_stays_uploaded(
     assert [offline.status(uploading["id"])["status"] for _ in range(3)] == ["UPLOADED"] * 3
     emulator.configure(status_delay=0)
     assert offline.status(uploading["id"])["status"] == "MATCHED"
+
+
+def test_rows_of_dropped_identifiers_are_dropped_and_counted(
+    offline: OfflineApi, emulator: EmulatorClient
+) -> None:
+    emulator.configure_offline(COUNTER, dropped_identifiers=["111"])
+    content = csv_bytes("DateTime,Target,ClientId", f"{PAST},paid,111", f"{PAST},paid,42")
+    answer = offline.uploading(content, comment="dropone")
+    assert (answer["source_quantity"], answer["line_quantity"]) == (2, 1)
+    assert [row["ClientId"] for row in emulator.stored_conversions(COUNTER)] == ["42"]
