@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 #: The two kinds: name -> (what a row is, the upload call's path under ``offline_conversions/``).
 CONVERSIONS: Final = "offline_conversions"
 CALLS: Final = "calls"
-#: Uploadings read per page while looking for a comment, and pages read at most.
-SEARCH_PAGE = 1000
+#: Uploadings read per page while looking for a comment (Metrika's largest page), and pages at most:
+#: the list's order is not documented, so the search never stops on dates, only at the list's end.
+SEARCH_PAGE = 10_000
 SEARCH_PAGES = 10
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
@@ -67,7 +68,9 @@ class OfflineDataEndpoint:
             if kind == CALLS
             else "a conversion sent again overwrites the first"
         )
-        text = "\n".join([kind, self.base_url.rstrip("/").lower(), str(counter_id), client_id_type])
+        # Conversions send their identifier type with the upload; calls do not (Metrika reads the column).
+        where = [kind, self.base_url.rstrip("/").lower(), str(counter_id)]
+        text = "\n".join([*where, client_id_type] if kind == CONVERSIONS else where)
         self.destination_key = hashlib.sha256(text.encode()).hexdigest()
 
     def describe(self) -> str:
@@ -114,6 +117,10 @@ class OfflineDataEndpoint:
     def resend_is_harmless(self, part: PlannedPart) -> bool:
         """Conversions: Metrika overwrites a row sent again. Calls: never (no documented de-duplication)."""
         return self.kind == CONVERSIONS
+
+    def replaces_what_it_changes(self, part: PlannedPart) -> bool:
+        """Never: a conversion with another time, or any call, is stored beside the earlier one."""
+        return False
 
     def failed(self, uploading: dict[str, Any]) -> bool:
         """An accepted POST is never a refusal: Metrika answers 400 for a file it refuses."""

@@ -17,8 +17,8 @@ from airflow_provider_metrika.simple_orders.masking import (
     mask_value,
 )
 
-#: Columns holding a customer's identity, masked whole.
-PERSONAL_COLUMNS = frozenset({CLIENT_ID, USER_ID, YCLID, PURCHASE_ID, PHONE_NUMBER})
+#: Columns holding a customer's identity, or free text that may name one (``Tag``), masked whole.
+PERSONAL_COLUMNS = frozenset({CLIENT_ID, USER_ID, YCLID, PURCHASE_ID, PHONE_NUMBER, "Tag"})
 #: An orders column the orders core shows as it is unless a value looks like an email or a phone.
 _READABLE_LIKE = "order_status"
 
@@ -36,8 +36,8 @@ def _mask_url(value: str) -> str:
 def mask_cell(value: str, column: str) -> str:
     """Return a cell fit to show: identifiers and phones masked, URLs without their query string.
 
-    Other columns (Target, DateTime, amounts, flags, Tag) are shown, except a value that looks like an
-    email or a phone number.
+    Other columns (Target, DateTime, amounts, flags) are shown, except a value that looks like an
+    email or a phone number; ``Tag`` is free text and masked whole.
 
     :param value: the cell as text.
     :param column: the Metrika column it belongs to.

@@ -121,22 +121,25 @@ def check_dropped(figures: dict[str, Any], max_dropped_fraction: float, counter:
     log.warning("%s Allowed by max_dropped_fraction=%g.", message, max_dropped_fraction)
 
 
-def check_linkage(uploadings: list[dict[str, Any]], counter: int, *, static_only: bool, log: Any) -> None:
+def check_linkage(uploadings: list[dict[str, Any]], counter: int, log: Any) -> None:
     """
-    Fail on ``LINKAGE_FAILURE``, unless every row was a static call (Metrika never links those).
+    Fail on ``LINKAGE_FAILURE``, except an upload whose every call was static (never linked, still reported).
+
+    Each upload is judged on its own: calls split into parts may put only static calls in one.
 
     :raises MetrikaLinkageFailureError: naming the uploads and why a row may not link.
     """
-    failed = [str(u.get("id")) for u in uploadings if str(u.get("status")).upper() == LINKAGE_FAILURE]
-    if not failed:
-        return
-    if static_only:
+    unlinked = [u for u in uploadings if str(u.get("status")).upper() == LINKAGE_FAILURE]
+    static = [u for u in unlinked if u.get("dynamic_calls_quantity") == 0]
+    if static:
         log.info(
-            "Uploads %s ended %s: every call was static, which Metrika never links to visits but "
-            "still reports",
-            ", ".join(failed),
+            "Uploads %s ended %s: every call in them was static, which Metrika never links to visits "
+            "but still reports",
+            ", ".join(str(u.get("id")) for u in static),
             LINKAGE_FAILURE,
         )
+    failed = [str(u.get("id")) for u in unlinked if u not in static]
+    if not failed:
         return
     raise MetrikaLinkageFailureError(
         f"Metrika processed uploads {', '.join(failed)} on counter {counter} and linked none of their "

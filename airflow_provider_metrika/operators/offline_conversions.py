@@ -208,27 +208,39 @@ class _OfflineDataUploadOperator(MetrikaUploadOperator):
         return {"counter_id": counter, "kind": self.wait_kind, "client_id_type": self._client_id_type}
 
     def on_delivered(self, context: Context, uploadings: list[dict[str, Any]]) -> None:
-        """Push Metrika's counts as answered; fail when it dropped more rows than allowed."""
+        """Read each upload again, push Metrika's counts, fail when it dropped more rows than allowed.
+
+        Read again, not taken from the answers: a retry's answers are those its journal kept.
+        """
+        from airflow_provider_metrika.waiting.kinds import wait_kind
+
+        counter = int(self.counter_used or 0)
+        ids = [str(u.get("id")) for u in uploadings]
+        fresh = wait_kind(self.wait_kind).find(self.hook, counter, ids, None)
+        self._judge_counts(context, [fresh.get(i, u) for i, u in zip(ids, uploadings, strict=True)])
+
+    def _judge_counts(self, context: Context, uploadings: list[dict[str, Any]]) -> None:
+        """Push rows sent, kept and linked; fail when Metrika dropped more rows than allowed."""
         from airflow_provider_metrika.operators._offline_checks import check_dropped, processing_figures
 
         figures = processing_figures(uploadings)
         context["ti"].xcom_push(key=PROCESSING_XCOM_KEY, value=figures)
         check_dropped(figures, self.max_dropped_fraction, int(self.counter_used or 0), self.log)
 
-    def after_wait(self, context: Context, uploadings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def after_wait(
+        self, context: Context, uploadings: list[dict[str, Any]], *, resumed: bool = False
+    ) -> list[dict[str, Any]]:
         """Push the processed figures; fail on dropped rows or on ``LINKAGE_FAILURE``."""
         from airflow_provider_metrika.operators._offline_checks import check_linkage, processing_figures
 
-        self.on_delivered(context, uploadings)
+        self._judge_counts(context, uploadings)
         figures = processing_figures(uploadings)
         self.log.info(
             "Metrika processed %d upload(s): %s rows linked to visits",
             len(uploadings),
             figures["rows_linked"],
         )
-        # Calls' objects count static and dynamic calls: a file of static calls only never links.
-        static_only = bool(uploadings) and all(u.get("dynamic_calls_quantity") == 0 for u in uploadings)
-        check_linkage(uploadings, int(self.counter_used or 0), static_only=static_only, log=self.log)
+        check_linkage(uploadings, int(self.counter_used or 0), self.log)
         return uploadings
 
 

@@ -29,12 +29,14 @@ class WaitKind:
     :param reader: what its statuses mean.
     :param find: one synchronous look at the pending uploads.
     :param afind: the same look, for the triggerer.
+    :param id_field: the field of an upload's object that holds its id.
     """
 
     name: str
     reader: StatusReader
     find: Find
     afind: AsyncFind
+    id_field: str = "id"
 
 
 def _find_simple_orders(hook: Any, counter: int, ids: list[str], since: str | None) -> Mapping[str, Any]:
@@ -76,7 +78,9 @@ OFFLINE_STATUS: Final = StatusReader("status", OFFLINE_DONE, frozenset(), verb="
 
 #: Every kind, by name: listed here, not registered at import, so a triggerer knows them all.
 _KINDS: Final[dict[str, WaitKind]] = {
-    SIMPLE_ORDERS: WaitKind(SIMPLE_ORDERS, SIMPLE_ORDERS_STATUS, _find_simple_orders, _afind_simple_orders),
+    SIMPLE_ORDERS: WaitKind(
+        SIMPLE_ORDERS, SIMPLE_ORDERS_STATUS, _find_simple_orders, _afind_simple_orders, "uploading_id"
+    ),
     OFFLINE_CONVERSIONS: WaitKind(
         OFFLINE_CONVERSIONS,
         OFFLINE_STATUS,

@@ -283,3 +283,47 @@ def test_the_sensor_and_the_trigger_wait_on_offline_uploads_by_kind(
     event = asyncio.run(first_event())
     assert event["status"] == "success", event
     assert classpath.endswith("MetrikaUploadingTrigger")
+
+    from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+
+    with pytest.raises(MetrikaInvalidArgumentError, match="an upload of another kind"):
+        MetrikaUploadingSensor(task_id="orders_wait", uploading_ids=uploadings)
+
+
+def test_calls_whose_source_changed_after_they_were_stored_are_not_sent_again(
+    metrika: EmulatorClient, metrika_conn_quick: str
+) -> None:
+    from airflow_provider_metrika.exceptions import MetrikaSourceChangedError
+
+    data = _calls()
+    metrika.configure_offline(COUNTER, dropped_identifiers=[data["ClientId"][0]])
+    task = TaskContext()
+    with pytest.raises(MetrikaRowsDroppedError):
+        _calls_operator(data).execute(task.context())
+    # The export is switched to another identifier, then the task is cleared.
+    again = _calls(UserId=["u1", "u2", "u3"]).drop(columns=["ClientId"])
+    with pytest.raises(MetrikaSourceChangedError, match="no de-duplication of calls"):
+        _calls_operator(again).execute(task.clear())
+    assert _posts(metrika, "upload_calls") == 1
+    assert len(metrika.stored_calls(COUNTER)) == 2, "the two calls Metrika kept, once each"
+
+
+def test_a_part_of_static_calls_only_is_not_a_linkage_failure(
+    metrika: EmulatorClient, metrika_conn_quick: str
+) -> None:
+    static, dynamic = _calls(20, StaticCall=[1] * 20), _calls(20)
+    dynamic["ClientId"] = [f"27000000{i:02d}123456789" for i in range(20)]
+    data = pd.concat([static, dynamic], ignore_index=True)
+    waiting = {"wait_for_processing": True, "poll_interval": 0.1, "timeout": 60}
+    uploadings = _calls_operator(data, max_part_bytes=768, **waiting).execute(TaskContext().context())
+    assert len(uploadings) > 1
+    assert "LINKAGE_FAILURE" in {u["status"] for u in uploadings}, "one part holds static calls only"
+
+
+def test_kinds_without_changed_only_refuse_its_arguments_when_the_dag_is_parsed() -> None:
+    from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
+
+    with pytest.raises(
+        MetrikaInvalidArgumentError, match="cannot send only what changed; remove changed_only="
+    ):
+        _conversions_operator(_conversions(), changed_only=True)
