@@ -102,3 +102,22 @@ DISTRIBUTION_NAME = "airflow-provider-metrika"
 #: upload with no receipt is waited for before a compaction counts it as unconfirmed: longer than
 #: any compaction or upload takes, so that concurrent compactions never lose a record.
 SYNC_CHANGES_GRACE_SECONDS: Final = 3600.0
+
+#: Offline conversions and calls (``management/v1/counter/{id}/offline_conversions/...``).
+#: ``client_id_type`` values of an offline conversions upload (``PURCHASE_ID``: a documented column,
+#: not in the answer's enum: *unconfirmed* as a query value).
+CLIENT_ID_TYPES: Final = ("CLIENT_ID", "USER_ID", "YCLID", "PURCHASE_ID")
+#: Identifier types a calls file may hold.
+CALLS_CLIENT_ID_TYPES: Final = ("CLIENT_ID", "USER_ID", "YCLID")
+#: The longest ``comment`` (the upload's tag) Metrika accepts.
+MAX_COMMENT_LENGTH: Final = 255
+#: Statuses of an offline conversions or calls uploading that end the wait on it.
+OFFLINE_PROCESSED: Final = "PROCESSED"
+OFFLINE_LINKAGE_FAILURE: Final = "LINKAGE_FAILURE"
+#: Most uploadings one ``uploadings`` / ``calls_uploadings`` page is asked for (Metrika's default: 10,000).
+MAX_OFFLINE_LIST_LIMIT: Final = 10_000
+
+
+def offline_conversions_endpoint(counter_id: int, call: str) -> str:
+    """Return the path of an offline conversions or calls call, e.g. ``upload`` or ``calls_uploadings``."""
+    return f"management/v1/counter/{counter_id}/offline_conversions/{call}"

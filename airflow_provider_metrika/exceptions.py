@@ -148,6 +148,25 @@ class MetrikaUploadingFailedError(MetrikaError):
     """Metrika checked an uploading and reported ``api_validation_status`` FAILED."""
 
 
+class MetrikaRowsDroppedError(MetrikaUploadingFailedError, AirflowFailException):
+    """Metrika kept fewer rows of an offline upload than were sent, beyond ``max_dropped_fraction``.
+
+    Not retried: the upload is stored, and a retry would find it accepted and judge it the same.
+    """
+
+
+class MetrikaLinkageFailureError(MetrikaUploadingFailedError, AirflowFailException):
+    """Metrika processed an offline upload and linked none of its rows (``LINKAGE_FAILURE``)."""
+
+
+class MetrikaUnknownTargetError(MetrikaInvalidArgumentError):
+    """Offline conversions name a ``Target`` that is no JavaScript-event goal of the counter."""
+
+
+class MetrikaWindowNotOpenError(MetrikaInvalidArgumentError):
+    """The counter does not accept offline conversions (or calls) yet: its window opens later."""
+
+
 class MetrikaUploadingTimeoutError(MetrikaError):
     """An uploading was still not PASSED or FAILED when the wait's deadline passed."""
 

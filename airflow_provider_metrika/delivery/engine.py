@@ -96,6 +96,13 @@ class UploadEndpoint(Protocol):
     def resend_is_harmless(self, part: PlannedPart) -> bool:
         """Tell whether applying this part twice leaves what Metrika holds unchanged."""
 
+    def replaces_what_it_changes(self, part: PlannedPart) -> bool:
+        """Tell whether a part cut from a changed source replaces what an earlier copy stored.
+
+        True for simplified orders with ids in SAVE / UPDATE (an order id is the key); false where a
+        changed row would be stored beside the earlier one (a conversion with another time, a call).
+        """
+
     def failed(self, uploading: dict[str, Any]) -> bool:
         """Tell whether the answer to a POST already says the upload was rejected."""
 
@@ -200,7 +207,8 @@ class DeliveryEngine:
         Return the plan to send: the first attempt's when the journal has one, else ``parts``.
 
         A later attempt whose source gives other bytes plans from the current source when nothing
-        was stored yet, or when every part stored and every part planned is harmless to send again;
+        was stored yet (looked up under the first plan's destination), or when the destination is the
+        same and every part stored and every part planned replaces what it changes;
         the first attempt's staged parts only when sending the current source is not harmless and
         Metrika refused none of the first plan's parts (refused bytes are never replayed: a changed
         source is their fix); otherwise it stops here, before sending, with
@@ -219,15 +227,21 @@ class DeliveryEngine:
         changes = earlier.differences(fresh)
         if not changes:
             return earlier
-        refused = [part for part in earlier.parts if self._refused(part)]
-        sent = [part for part in earlier.parts if self._record(part) is not None and part not in refused]
+        # The earlier plan's records are under the earlier plan's destination, whatever this one's is.
+        refused = [part for part in earlier.parts if self._refused(part, earlier.destination)]
+        sent = [
+            part
+            for part in earlier.parts
+            if self._record(part, earlier.destination) is not None and part not in refused
+        ]
+        moved = earlier.destination != fresh.destination
         if not sent:
             self.log.info(
                 "The source changed since the first attempt (%s); nothing was stored yet, so this "
                 "attempt's parts are sent",
                 "; ".join(changes),
             )
-        elif all(self.endpoint.resend_is_harmless(p) for p in (*sent, *fresh.parts)):
+        elif not moved and all(self.endpoint.replaces_what_it_changes(p) for p in (*sent, *fresh.parts)):
             self.log.warning(
                 "The source changed since the first attempt (%s); every part is harmless to send "
                 "again, so the current source is sent",
@@ -245,9 +259,9 @@ class DeliveryEngine:
             raise MetrikaSourceChangedError(self._changed_message(earlier, sent, refused, changes))
         return self._adopt_plan(journal, fresh, stage)
 
-    def _refused(self, part: PlannedPart) -> bool:
+    def _refused(self, part: PlannedPart, destination: str | None = None) -> bool:
         """Tell whether Metrika refused the part's bytes (a verdict, or a FAILED validation)."""
-        record = self._record(part)
+        record = self._record(part, destination)
         if record is None:
             return False
         return record.state == REJECTED or (
@@ -316,11 +330,11 @@ class DeliveryEngine:
             raise exc.failure from None
         raise AssertionError("unreachable: the retry loop re-raises the last failure")
 
-    def _key(self, part: PlannedPart) -> str:
-        return part_key(self.endpoint.destination_key, self.owner, part.position, part.sha256)
+    def _key(self, part: PlannedPart, destination: str | None = None) -> str:
+        return part_key(destination or self.endpoint.destination_key, self.owner, part.position, part.sha256)
 
-    def _record(self, part: PlannedPart) -> UploadRecord | None:
-        record = self.journal.read(self._key(part))
+    def _record(self, part: PlannedPart, destination: str | None = None) -> UploadRecord | None:
+        record = self.journal.read(self._key(part, destination))
         if record is None and self._legacy:
             legacy = self.endpoint.legacy_key(part)
             record = self.journal.read(legacy) if legacy else None
@@ -449,7 +463,7 @@ class DeliveryEngine:
     def _changed_message(
         self, earlier: Manifest, sent: list[PlannedPart], refused: list[PlannedPart], changes: list[str]
     ) -> str:
-        records = [self._record(p) for p in sent]
+        records = [self._record(p, earlier.destination) for p in sent]
         named = ", ".join(
             f"part {p.position} ({r.state}: {r.name})"
             for p, r in zip(sent, records, strict=True)

@@ -99,6 +99,10 @@ class SimpleOrdersEndpoint:
         """Tell whether applying the part twice leaves the same orders."""
         return merge_mode_resends_harmlessly(self.merge_mode) and part.rows_without_id == 0
 
+    def replaces_what_it_changes(self, part: PlannedPart) -> bool:
+        """A changed order sent again in SAVE / UPDATE replaces the earlier one by its id."""
+        return self.resend_is_harmless(part)
+
     def failed(self, uploading: dict[str, Any]) -> bool:
         """Tell whether Metrika's answer already says the file was rejected."""
         return str(uploading.get("api_validation_status") or "").upper() == UPLOADING_FAILED

@@ -29,6 +29,8 @@ from airflow_provider_metrika.emulator.constants import (
 from airflow_provider_metrika.emulator.control import add_control_routes
 from airflow_provider_metrika.emulator.keys import STATE_KEY
 from airflow_provider_metrika.emulator.middleware import api_middleware
+from airflow_provider_metrika.emulator.offline_api import add_offline_routes
+from airflow_provider_metrika.emulator.offline_control import add_offline_control_routes
 from airflow_provider_metrika.emulator.state import EmulatorSettings, EmulatorState
 
 
@@ -46,5 +48,7 @@ def create_app(settings: EmulatorSettings | None = None) -> web.Application:
     app.router.add_get(COUNTERS_PATH, list_counters, name=TARGET_COUNTERS)
     app.router.add_get(GOALS_PATH, get_goals, name=TARGET_GOALS)
     app.router.add_get(REPORTS_PATH, stat_data, name=TARGET_REPORTS)
+    add_offline_routes(app)
     add_control_routes(app)
+    add_offline_control_routes(app)
     return app

@@ -37,6 +37,28 @@ TARGET_COUNTERS = "counters"
 TARGET_GOALS = "goals"
 TARGET_REPORTS = "reports"
 TARGET_ANY = "any"
+
+#: Offline conversions and calls (management API): paths, and their route names / fault targets.
+OFFLINE_PREFIX = COUNTER_PATH + "/offline_conversions"
+CONVERSIONS_UPLOAD_PATH = OFFLINE_PREFIX + "/upload"
+CONVERSIONS_UPLOADING_PATH = OFFLINE_PREFIX + "/uploading/{uploading_id}"
+CONVERSIONS_UPLOADINGS_PATH = OFFLINE_PREFIX + "/uploadings"
+CONVERSIONS_THRESHOLD_PATH = OFFLINE_PREFIX + "/visit_join_threshold"
+CALLS_UPLOAD_PATH = OFFLINE_PREFIX + "/upload_calls"
+CALLS_UPLOADING_PATH = OFFLINE_PREFIX + "/calls_uploading/{uploading_id}"
+CALLS_UPLOADINGS_PATH = OFFLINE_PREFIX + "/calls_uploadings"
+CALLS_THRESHOLD_PATH = OFFLINE_PREFIX + "/calls_visit_join_threshold"
+TARGET_CONVERSIONS_UPLOAD = "conversions_upload"
+TARGET_CONVERSIONS_UPLOADING = "conversions_uploading"
+TARGET_CONVERSIONS_UPLOADINGS = "conversions_uploadings"
+TARGET_CONVERSIONS_THRESHOLD = "conversions_threshold"
+TARGET_CALLS_UPLOAD = "calls_upload"
+TARGET_CALLS_UPLOADING = "calls_uploading"
+TARGET_CALLS_UPLOADINGS = "calls_uploadings"
+TARGET_CALLS_THRESHOLD = "calls_threshold"
+#: Fault targets whose requests carry a file: a fault that answers without processing reads it first.
+UPLOAD_TARGETS = (TARGET_UPLOAD, TARGET_CONVERSIONS_UPLOAD, TARGET_CALLS_UPLOAD)
+
 FAULT_TARGETS = (
     TARGET_UPLOAD,
     TARGET_LAST_UPLOADINGS,
@@ -44,6 +66,14 @@ FAULT_TARGETS = (
     TARGET_COUNTERS,
     TARGET_GOALS,
     TARGET_REPORTS,
+    TARGET_CONVERSIONS_UPLOAD,
+    TARGET_CONVERSIONS_UPLOADING,
+    TARGET_CONVERSIONS_UPLOADINGS,
+    TARGET_CONVERSIONS_THRESHOLD,
+    TARGET_CALLS_UPLOAD,
+    TARGET_CALLS_UPLOADING,
+    TARGET_CALLS_UPLOADINGS,
+    TARGET_CALLS_THRESHOLD,
     TARGET_ANY,
 )
 DROP_BEFORE = "before"
@@ -106,3 +136,18 @@ def parse_counter_id(value: object) -> int:
     if not text.isdigit() or not 0 < int(text) <= _INT32_MAX:
         raise ValueError(f"counter id must be a positive 32-bit integer, got {text!r}")
     return int(text)
+
+
+#: Statuses of an offline conversions or calls uploading, in the order the emulator moves them.
+OFFLINE_UPLOADED = "UPLOADED"
+OFFLINE_MATCHED = "MATCHED"
+OFFLINE_PROCESSED = "PROCESSED"
+OFFLINE_LINKAGE_FAILURE = "LINKAGE_FAILURE"
+CLIENT_ID_TYPES = ("CLIENT_ID", "USER_ID", "YCLID", "PURCHASE_ID")
+#: The one-page ``type`` query of the conversions upload; omitted means ``BASIC``.
+CONVERSION_UPLOAD_TYPES = ("BASIC", "CALLS", "CHATS")
+MAX_COMMENT_LENGTH = 255
+#: ``uploadings`` / ``calls_uploadings`` paging defaults.
+DEFAULT_OFFLINE_LIST_LIMIT = 10_000
+#: What ``visit_join_threshold`` answers for a counter whose window is open (no date set by a test).
+OPEN_VISIT_JOIN_THRESHOLD = "2020-01-01"

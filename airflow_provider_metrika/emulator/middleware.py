@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from airflow_provider_metrika.emulator.api import read_upload, request_token
-from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DROP_AFTER, TARGET_UPLOAD
+from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DROP_AFTER, UPLOAD_TARGETS
 from airflow_provider_metrika.emulator.errors import ApiError, error_response
 from airflow_provider_metrika.emulator.faults import Fault
 from airflow_provider_metrika.emulator.keys import CURRENT_LOG_ENTRY, FORCED_VALIDATION_KEY, STATE_KEY
@@ -94,7 +94,7 @@ async def _handle(
     request: web.Request, handler: Handler, fault: Fault | None, target: str | None
 ) -> web.StreamResponse:
     if fault is not None and fault.answers_unprocessed:
-        if target == TARGET_UPLOAD:
+        if target in UPLOAD_TARGETS:
             await _discard_upload(request)
         return await _answer_fault(request, fault)
     if fault is not None and fault.validation is not None:

@@ -12,6 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from airflow_provider_metrika.emulator.constants import (
+    CALLS_THRESHOLD_PATH,
+    CALLS_UPLOAD_PATH,
+    CALLS_UPLOADING_PATH,
+    CALLS_UPLOADINGS_PATH,
+    CONVERSIONS_THRESHOLD_PATH,
+    CONVERSIONS_UPLOAD_PATH,
+    CONVERSIONS_UPLOADING_PATH,
+    CONVERSIONS_UPLOADINGS_PATH,
     COUNTER_PATH,
     COUNTERS_PATH,
     GOALS_PATH,
@@ -37,6 +45,14 @@ SCOPE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", REPORTS_PATH): frozenset({READ}),
     # Unconfirmed: by default any Metrika data scope lists uploadings; see last_uploadings_needs_read.
     ("GET", LAST_UPLOADINGS_PATH): frozenset({READ, OFFLINE_DATA, WRITE}),
+    ("POST", CONVERSIONS_UPLOAD_PATH): frozenset({OFFLINE_DATA, WRITE}),
+    ("GET", CONVERSIONS_UPLOADING_PATH): frozenset({READ}),
+    ("GET", CONVERSIONS_UPLOADINGS_PATH): frozenset({READ}),
+    ("GET", CONVERSIONS_THRESHOLD_PATH): frozenset({READ}),
+    ("POST", CALLS_UPLOAD_PATH): frozenset({OFFLINE_DATA, WRITE}),
+    ("GET", CALLS_UPLOADING_PATH): frozenset({READ}),
+    ("GET", CALLS_UPLOADINGS_PATH): frozenset({READ}),
+    ("GET", CALLS_THRESHOLD_PATH): frozenset({READ}),
 }
 #: What ``last_uploadings`` needs when the emulator is told that it needs ``metrika:read``.
 LAST_UPLOADINGS_READ_RULE = frozenset({READ})

@@ -20,6 +20,7 @@ from airflow_provider_metrika.emulator.constants import (
 from airflow_provider_metrika.emulator.faults import FaultQueue
 from airflow_provider_metrika.emulator.goals import default_goals, parse_goals
 from airflow_provider_metrika.emulator.linking import Visit
+from airflow_provider_metrika.emulator.offline_state import OfflineState
 from airflow_provider_metrika.emulator.orders import OrderStore
 from airflow_provider_metrika.emulator.scopes import parse_scopes
 from airflow_provider_metrika.emulator.uploadings import Uploading
@@ -209,13 +210,16 @@ class EmulatorState:
         self._uploadings: dict[int, list[Uploading]] = {}
         self._visits: dict[int, list[Visit]] = {}
         self._sequence = itertools.count(1)
+        #: Offline conversions and calls, changed on the event loop only.
+        self.offline = OfflineState()
 
     def reset(self) -> None:
-        """Forget orders, visits, uploadings, the request log and faults; restore the startup knobs."""
+        """Forget orders, visits, uploadings, offline data, the request log and faults; restore the knobs."""
         with self.lock:
             self._stores.clear()
             self._visits.clear()
         self._uploadings.clear()
+        self.offline.clear()
         self.request_log.clear()
         self.faults.clear()
         self.release()
@@ -235,13 +239,14 @@ class EmulatorState:
             self.held -= 1
 
     def release(self) -> int:
-        """Let every held request go on and list every held uploading; return how many requests were held."""
+        """Let held requests go on, list or process held uploadings; return how many requests were held."""
         held = self.held
         self._release.set()
         self._release = asyncio.Event()
         for uploadings in self._uploadings.values():
             for uploading in uploadings:
                 uploading.held = False
+        self.offline.release()
         return held
 
     def order_store(self, counter_id: int) -> OrderStore:

@@ -43,6 +43,7 @@ from typing import Any
 from requests import Response, Session
 
 from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DEFAULT_COUNTER_ID, DEFAULT_HOST
+from airflow_provider_metrika.emulator.offline_testing import OfflineControl
 
 _LISTENING = re.compile(r"Metrika emulator listening on (http://\S+)")
 _POLL_SECONDS = 0.05
@@ -81,8 +82,8 @@ class EmulatorStartupError(RuntimeError):
     """The emulator process exited or stayed silent instead of announcing its port."""
 
 
-class EmulatorClient:
-    """Talk to a running emulator's control API.
+class EmulatorClient(OfflineControl):
+    """Talk to a running emulator's control API (offline conversions and calls: :class:`.OfflineControl`).
 
     :param base_url: the emulator's root URL, e.g. ``http://127.0.0.1:8765``; also the Metrika host
         to give the code under test.
@@ -144,7 +145,8 @@ class EmulatorClient:
 
         :param faults: e.g. ``{"target": "upload", "status": 429, "retry_after": "2"}``; fields:
             ``target`` (``upload``, ``last_uploadings``, ``counter``, ``counters``, ``goals``, ``reports``,
-            ``any``),
+            ``conversions_upload``, ``calls_upload`` and the offline reads ``conversions_uploading``,
+            ``conversions_uploadings``, ``conversions_threshold`` and their ``calls_`` twins, ``any``),
             ``times``, ``status``, ``error_type``, ``retry_after``, ``after_processing``, ``drop``
             (``before``/``after``), ``delay``, ``hold`` (wait for :meth:`release`, ``delay`` seconds
             at most), ``validation`` (``FAILED``: answered as usual, listed FAILED, nothing stored),

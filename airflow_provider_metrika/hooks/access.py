@@ -77,6 +77,10 @@ REPORTS_CALL = ApiCall(
     "read linked CRM orders from the Reports API (stat/v1/data)",
     (READ_SCOPE,),
 )
+OFFLINE_UPLOAD_CALL = ApiCall("upload offline conversions or calls", (OFFLINE_DATA_SCOPE, WRITE_SCOPE))
+OFFLINE_READ_CALL = ApiCall(
+    "read offline conversions or calls uploadings and their visit_join_threshold", (READ_SCOPE,)
+)
 #: (method, endpoint pattern) -> the call; one line per endpoint.
 _CALLS: tuple[tuple[str, re.Pattern[str], ApiCall], ...] = (
     ("POST", re.compile(r"^cdp/api/v1/counter/\d+/data/simple_orders$"), UPLOAD_CALL),
@@ -84,6 +88,12 @@ _CALLS: tuple[tuple[str, re.Pattern[str], ApiCall], ...] = (
     ("GET", re.compile(r"^management/v1/counter/\d+/goals$"), GOALS_CALL),
     ("GET", re.compile(r"^cdp/api/v1/counter/\d+/last_uploadings$"), UPLOADINGS_CALL),
     ("GET", re.compile(r"^stat/v1/data$"), REPORTS_CALL),
+    (
+        "POST",
+        re.compile(r"^management/v1/counter/\d+/offline_conversions/upload(_calls)?$"),
+        OFFLINE_UPLOAD_CALL,
+    ),
+    ("GET", re.compile(r"^management/v1/counter/\d+/offline_conversions/"), OFFLINE_READ_CALL),
 )
 _COUNTER_IN_PATH = re.compile(r"counter/(\d+)")
 

@@ -172,6 +172,7 @@ class SimpleOrdersUploadOperator(MetrikaUploadOperator):
     report_xcom_key = REPORT_XCOM_KEY
     dataset_name = "simple_orders"
     row_noun = "orders"
+    supports_changed_only = True
 
     def __init__(
         self,

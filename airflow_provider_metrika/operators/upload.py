@@ -14,6 +14,7 @@ from airflow_provider_metrika._compat import AirflowSkipException, BaseOperator,
 from airflow_provider_metrika.arguments import read_flag
 from airflow_provider_metrika.constants import DEFAULT_CONN_ID
 from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal, drop_records_on_success
+from airflow_provider_metrika.exceptions import MetrikaInvalidArgumentError
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from airflow_provider_metrika.links import COUNTER_ID_XCOM_KEY, MetrikaCounterLink
 from airflow_provider_metrika.operators._upload_arguments import check_shared_arguments
@@ -84,6 +85,8 @@ class MetrikaUploadOperator(BaseOperator):
     dataset_name: ClassVar[str] = "uploads"
     #: What the input rows are, for messages.
     row_noun: ClassVar[str] = "rows"
+    #: Whether the kind can send only what changed (its core compares rows with a sync state).
+    supports_changed_only: ClassVar[bool] = False
     operator_extra_links = (MetrikaCounterLink(),)
 
     def __init__(
@@ -112,6 +115,10 @@ class MetrikaUploadOperator(BaseOperator):
         super().__init__(**kwargs)
         # The delivery records go once Airflow has recorded the success, not inside execute().
         self.on_success_callback = [*_callbacks(self.on_success_callback), drop_records_on_success]
+        if not self.supports_changed_only:
+            _refuse_changed_only(
+                self, changed_only=changed_only, sync_state=sync_state, full_refresh=full_refresh
+            )
         check_shared_arguments(self.task_id, {k: v for k, v in locals().items() if k not in _NOT_ARGUMENTS})
         self.counter_id = counter_id
         # Not a template field: a rendered DataFrame would be stored, customer values and all, as the
@@ -176,6 +183,17 @@ class MetrikaUploadOperator(BaseOperator):
     def on_delivered(self, context: Context, uploadings: list[dict[str, Any]]) -> None:
         """Act on the uploads once sent (the kind may log or check more)."""
 
+    def after_wait(
+        self, context: Context, uploadings: list[dict[str, Any]], *, resumed: bool = False
+    ) -> list[dict[str, Any]]:
+        """Judge the uploads once Metrika is done with them; return what the task returns.
+
+        :param resumed: the wait ended in the triggerer (the polling wait logs its own outcome).
+        """
+        if resumed:
+            self.log.info("Metrika validated %d uploading(s): all PASSED", len(uploadings))
+        return uploadings
+
     def nothing_prepared(self, report: Any) -> str:
         """Say why there is nothing to send (the task is skipped)."""
         return f"Nothing to upload: {report.rows_read} rows read, none written"
@@ -195,9 +213,9 @@ class MetrikaUploadOperator(BaseOperator):
         ti = context["ti"]
         try:
             counter = self.hook.resolve_counter_id(self.counter_id)
-            self.read_options(counter)
             self.counter_used = counter
             ti.xcom_push(key=COUNTER_ID_XCOM_KEY, value=counter)
+            self.read_options(counter)
             started = time.monotonic()
             journal = TaskUploadJournal(context)
             refuse_unresolved_completion(journal, context)
@@ -243,7 +261,7 @@ class MetrikaUploadOperator(BaseOperator):
                 if self.wait_for_validation:
                     if self.deferrable:
                         self._defer(context, counter, uploadings, report, sync, upload, journal)
-                    uploadings = self._wait(counter, uploadings)
+                    uploadings = self.after_wait(context, self._wait(counter, uploadings))
                 if sync is not None and counts is not None:
                     self._publish_sync(
                         context, sync.commit(upload, counts, validated=self.wait_for_validation)
@@ -344,7 +362,7 @@ class MetrikaUploadOperator(BaseOperator):
         from airflow_provider_metrika.waiting.uploadings import UploadingsWait, read_uploading_targets
 
         kind = wait_kind(self.wait_kind)
-        targets = read_uploading_targets(uploadings, allow_empty=True)
+        targets = read_uploading_targets(uploadings, allow_empty=True, id_field=kind.id_field)
         wait = UploadingsWait.from_targets(counter, targets, kind.reader)
         return wait_for_validation(
             wait,
@@ -368,8 +386,7 @@ class MetrikaUploadOperator(BaseOperator):
         if handed.get("counter") is not None:
             self.counter_used = int(handed["counter"])  # for the counter link, on this resumed try
         try:
-            found = result_from_event(event)
-            self.log.info("Metrika validated %d uploading(s): all PASSED", len(found))
+            found = self.after_wait(context, list(result_from_event(event).values()), resumed=True)
             if handed.get("sync"):
                 sync = self._sync(int(handed["counter"]), context)
                 if sync is not None:
@@ -379,7 +396,7 @@ class MetrikaUploadOperator(BaseOperator):
         finally:
             self.hook.close()
         journal.mark_completed()
-        return list(found.values())
+        return found
 
     def _publish_sync(self, context: Context, summary: dict[str, Any]) -> None:
         """Push the change counts and the state to XCom and to the task's outlet asset events."""
@@ -414,6 +431,16 @@ class MetrikaUploadOperator(BaseOperator):
 
 #: Locals of ``__init__`` that are not the operator's own arguments.
 _NOT_ARGUMENTS = frozenset({"self", "kwargs", "__class__"})
+
+
+def _refuse_changed_only(task: BaseOperator, **arguments: Any) -> None:
+    """Refuse changed-only arguments given to a kind that cannot send only what changed."""
+    given = [name for name, value in arguments.items() if value not in (False, None, "", "False", "false")]
+    if given:
+        raise MetrikaInvalidArgumentError(
+            f"{task.task_id}: {type(task).__name__} cannot send only what changed; remove "
+            f"{', '.join(f'{name}=' for name in given)}"
+        )
 
 
 def _callbacks(value: Any) -> list[Any]:

@@ -86,7 +86,7 @@ class MetrikaUploadingSensor(BaseSensorOperator):
         check_seconds("poke_interval", poke_interval, zero=True, allow_timedelta=True)
         check_seconds("timeout", timeout, zero=True, allow_timedelta=True)
         if not _is_deferred_value(uploading_ids):
-            read_uploading_targets(uploading_ids)
+            read_uploading_targets(uploading_ids, id_field=wait_kind(kind).id_field)
         if counter_id is not None and not _is_deferred_value(counter_id):
             check_counter_id(counter_id)
         check_conn_id("metrika_conn_id", metrika_conn_id)
@@ -106,7 +106,9 @@ class MetrikaUploadingSensor(BaseSensorOperator):
     def _waiting(self) -> UploadingsWait:
         # Built on first use, after templates and XComArgs are resolved; kept across pokes of one try.
         if self._wait is None:
-            targets = read_uploading_targets(self.uploading_ids, allow_empty=True)
+            targets = read_uploading_targets(
+                self.uploading_ids, allow_empty=True, id_field=wait_kind(self.kind).id_field
+            )
             counter = self.hook.resolve_counter_id(self.counter_id)
             self._wait = UploadingsWait.from_targets(counter, targets, wait_kind(self.kind).reader)
         return self._wait
@@ -124,7 +126,8 @@ class MetrikaUploadingSensor(BaseSensorOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         """Wait by poking (``poke`` / ``reschedule`` mode) or in the triggerer (``deferrable``)."""
         self._wait = None
-        if not read_uploading_targets(self.uploading_ids, allow_empty=True).ids:
+        id_field = wait_kind(self.kind).id_field
+        if not read_uploading_targets(self.uploading_ids, allow_empty=True, id_field=id_field).ids:
             # A quiet day: the upload sent nothing, so there is nothing to wait for.
             self.log.info(NOTHING_TO_WAIT_FOR)
             return []

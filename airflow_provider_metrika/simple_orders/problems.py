@@ -93,12 +93,19 @@ class ProblemLog:
     by_reason: Counter[str] = field(default_factory=Counter)
     examples: list[RowProblem] = field(default_factory=list)
 
-    def record(self, problems: BatchProblems, first_row: int, shown: Callable[[str, int], str]) -> None:
+    def record(
+        self,
+        problems: BatchProblems,
+        first_row: int,
+        shown: Callable[[str, int], str],
+        mask: Callable[[str, str], str] = mask_value,
+    ) -> None:
         """Add one batch's problems.
 
         :param problems: the batch's problems.
         :param first_row: 1-based input row number of the batch's first row.
         :param shown: returns the display text of (column, row index) before masking.
+        :param mask: masks (value, column) for display; the orders rule by default.
         """
         if not problems.entries:
             return
@@ -114,5 +121,5 @@ class ProblemLog:
             for index in np.flatnonzero(flags)[:room]
         ]
         for index, _, column, reason in sorted(found)[:room]:
-            value = mask_value(shown(column, index), column)
+            value = mask(shown(column, index), column)
             self.examples.append(RowProblem(first_row + index, column, reason, value))

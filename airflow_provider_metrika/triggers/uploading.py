@@ -115,7 +115,7 @@ class MetrikaUploadingTrigger(BaseTrigger):
         :param metrika_conn_id: the Airflow connection to use.
         :param kind: the upload kind waited on.
         """
-        targets = read_uploading_targets(uploadings)
+        targets = read_uploading_targets(uploadings, id_field=wait_kind(kind).id_field)
         return cls(
             counter_id=counter_id,
             uploading_ids=list(targets.ids),

@@ -56,7 +56,7 @@ class UploadingTargets:
 
 
 def read_uploading_targets(
-    value: Any, parameter: str = "uploading_ids", *, allow_empty: bool = False
+    value: Any, parameter: str = "uploading_ids", *, allow_empty: bool = False, id_field: str = "uploading_id"
 ) -> UploadingTargets:
     """
     Read the uploadings to wait on from one id, a list of ids, or uploading objects.
@@ -69,6 +69,8 @@ def read_uploading_targets(
     :param parameter: the argument's name, for messages.
     :param allow_empty: accept an empty list (a run-time value: an upload that sent nothing), which
         gives no ids; a literal empty list in a DAG file is refused.
+    :param id_field: the field of an uploading object that holds its id: ``uploading_id`` for
+        simplified orders, ``id`` for the management API's uploads.
     :raises MetrikaInvalidArgumentError: when nothing usable is given.
     """
     if allow_empty and (value is None or (isinstance(value, str) and not value.strip())):
@@ -77,7 +79,7 @@ def read_uploading_targets(
     ids: list[str] = []
     stamps: dict[str, str | None] = {}
     for index, item in enumerate(items):
-        uploading_id, stamp = _read_item(item, f"{parameter}[{index}]")
+        uploading_id, stamp = _read_item(item, f"{parameter}[{index}]", id_field)
         if uploading_id not in stamps:
             ids.append(uploading_id)
             stamps[uploading_id] = stamp
@@ -109,14 +111,21 @@ def _as_items(value: Any, parameter: str) -> list[Any]:
     )
 
 
-def _read_item(item: Any, where: str) -> tuple[str, str | None]:
+def _read_item(item: Any, where: str, id_field: str) -> tuple[str, str | None]:
     if isinstance(item, Mapping):
-        # Simplified orders name it ``uploading_id``; the management API's uploadings ``id`` (int64).
-        uploading_id = item.get("uploading_id", item.get("id"))
+        # Simplified orders name it ``uploading_id``; the management API's uploads ``id`` (int64).
+        uploading_id = item.get(id_field)
         if isinstance(uploading_id, int) and not isinstance(uploading_id, bool):
             uploading_id = str(uploading_id)
         if not isinstance(uploading_id, str) or not uploading_id.strip():
-            raise MetrikaInvalidArgumentError(f"{where} is an object without an 'uploading_id'")
+            other = "id" if id_field == "uploading_id" else "uploading_id"
+            hint = (
+                f" (it has {other!r}: an upload of another kind; give the wait its kind, e.g. "
+                "kind='offline_conversions')"
+                if other in item
+                else ""
+            )
+            raise MetrikaInvalidArgumentError(f"{where} is an object without an {id_field!r}{hint}")
         return uploading_id.strip(), _read_stamp(item.get("datetime", item.get("create_time")))
     if isinstance(item, str) and item.strip():
         return item.strip(), None

@@ -85,6 +85,18 @@ def orders_outcome(
     return f"all {total} stored, each once"
 
 
+def offline_outcome(rows: list[dict[str, Any]], total: int) -> str:
+    """Describe how offline conversions or calls landed: each stored row once, or what differs.
+
+    :param rows: what the emulator stored (conversions carry ``writes``; a call sent twice is two rows).
+    :param total: the input's rows.
+    """
+    if len(rows) != total:
+        return f"{len(rows)} stored for {total}"
+    twice = sum(1 for row in rows if int(row.get("writes", 1)) > 1)
+    return f"all {total} stored, each once" + (f" ({twice} written twice)" if twice else "")
+
+
 def task_outcome(state: str | None, tries: int, task: str = "") -> str:
     """Describe a task's end: state and tries (the upload task's unless ``task`` names another)."""
     return f"{task + ' ' if task else ''}{state} after {tries} {'try' if tries == 1 else 'tries'}"
@@ -184,6 +196,18 @@ SCENARIOS: list[Scenario] = [
         "task_process_killed_append_without_ids",
         "As above, `APPEND`, rows without `id`",
         "scheduler retry (`airflow standalone`)",
+        Outcome("all 2 stored, each once", 1, "success after 2 tries"),
+    ),
+    Scenario(
+        "conversions_task_process_killed",
+        "Offline conversions: task process SIGKILLed after Metrika stored the file, before the answer",
+        "scheduler retry (`airflow standalone`): found by its comment",
+        Outcome("all 2 stored, each once", 1, "success after 2 tries"),
+    ),
+    Scenario(
+        "calls_task_process_killed",
+        "Calls (never re-sent blindly): as above",
+        "scheduler retry (`airflow standalone`): found by its comment",
         Outcome("all 2 stored, each once", 1, "success after 2 tries"),
     ),
     Scenario(

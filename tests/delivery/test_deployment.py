@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,14 @@ import pytest
 
 from airflow_provider_metrika.emulator.testing import EmulatorClient
 from tests.conftest import COUNTER, OTHER_COUNTER, SAMPLE_CSV, TOKEN
-from tests.delivery.scenarios import Outcome, describe, expected, orders_outcome, task_outcome
+from tests.delivery.scenarios import (
+    Outcome,
+    describe,
+    expected,
+    offline_outcome,
+    orders_outcome,
+    task_outcome,
+)
 from tests.standalone import Standalone, free_port, standalone_env, uploading_process
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
@@ -147,6 +155,45 @@ def test_a_task_killed_between_the_post_and_its_answer_is_resolved_by_the_retry(
     assert outcome == expected(key), describe(outcome) + "\n" + standalone.tail()
     [uploading] = db.xcom("delivery_upload", run_id, "upload")
     assert uploading["uploading_id"] == metrika.uploadings(COUNTER)[0]["uploading_id"]
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "target", "key"),
+    [
+        ("delivery_conversions_upload", "conversions_upload", "conversions_task_process_killed"),
+        ("delivery_calls_upload", "calls_upload", "calls_task_process_killed"),
+    ],
+)
+def test_an_offline_upload_killed_between_the_post_and_its_answer_is_found_by_its_comment(
+    standalone: Standalone, metrika: EmulatorClient, tmp_path: Path, dag_id: str, target: str, key: str
+) -> None:
+    # Metrika stores the file, then holds the answer: the task is killed while it waits.
+    metrika.inject_faults({"target": target, "delay": 120})
+    now = int(time.time()) - 600
+    source = tmp_path / "rows.csv"
+    header = "Target,DateTime,ClientId" if target == "conversions_upload" else "DateTime,ClientId"
+    first = "oplata_cash," if target == "conversions_upload" else ""
+    rows = [f"{first}{now - n},17047912341234567{n:02d}" for n in range(2)]
+    source.write_text("\n".join([header, *rows]) + "\n")
+    listing = metrika.conversions_uploadings if target == "conversions_upload" else metrika.calls_uploadings
+    run_id = _trigger(standalone, dag_id, {"uri": str(source)})
+    standalone.wait_for("the upload stored", lambda: listing(COUNTER), STATE_TIMEOUT)
+    uploading_process(metrika.base_url).send_signal(signal.SIGKILL)
+
+    _finished(standalone, dag_id, run_id)
+
+    db = standalone.db
+    conversions = target == "conversions_upload"
+    stored = metrika.stored_conversions(COUNTER) if conversions else metrika.stored_calls(COUNTER)
+    posts = metrika.api_requests(path_contains="offline_conversions/upload", method="POST")
+    outcome = Outcome(
+        offline_outcome(stored, 2),
+        len(posts),
+        task_outcome(db.task_states(dag_id, run_id)["upload"], db.task_tries(dag_id, run_id, "upload")),
+    )
+    assert outcome == expected(key), describe(outcome) + "\n" + standalone.tail()
+    [uploading] = db.xcom(dag_id, run_id, "upload")
+    assert uploading["comment"] == listing(COUNTER)[0]["comment"]
 
 
 def test_clear_after_success_sends_again_to_the_destination_configured_then(

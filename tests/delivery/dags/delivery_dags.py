@@ -8,6 +8,10 @@ from typing import Any
 
 from airflow.sdk import Param
 
+from airflow_provider_metrika.operators.offline_conversions import (
+    MetrikaCallsUploadOperator,
+    MetrikaOfflineConversionsUploadOperator,
+)
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
 from tests.dag_factory import test_dag
@@ -167,3 +171,17 @@ with test_dag(
         retries=2,
         retry_delay=timedelta(seconds=0),
     )
+
+
+for dag_id, kind in (
+    ("delivery_conversions_upload", MetrikaOfflineConversionsUploadOperator),
+    ("delivery_calls_upload", MetrikaCallsUploadOperator),
+):
+    with test_dag(dag_id, params={"uri": Param("", type="string")}):
+        kind(
+            task_id="upload",
+            path="{{ params.uri }}",
+            timezone="Europe/Moscow",
+            retries=2,
+            retry_delay=timedelta(seconds=0),
+        )
