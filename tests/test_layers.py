@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     # the cores (no Airflow) and the emulator
     "simple_orders": 1,
     "offline_conversions": 1,
+    "expenses": 1,
     "emulator": 1,
     # one method per Metrika call
     "hooks": 2,
