@@ -280,12 +280,19 @@ class DeliveryEngine:
         journal.write_document(MANIFEST_DOCUMENT, fresh.to_json())
         return fresh
 
-    def deliver(self, manifest: Manifest, open_part: PartOpener) -> list[dict[str, Any]]:
+    def deliver(
+        self,
+        manifest: Manifest,
+        open_part: PartOpener,
+        after_part: Callable[[PlannedPart, dict[str, Any]], Any] | None = None,
+    ) -> list[dict[str, Any]]:
         """
         Send every part of the plan not accepted yet, in order; return their uploads.
 
         :param manifest: the plan (from :meth:`plan`).
         :param open_part: yields a local file of a part's bytes (this attempt's, or the staged copy).
+        :param after_part: called with each part and its upload before the next part goes (sent now
+            or accepted earlier), e.g. to wait until Metrika has processed a delete.
         :raises MetrikaUploadingFailedError: when Metrika's answer says a part was rejected.
         """
         uploads: list[dict[str, Any]] = []
@@ -303,6 +310,8 @@ class DeliveryEngine:
             if self.endpoint.failed(uploading):
                 raise MetrikaUploadingFailedError(self._failed_message(label, uploading, uploads))
             uploads.append(uploading)
+            if after_part is not None:
+                after_part(part, uploading)
         return uploads
 
     # -- one part ----------------------------------------------------------------------------------

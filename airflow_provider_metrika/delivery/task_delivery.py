@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
@@ -107,11 +107,20 @@ class TaskDelivery:
         stage = (lambda chosen: stage_parts(folder, chosen, paths)) if folder is not None else None
         return self.engine.plan(planned, stage=stage)
 
-    def deliver(self, manifest: Manifest, workdir: Path) -> list[dict[str, Any]]:
-        """Send the plan's parts not accepted yet; write the archive's manifest; return the uploads."""
+    def deliver(
+        self,
+        manifest: Manifest,
+        workdir: Path,
+        after_part: Callable[[PlannedPart, dict[str, Any]], Any] | None,
+    ) -> list[dict[str, Any]]:
+        """Send the plan's parts not accepted yet; write the archive's manifest; return the uploads.
+
+        :param after_part: called with each part and its upload before the next part goes.
+        """
         from airflow_provider_metrika.delivery.archive import part_opener, write_manifest
 
-        uploadings = self.engine.deliver(manifest, part_opener(self._files, workdir, self.resolve_hint))
+        opener = part_opener(self._files, workdir, self.resolve_hint)
+        uploadings = self.engine.deliver(manifest, opener, after_part)
         if self.folder is not None:
             about = {
                 **self.about,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_metrika.delivery.engine import UploadEndpoint
+    from airflow_provider_metrika.delivery.manifest import PlannedPart
     from airflow_provider_metrika.delivery.task_delivery import PreparedPart
     from airflow_provider_metrika.simple_orders.sync_state import SyncState
     from airflow_provider_metrika.sync.changed_only import ChangedOnlySync
@@ -180,6 +181,10 @@ class MetrikaUploadOperator(BaseOperator):
         """Return the summary's count lines: label, number, note."""
         return [("rows read", report.rows_read, ""), ("rows written", report.rows_written, "")]
 
+    def after_part(self, counter: int) -> Callable[[PlannedPart, dict[str, Any]], Any] | None:
+        """Return what to do after each part before the next goes (None: nothing; the default)."""
+        return None
+
     def on_delivered(self, context: Context, uploadings: list[dict[str, Any]]) -> None:
         """Act on the uploads once sent (the kind may log or check more)."""
 
@@ -244,7 +249,7 @@ class MetrikaUploadOperator(BaseOperator):
                 sent = getattr(prepared, "sent_orders", None)
                 counts = SyncCounts.of(prepared.report) if sync is not None else None
                 upload = sync.begin(sent, counts) if sync is not None and counts and own and sent else None
-                uploadings = delivery.deliver(manifest, Path(workdir))
+                uploadings = delivery.deliver(manifest, Path(workdir), self.after_part(counter))
                 ti.xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[endpoint.uploading_id(u) for u in uploadings])
                 summary = upload_summary(
                     self.summary_counts(prepared.report),
