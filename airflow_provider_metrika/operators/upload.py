@@ -189,10 +189,16 @@ class MetrikaUploadOperator(BaseOperator):
         """Act on the uploads once sent (the kind may log or check more)."""
 
     def after_wait(
-        self, context: Context, uploadings: list[dict[str, Any]], *, resumed: bool = False
+        self,
+        context: Context,
+        uploadings: list[dict[str, Any]],
+        report: dict[str, Any],
+        *,
+        resumed: bool = False,
     ) -> list[dict[str, Any]]:
         """Judge the uploads once Metrika is done with them; return what the task returns.
 
+        :param report: the preparation report as pushed to XCom (a deferred try has only this copy).
         :param resumed: the wait ended in the triggerer (the polling wait logs its own outcome).
         """
         if resumed:
@@ -266,7 +272,7 @@ class MetrikaUploadOperator(BaseOperator):
                 if self.wait_for_validation:
                     if self.deferrable:
                         self._defer(context, counter, uploadings, report, sync, upload, journal)
-                    uploadings = self.after_wait(context, self._wait(counter, uploadings))
+                    uploadings = self.after_wait(context, self._wait(counter, uploadings), report)
                 if sync is not None and counts is not None:
                     self._publish_sync(
                         context, sync.commit(upload, counts, validated=self.wait_for_validation)
@@ -391,7 +397,8 @@ class MetrikaUploadOperator(BaseOperator):
         if handed.get("counter") is not None:
             self.counter_used = int(handed["counter"])  # for the counter link, on this resumed try
         try:
-            found = self.after_wait(context, list(result_from_event(event).values()), resumed=True)
+            uploads = list(result_from_event(event).values())
+            found = self.after_wait(context, uploads, handed.get("report") or {}, resumed=True)
             if handed.get("sync"):
                 sync = self._sync(int(handed["counter"]), context)
                 if sync is not None:

@@ -1,0 +1,117 @@
+"""Ad expenses through the delivery engine: a delete of this provider's days, then the upload.
+
+A plan's first part is the delete (a ``Date`` file for ``POST .../expense/delete``), the rest the
+upload; both carry this pipeline's ``provider`` and a comment unique to each POST, which finds a
+lost upload again. Sending the delete again is harmless (it removes only this provider's rows on
+those days, before any upload of the plan goes); sending an upload again is not (Metrika may add
+it to the first), so a lost upload that is not listed stops the task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_metrika.delivery.manifest import PlannedPart
+from airflow_provider_metrika.delivery.offline_conversions import SEARCH_PAGE, SEARCH_PAGES, comment_of
+from airflow_provider_metrika.hooks.expenses import expense_endpoint
+
+if TYPE_CHECKING:
+    from airflow_provider_metrika.hooks.metrika import MetrikaHook
+
+#: How a delete part's file is named (the engine adds a tag unique to each POST).
+DELETE_STEM = "delete"
+
+
+class ExpensesEndpoint:
+    """
+    ``POST .../expense/delete`` (the plan's first part) and ``POST .../expense/upload`` of one counter.
+
+    :param hook: the hook that makes the requests.
+    :param counter_id: the counter.
+    :param provider: the pipeline that owns these expenses: every request carries it.
+    :param deletes: the positions of the plan's delete parts.
+    """
+
+    row_noun = "expense rows"
+    resend_harm = "Metrika may add an expenses file sent twice to the first copy"
+    resend_fix = (
+        "re-run the whole replace (delete, then upload) from a source that does not move between tries"
+    )
+    where_listed = "Metrika's expenses upload page, or MetrikaHook.list_expenses_uploadings"
+
+    def __init__(self, hook: MetrikaHook, counter_id: int, provider: str, deletes: frozenset[int]) -> None:
+        self.hook = hook
+        self.counter_id = counter_id
+        self.provider = provider
+        self.deletes = deletes
+        self.base_url = hook.base_url_checked
+        text = "\n".join(["expenses", self.base_url.rstrip("/").lower(), str(counter_id), provider])
+        self.destination_key = hashlib.sha256(text.encode()).hexdigest()
+
+    def describe(self) -> str:
+        """Name the destination for messages."""
+        return f"counter {self.counter_id} (expenses of provider {self.provider!r})"
+
+    def request_name(self) -> str:
+        """Name the request for retry log lines."""
+        return f"POST {expense_endpoint(self.counter_id, 'upload')} (or delete)"
+
+    def file_name(self, part: PlannedPart) -> str:
+        """Name a delete part ``delete-...``, an upload part ``expenses-...``."""
+        stem = DELETE_STEM if part.position in self.deletes else "expenses"
+        return f"{stem}-{part.position:05d}.csv"
+
+    def post(self, file: Any, name: str) -> dict[str, Any]:
+        """Send one part under ``name``: the delete or the upload, with the provider and the comment."""
+        comment = comment_of(name)
+        if name.startswith(DELETE_STEM):
+            return self.hook.post_expenses_delete(
+                self.counter_id, file, provider=self.provider, comment=comment, file_name=name
+            )
+        return self.hook.post_expenses(
+            self.counter_id, file, provider=self.provider, comment=comment, file_name=name
+        )
+
+    def find_titled(self, name: str, since: datetime) -> dict[str, Any] | None:
+        """Return the upload or delete whose comment is ``name``'s, or None; pages through the list."""
+        comment = comment_of(name)
+        for page in range(SEARCH_PAGES):
+            uploadings = self.hook.list_expenses_uploadings(
+                self.counter_id, limit=SEARCH_PAGE, offset=page * SEARCH_PAGE
+            )
+            for uploading in uploadings:
+                if uploading.get("comment") == comment:
+                    return uploading
+            if len(uploadings) < SEARCH_PAGE:
+                return None
+        return None
+
+    def resend_is_harmless(self, part: PlannedPart) -> bool:
+        """A delete: yes (it goes before the plan's uploads). An upload: no (Metrika may add it)."""
+        return part.position in self.deletes
+
+    def replaces_what_it_changes(self, part: PlannedPart) -> bool:
+        """A delete of other days, yes; an upload cut from a changed source, no (its days may differ)."""
+        return part.position in self.deletes
+
+    def failed(self, uploading: dict[str, Any]) -> bool:
+        """An accepted POST is never a refusal: Metrika answers 400 for a file it refuses."""
+        return False
+
+    def uploading_id(self, uploading: dict[str, Any]) -> str:
+        """Return the upload's id."""
+        return str(uploading.get("id"))
+
+    def status(self, uploading: dict[str, Any]) -> str:
+        """Return the upload's processing status."""
+        return str(uploading.get("status"))
+
+    def errors(self, uploading: dict[str, Any]) -> list[str]:
+        """Metrika lists no errors for expenses uploads."""
+        return []
+
+    def legacy_key(self, part: PlannedPart) -> str | None:
+        """No earlier version sent expenses."""
+        return None
