@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "extras": 0,
     "progress": 0,
     "storage": 0,
+    "parts": 0,
     "links": 0,
     "get_provider_info": 0,
     "javascript_goals": 0,

@@ -10,11 +10,10 @@ it to the first), so a lost upload that is not listed stops the task.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_metrika.delivery.commented import CommentTaggedEndpoint, comment_of
 from airflow_provider_metrika.delivery.manifest import PlannedPart
-from airflow_provider_metrika.delivery.offline_conversions import SEARCH_PAGE, SEARCH_PAGES, comment_of
 from airflow_provider_metrika.hooks.expenses import expense_endpoint
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 DELETE_STEM = "delete"
 
 
-class ExpensesEndpoint:
+class ExpensesEndpoint(CommentTaggedEndpoint):
     """
     ``POST .../expense/delete`` (the plan's first part) and ``POST .../expense/upload`` of one counter.
 
@@ -42,8 +41,8 @@ class ExpensesEndpoint:
     where_listed = "Metrika's expenses upload page, or MetrikaHook.list_expenses_uploadings"
 
     def __init__(self, hook: MetrikaHook, counter_id: int, provider: str, deletes: frozenset[int]) -> None:
+        super().__init__(counter_id, hook.list_expenses_uploadings)
         self.hook = hook
-        self.counter_id = counter_id
         self.provider = provider
         self.deletes = deletes
         self.base_url = hook.base_url_checked
@@ -74,20 +73,6 @@ class ExpensesEndpoint:
             self.counter_id, file, provider=self.provider, comment=comment, file_name=name
         )
 
-    def find_titled(self, name: str, since: datetime) -> dict[str, Any] | None:
-        """Return the upload or delete whose comment is ``name``'s, or None; pages through the list."""
-        comment = comment_of(name)
-        for page in range(SEARCH_PAGES):
-            uploadings = self.hook.list_expenses_uploadings(
-                self.counter_id, limit=SEARCH_PAGE, offset=page * SEARCH_PAGE
-            )
-            for uploading in uploadings:
-                if uploading.get("comment") == comment:
-                    return uploading
-            if len(uploadings) < SEARCH_PAGE:
-                return None
-        return None
-
     def resend_is_harmless(self, part: PlannedPart) -> bool:
         """A delete: yes (it goes before the plan's uploads). An upload: no (Metrika may add it)."""
         return part.position in self.deletes
@@ -95,23 +80,3 @@ class ExpensesEndpoint:
     def replaces_what_it_changes(self, part: PlannedPart) -> bool:
         """A delete of other days, yes; an upload cut from a changed source, no (its days may differ)."""
         return part.position in self.deletes
-
-    def failed(self, uploading: dict[str, Any]) -> bool:
-        """An accepted POST is never a refusal: Metrika answers 400 for a file it refuses."""
-        return False
-
-    def uploading_id(self, uploading: dict[str, Any]) -> str:
-        """Return the upload's id."""
-        return str(uploading.get("id"))
-
-    def status(self, uploading: dict[str, Any]) -> str:
-        """Return the upload's processing status."""
-        return str(uploading.get("status"))
-
-    def errors(self, uploading: dict[str, Any]) -> list[str]:
-        """Metrika lists no errors for expenses uploads."""
-        return []
-
-    def legacy_key(self, part: PlannedPart) -> str | None:
-        """No earlier version sent expenses."""
-        return None
