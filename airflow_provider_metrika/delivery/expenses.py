@@ -2,9 +2,11 @@
 
 A plan's first part is the delete (a ``Date`` file for ``POST .../expense/delete``), the rest the
 upload; both carry this pipeline's ``provider`` and a comment unique to each POST, which finds a
-lost upload again. Sending the delete again is harmless (it removes only this provider's rows on
-those days, before any upload of the plan goes); sending an upload again is not (Metrika may add
-it to the first), so a lost upload that is not listed stops the task.
+lost request again. Every try repeats the whole replace (the operator first waits until Metrika has
+processed whatever earlier tries sent), so records are keyed by try. Within a try, sending the
+delete again is harmless (it removes only this provider's rows on those days, before the upload
+goes); sending the upload again is not (Metrika may add it to the first), so a lost upload that is
+not listed ends the try, and the next try looks for it again before replacing the days anew.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class ExpensesEndpoint(CommentTaggedEndpoint):
     :param counter_id: the counter.
     :param provider: the pipeline that owns these expenses: every request carries it.
     :param deletes: the positions of the plan's delete parts.
+    :param attempt: the try this plan belongs to: every try repeats the whole replace, so its records
+        are its own.
     """
 
     row_noun = "expense rows"
@@ -40,13 +44,15 @@ class ExpensesEndpoint(CommentTaggedEndpoint):
     )
     where_listed = "Metrika's expenses upload page, or MetrikaHook.list_expenses_uploadings"
 
-    def __init__(self, hook: MetrikaHook, counter_id: int, provider: str, deletes: frozenset[int]) -> None:
+    def __init__(
+        self, hook: MetrikaHook, counter_id: int, provider: str, deletes: frozenset[int], attempt: str
+    ) -> None:
         super().__init__(counter_id, hook.list_expenses_uploadings)
         self.hook = hook
         self.provider = provider
         self.deletes = deletes
         self.base_url = hook.base_url_checked
-        text = "\n".join(["expenses", self.base_url.rstrip("/").lower(), str(counter_id), provider])
+        text = "\n".join(["expenses", self.base_url.rstrip("/").lower(), str(counter_id), provider, attempt])
         self.destination_key = hashlib.sha256(text.encode()).hexdigest()
 
     def describe(self) -> str:

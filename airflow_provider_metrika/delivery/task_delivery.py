@@ -92,8 +92,14 @@ class TaskDelivery:
             self.folder = archive_folder(str(archive_path), k.dag_id, k.run_id, k.task_id, k.map_index)
         self._files: dict[int, tuple[Path, str]] = {}
 
-    def plan(self, parts: Sequence[PreparedPart]) -> Manifest:
-        """Return the plan to send: the first try's when it stands, else these parts (staged first)."""
+    def plan(
+        self, parts: Sequence[PreparedPart], *, fresh: bool = False, extra: dict[str, Any] | None = None
+    ) -> Manifest:
+        """Return the plan to send: the first try's when it stands, else these parts (staged first).
+
+        :param fresh: plan these parts whatever an earlier try planned.
+        :param extra: what the kind keeps with the plan for later tries.
+        """
         from airflow_provider_metrika.delivery.archive import stage_parts
 
         self.log.info("Upload records of this task are kept in %s", self.journal.where)
@@ -105,7 +111,7 @@ class TaskDelivery:
         folder = self.folder
         paths = {n: f[0] for n, f in self._files.items()}
         stage = (lambda chosen: stage_parts(folder, chosen, paths)) if folder is not None else None
-        return self.engine.plan(planned, stage=stage)
+        return self.engine.plan(planned, stage=stage, fresh=fresh, extra=extra)
 
     def deliver(
         self,

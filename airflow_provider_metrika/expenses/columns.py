@@ -100,7 +100,18 @@ REFERRAL: Final = "referral"
 AD: Final = "ad"
 
 #: ``UTMSource`` values (compared in lower case) that mean Yandex Direct.
-DIRECT_UTM_SOURCES: Final = frozenset({"yandex", "direct", "yandex.direct", "yandexdirect"})
+DIRECT_UTM_SOURCES: Final = frozenset(
+    {
+        "yandex",
+        "direct",
+        "yandex.direct",
+        "yandexdirect",
+        "yandex_direct",
+        "ya_direct",
+        "ya-direct",
+        "yadirect",
+    }
+)
 #: ``TrafficSourceDetail`` values (compared in lower case) of ``ad`` that mean Yandex Direct.
 DIRECT_DETAILS: Final = frozenset({"yandex_direct", "direct", "yandex.direct", "yandexdirect", "yandex"})
 

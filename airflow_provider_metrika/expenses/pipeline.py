@@ -143,8 +143,11 @@ class ExpensesPipeline:
         if self.failed:
             return
         self._add_spend(start, days, cells[EXPENSES])
+        # A blank currency is the counter's: kept as "" so that totals are never compared across them.
         if CURRENCY in cells:
-            self.currency.update(value for value in pc.unique(cells[CURRENCY]).to_pylist() if value)
+            self.currency.update(value or "" for value in pc.unique(cells[CURRENCY]).to_pylist())
+        else:
+            self.currency.add("")
         lines = csv_lines([quote_cells(cells[column]) for column in self.settings.sources], ",")
         rows = np.arange(first_row, first_row + count, dtype=np.int64)
         self.writer.write(lines, np.zeros(count, dtype=bool), rows)

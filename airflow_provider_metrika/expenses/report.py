@@ -26,7 +26,7 @@ class ExpensesReport:
         sorted, ``YYYY-MM-DD``: the days the delete file clears.
     :param totals: ``YYYY-MM-DD`` -> expenses that day, a range's amount spread evenly over its days
         (as Metrika spreads it), all currencies added; days of ``date_range=`` without rows read 0.
-    :param currency: the ``Currency`` codes written (empty: the counter's currency).
+    :param currency: the ``Currency`` codes written; ``""`` for rows without one (the counter's).
     :param warnings: what was sent but may not work as expected.
     :param columns: the columns written, in order.
     :param rows_rejected: rows refused (the run then fails and writes nothing).
@@ -66,7 +66,7 @@ class ExpensesReport:
             ("columns", ", ".join(self.columns) or "-"),
             ("days", span),
             ("total", f"{sum(self.totals.values()):,.2f}"),
-            ("currency", ", ".join(sorted(self.currency)) or "the counter's"),
+            ("currency", ", ".join(code or "the counter's" for code in sorted(self.currency)) or "-"),
         ]
         if self.rows_rejected:
             pairs.append(("rows refused", f"{self.rows_rejected:,}"))

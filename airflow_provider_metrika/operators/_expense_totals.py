@@ -20,7 +20,8 @@ def check_expense_totals(hook: Any, counter: int, report: dict[str, Any], check:
 
     :param hook: the Metrika hook.
     :param counter: the counter.
-    :param report: the expenses report as pushed to XCom (``dates``, ``totals``, ``currency``).
+    :param report: the expenses report as pushed to XCom (``dates``, ``totals``, ``currency``: a
+        blank code is the counter's currency, taken as RUB).
     :param check: ``error`` to fail on a mismatch, ``warn`` to warn.
     :param log: the task's log.
     :raises MetrikaUploadingFailedError: with ``check="error"``, on a day whose total falls short.
@@ -34,7 +35,8 @@ def check_expense_totals(hook: Any, counter: int, report: dict[str, Any], check:
             "Totals not compared: the expenses were sent in %s, and Metrika totals one currency", currencies
         )
         return
-    currency = currencies[0] if currencies else "RUB"
+    # Rows without a Currency are in the counter's, which is not read: RUB, Metrika's default.
+    currency = currencies[0] if currencies and currencies[0] else "RUB"
     try:
         found = {
             day.isoformat(): total

@@ -25,10 +25,11 @@ CHECK_TOTALS = ("error", "warn")
 
 @dataclass(frozen=True)
 class _Replace:
-    """The plan of one replace: the delete file first, then the upload parts, and the core's report."""
+    """The plan of one replace: the delete file first, then the upload parts; the report; the days."""
 
     parts: list[Any]
     report: Any
+    extra: dict[str, Any]
 
 
 class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
@@ -80,6 +81,7 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
     dataset_name = "expenses"
     row_noun = "expense rows"
     wait_kind = "expenses"
+    replans_each_try = True
 
     def __init__(
         self,
@@ -106,6 +108,8 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
         archive_path: str | None = None,
         **kwargs: Any,
     ) -> None:
+        # Two tries of one replace at once could interleave deletes and uploads: one at a time.
+        kwargs.setdefault("max_active_tis_per_dag", 1)
         super().__init__(
             counter_id=counter_id,
             dataframe=dataframe,
@@ -128,7 +132,7 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
 
         if not is_template(provider):
             check_provider(provider)
-        if not is_template(date_range):
+        if not _is_deferred(date_range):
             _read_date_range(date_range)
         if not is_template(columns):
             read_mapping("columns", columns, "input column to Metrika column")
@@ -149,6 +153,24 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
         self.check_totals = check_totals
         self._provider = ""
         self._deletes: frozenset[int] = frozenset()
+        self._attempt = ""
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        """Replace the days; an upload left unresolved ends the try, and the next one settles it."""
+        from airflow_provider_metrika.exceptions import (
+            MetrikaReplaceUnsettledError,
+            MetrikaUploadUncertainError,
+        )
+
+        try:
+            return super().execute(context)
+        except MetrikaUploadUncertainError as exc:
+            what = str(exc).split(" It was not sent again")[0]
+            raise MetrikaReplaceUnsettledError(
+                f"{what}. The next try (a retry, or a Clear) looks for it again by its comment, waits "
+                "until Metrika has processed it if it was stored, then deletes the days and uploads "
+                "again: nothing is added twice."
+            ) from None
 
     def read_options(self, counter: int) -> None:
         """Check the rendered provider once per try."""
@@ -158,10 +180,18 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
 
     def prepare(self, context: Context, workdir: Path, counter: int, state: Any) -> _Replace:
         """Check every row with the expenses core; plan the delete of the days, then the upload."""
+        from airflow_provider_metrika.delivery.task_journal import TaskUploadJournal
         from airflow_provider_metrika.expenses import EmptyExpensesError, delete_file, prepare_expenses
+        from airflow_provider_metrika.operators._expense_tries import DAYS, settle_earlier_tries
         from airflow_provider_metrika.operators._inputs import task_input
         from airflow_provider_metrika.progress import ProgressLog
 
+        journal = TaskUploadJournal(context)
+        self._attempt = journal.attempt
+        # Whatever earlier tries sent is processed before this try replaces the days again.
+        cleared = settle_earlier_tries(
+            self.hook, counter, journal, timeout=self.timeout, poll_interval=self.poll_interval, log=self.log
+        )
         days = _read_date_range(self.date_range)
         source = {"dataframe": self.dataframe, "path": self.path, "sql": self.sql, "noun": "expenses"}
         source |= {"sql_conn_id": self.sql_conn_id, "sql_parameters": self.sql_parameters}
@@ -188,17 +218,26 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
 
             report = ExpensesReport(dates=_days_of(days))
             self._deletes = frozenset({1})
-            return _Replace([delete_file(report.dates, workdir)], report)
+            clear = sorted({*report.dates, *cleared})
+            return _Replace([delete_file(clear, workdir)], report, {DAYS: clear})
         report = prepared.report
         self.log.info(
             "Expenses of provider %r for counter %s:\n%s\n", self._provider, counter, report.as_text()
         )
         for warning in report.warnings:
             self.log.warning("%s", warning.describe())
-        if prepared.delete_part is None:
+        if prepared.delete_part is None and not cleared:
             raise AirflowSkipException("No expenses to upload and no days to clear")
         self._deletes = frozenset({1})
-        return _Replace([prepared.delete_part, *prepared.parts], report)
+        # The days an earlier try cleared are cleared again: its upload may have landed on them.
+        clear = sorted({*report.dates, *cleared})
+        if set(clear) != set(report.dates):
+            self.log.warning(
+                "An earlier try replaced other days too (%s): they are cleared again",
+                sorted(set(cleared) - set(report.dates)),
+            )
+        delete = delete_file(clear, workdir) if clear != sorted(report.dates) else prepared.delete_part
+        return _Replace([delete, *prepared.parts], report, {DAYS: clear})
 
     def check_before_sending(self, context: Context, counter: int, prepared: Any) -> dict[str, Any]:
         """Push the report (counts, days, totals; no customer data)."""
@@ -210,7 +249,7 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
         """Return the delete and upload calls of this counter and provider."""
         from airflow_provider_metrika.delivery.expenses import ExpensesEndpoint
 
-        return ExpensesEndpoint(self.hook, counter, self._provider, self._deletes)
+        return ExpensesEndpoint(self.hook, counter, self._provider, self._deletes, self._attempt)
 
     def manifest_about(self, counter: int) -> dict[str, Any]:
         """Return the counter and the provider, for the archive's manifest."""
@@ -250,13 +289,24 @@ class MetrikaExpensesUploadOperator(MetrikaUploadOperator):
         resumed: bool = False,
     ) -> list[dict[str, Any]]:
         """Log the processing; read the day totals back when ``check_totals`` asks."""
-        self.log.info("Metrika processed %d upload(s) of provider %r", len(uploadings), self.provider)
+        self.log.info(
+            "Metrika processed %d upload(s) of provider %r", len(uploadings), self._provider or self.provider
+        )
         if self.check_totals:
             from airflow_provider_metrika.operators._expense_totals import check_expense_totals
 
             counter = int(self.counter_used or 0)
             check_expense_totals(self.hook, counter, report, self.check_totals, self.log)
         return uploadings
+
+
+def _is_deferred(value: Any) -> bool:
+    """Tell whether a value is known only when the task runs (a template, or an upstream's output)."""
+    from airflow_provider_metrika._compat import XComArg
+
+    if isinstance(value, XComArg) or is_template(value):
+        return True
+    return isinstance(value, list | tuple) and any(_is_deferred(item) for item in value)
 
 
 def _read_date_range(value: Any) -> tuple[str, str] | None:

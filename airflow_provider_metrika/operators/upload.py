@@ -88,6 +88,8 @@ class MetrikaUploadOperator(BaseOperator):
     row_noun: ClassVar[str] = "rows"
     #: Whether the kind can send only what changed (its core compares rows with a sync state).
     supports_changed_only: ClassVar[bool] = False
+    #: Whether every try repeats the whole plan (a replace that settles earlier tries itself).
+    replans_each_try: ClassVar[bool] = False
     operator_extra_links = (MetrikaCounterLink(),)
 
     def __init__(
@@ -229,7 +231,8 @@ class MetrikaUploadOperator(BaseOperator):
             self.read_options(counter)
             started = time.monotonic()
             journal = TaskUploadJournal(context)
-            refuse_unresolved_completion(journal, context)
+            if not self.replans_each_try:  # a replace is safe to repeat after any completed try
+                refuse_unresolved_completion(journal, context)
             sync = self._sync(counter, context)
             state = sync.read() if sync is not None else None
             with tempfile.TemporaryDirectory(prefix=f"metrika-{self.dataset_name}-") as workdir:
@@ -250,7 +253,9 @@ class MetrikaUploadOperator(BaseOperator):
                 )
                 # The plan comes first: the sync state records only what this try's parts carry, and it
                 # is recorded before the first part goes (a kill from here on leaves it unconfirmed).
-                manifest = delivery.plan(prepared.parts)
+                manifest = delivery.plan(
+                    prepared.parts, fresh=self.replans_each_try, extra=getattr(prepared, "extra", None)
+                )
                 own = sent_as_prepared(manifest, prepared.parts)
                 sent = getattr(prepared, "sent_orders", None)
                 counts = SyncCounts.of(prepared.report) if sync is not None else None

@@ -264,7 +264,7 @@ def test_currency_and_clicks(tmp_path: Path) -> None:
     result = prepare_expenses(data, tmp_path / "ok")
     assert column(result, "Currency") == ["RUB", "", "USD"]
     assert column(result, "Clicks") == ["7", "", "0"]
-    assert result.report.currency == {"RUB", "USD"}
+    assert result.report.currency == {"RUB", "", "USD"}, "a blank currency is the counter's, kept apart"
     error = _refused(
         _frame(
             Date=["2024-03-01"] * 2,

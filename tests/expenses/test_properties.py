@@ -26,7 +26,16 @@ from airflow_provider_metrika.expenses import InvalidExpensesError, prepare_expe
 from tests.expenses.helpers import column, leftovers
 
 FIRST_DAY = dt.date(2023, 12, 20)
-DIRECT_SOURCES = {"yandex", "direct", "yandex.direct", "yandexdirect"}
+DIRECT_SOURCES = {
+    "yandex",
+    "direct",
+    "yandex.direct",
+    "yandexdirect",
+    "yandex_direct",
+    "ya_direct",
+    "ya-direct",
+}
+DIRECT_SOURCES |= {"yadirect"}
 DIRECT_DETAILS = {"yandex_direct", "direct", "yandex.direct", "yandexdirect", "yandex"}
 
 

@@ -98,9 +98,9 @@ def test_a_clear_after_success_leaves_the_same_numbers(
     assert _held(metrika) == amounts
 
 
-@pytest.mark.parametrize("target", ["expenses_delete", "expenses_upload"])
+@pytest.mark.parametrize(("target", "posts"), [("expenses_delete", 3), ("expenses_upload", 4)])
 def test_a_retry_after_an_answer_lost_on_the_delete_or_the_upload_leaves_the_same_result(
-    metrika: EmulatorClient, metrika_conn_quick: str, target: str
+    metrika: EmulatorClient, metrika_conn_quick: str, target: str, posts: int
 ) -> None:
     amounts = {(DAY, "brand"): 100.0}
     # The answer is lost after Metrika stored the request, and the look for it fails too: the try
@@ -114,8 +114,9 @@ def test_a_retry_after_an_answer_lost_on_the_delete_or_the_upload_leaves_the_sam
         _operator(_spend(amounts)).execute(task.context())
     _operator(_spend(amounts)).execute(task.retry())
 
-    assert _held(metrika) == amounts
-    assert _posts(metrika) == 2, "one delete and one upload, each sent once"
+    assert _held(metrika) == amounts, "each row held once"
+    # The retry settles the first try's requests (found by comment, processed), then replaces again.
+    assert _posts(metrika) == posts
 
 
 def test_a_day_without_spend_in_the_date_range_is_cleared(
@@ -160,3 +161,52 @@ def test_totals_that_stay_zero_say_end_to_end_analytics_looks_switched_off(
     task = TaskContext()
     _operator(_spend({(DAY, "brand"): 100.0}), check_totals="error").execute(task.context())
     assert _held(metrika) == {(DAY, "brand"): 100.0}
+
+
+def test_an_upload_lost_before_metrika_stored_it_is_replaced_by_the_next_try(
+    metrika: EmulatorClient, metrika_conn_quick: str
+) -> None:
+    from airflow_provider_metrika.exceptions import MetrikaReplaceUnsettledError
+
+    _operator(_spend({(DAY, "brand"): 10.0})).execute(TaskContext().context())
+    metrika.inject_faults({"target": "expenses_upload", "drop": "before", "times": 1})
+    amounts = {(DAY, "brand"): 100.0}
+    task = TaskContext()
+    with pytest.raises(MetrikaReplaceUnsettledError, match="next try"):
+        _operator(_spend(amounts)).execute(task.context())
+    assert _held(metrika) == {}, "the delete went; the upload did not"
+
+    _operator(_spend(amounts)).execute(task.retry())
+
+    assert _held(metrika) == amounts
+
+
+def test_a_source_that_changed_after_the_delete_is_replaced_by_the_next_try(
+    metrika: EmulatorClient, metrika_conn_quick: str
+) -> None:
+    from airflow_provider_metrika.exceptions import MetrikaUploadingTimeoutError
+
+    metrika.configure_expenses(COUNTER, hold_processing=True)
+    task = TaskContext()
+    with pytest.raises(MetrikaUploadingTimeoutError):
+        _operator(_spend({(DAY, "brand"): 100.0}), timeout=0.5).execute(task.context())
+    metrika.configure_expenses(COUNTER, hold_processing=False)
+    metrika.release()
+    changed = {(DAY, "brand"): 120.0, (NEXT, "brand"): 5.0}
+
+    _operator(_spend(changed)).execute(task.retry())
+
+    assert _held(metrika) == changed
+
+
+def test_one_replace_runs_at_a_time_and_templated_ranges_wait_for_rendering() -> None:
+    operator = _operator(_spend({(DAY, "brand"): 1.0}), date_range=["{{ ds }}", "{{ ds }}"])
+    assert operator.max_active_tis_per_dag == 1
+
+
+def test_totals_are_not_compared_across_currencies(
+    metrika: EmulatorClient, metrika_conn_quick: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = _spend({(DAY, "brand"): 100.0, (DAY, "retarget"): 5.0}, Currency=["", "USD"])
+    _operator(data, check_totals="error").execute(TaskContext().context())
+    assert _held(metrika) == {(DAY, "brand"): 100.0, (DAY, "retarget"): 5.0}
