@@ -167,6 +167,14 @@ class MetrikaWindowNotOpenError(MetrikaInvalidArgumentError):
     """The counter does not accept offline conversions (or calls) yet: its window opens later."""
 
 
+class MetrikaReplaceUnsettledError(MetrikaError):
+    """An expenses request's answer was lost and it is not listed yet: the next try settles it first.
+
+    Retried: every try of a replace waits until Metrika has processed what earlier tries sent (found
+    by its comment), then deletes the days and uploads again.
+    """
+
+
 class MetrikaUploadingTimeoutError(MetrikaError):
     """An uploading was still not PASSED or FAILED when the wait's deadline passed."""
 

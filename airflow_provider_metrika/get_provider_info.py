@@ -34,6 +34,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_metrika.operators.simple_orders",
                     "airflow_provider_metrika.operators.offline_conversions",
+                    "airflow_provider_metrika.operators.expenses",
                     "airflow_provider_metrika.operators.linkage",
                 ],
             }

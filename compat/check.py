@@ -353,6 +353,8 @@ CHECKS: list[tuple[str, Callable[[Checker], None]]] = [
 DEPLOYMENT_CHECKS: list[tuple[str, Callable[[DeploymentChecks], None]]] = [
     (f"upload + deferred sensor {DEPLOYED}", DeploymentChecks.sensor_deferred),
     (f"operator, deferred wait {DEPLOYED}", DeploymentChecks.operator_deferred),
+    (f"offline conversions, deferred wait {DEPLOYED}", DeploymentChecks.conversions_deferred),
+    (f"expenses replaced twice {DEPLOYED}", DeploymentChecks.expenses_replaced),
     (f"token masked in trigger log {DEPLOYED}", DeploymentChecks.token_masked_in_trigger_log),
     (f"retry adopts a killed upload {DEPLOYED}", DeploymentChecks.retry_adopts_killed_upload),
     (f"Clear after success {DEPLOYED}", DeploymentChecks.clear_after_success),

@@ -205,6 +205,47 @@ class DeploymentChecks:
         assert len(self.emulator.uploadings(self.counter)) == 1
         self._assert_stored_once(set(ids))
 
+    def conversions_deferred(self) -> None:
+        """Offline conversions wait, deferred, until processed; stored once; the kind in the trigger."""
+        import time
+
+        dag_id = "compat_deployment_conversions_processed"
+        self._fresh_emulator()
+        self.emulator.configure_offline(self.counter, hold_processing=True)
+        path = self.home / "conversions.csv"
+        moment = int(time.time()) - 600
+        rows = [f"oplata_cash,{moment - n},17047912341234567{n:02d}" for n in range(3)]
+        path.write_text("\n".join(["Target,DateTime,ClientId", *rows]) + "\n")
+        run_id = self._trigger(dag_id, {"uri": str(path)})
+        self.deployment.wait_for(
+            "upload deferred",
+            lambda: self.deployment.db.task_states(dag_id, run_id).get("upload") == "deferred",
+            STATE_TIMEOUT,
+        )
+        kwargs = self.deployment.db.trigger_kwargs()
+        assert any("offline_conversions" in row for row in kwargs), f"no offline trigger: {kwargs}"
+        assert not any(self.token in row for row in kwargs), "the token is in the trigger kwargs"
+        self.emulator.configure_offline(self.counter, hold_processing=False)
+        self.emulator.release()
+        assert self._finished(dag_id, run_id) == "success", self.deployment.tail()
+        [processed] = self.deployment.db.xcom(dag_id, run_id, "upload")
+        assert processed["status"] == "PROCESSED", processed
+        stored = self.emulator.stored_conversions(self.counter)
+        assert len(stored) == 3, stored
+        assert {row["writes"] for row in stored} == {1}, stored
+
+    def expenses_replaced(self) -> None:
+        """An expenses replace run twice: the second run's amounts, once; another provider's kept."""
+        dag_id = "compat_deployment_expenses_replace"
+        self._fresh_emulator()
+        path = self.home / "spend.csv"
+        for amount in (100, 120):
+            path.write_text(f"Date,UTMSource,UTMCampaign,Expenses\n2024-01-09,vk,brand,{amount}\n")
+            run_id = self._trigger(dag_id, {"uri": str(path)})
+            assert self._finished(dag_id, run_id) == "success", self.deployment.tail()
+        rows = [row for row in self.emulator.stored_expenses(self.counter) if row["provider"] == "compat_ads"]
+        assert [float(row["Expenses"]) for row in rows] == [120.0], rows
+
     def token_masked_in_trigger_log(self) -> None:
         """A failure whose text holds the token is logged by the trigger with ``***`` in its place."""
         dag_id, sensor = "compat_deployment_upload_and_wait", "wait_for_validation"

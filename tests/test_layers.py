@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "extras": 0,
     "progress": 0,
     "storage": 0,
+    "parts": 0,
     "links": 0,
     "get_provider_info": 0,
     "javascript_goals": 0,
@@ -32,6 +33,7 @@ LAYERS: dict[str, int] = {
     # the cores (no Airflow) and the emulator
     "simple_orders": 1,
     "offline_conversions": 1,
+    "expenses": 1,
     "emulator": 1,
     # one method per Metrika call
     "hooks": 2,

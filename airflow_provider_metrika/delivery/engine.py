@@ -202,6 +202,9 @@ class DeliveryEngine:
         self,
         parts: Sequence[PlannedPart],
         stage: Callable[[Sequence[PlannedPart]], Sequence[PlannedPart]] | None = None,
+        *,
+        fresh: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> Manifest:
         """
         Return the plan to send: the first attempt's when the journal has one, else ``parts``.
@@ -217,14 +220,18 @@ class DeliveryEngine:
         :param parts: this attempt's parts, from its source.
         :param stage: keeps a copy of parts for later attempts and returns them with its location;
             called only when this attempt's parts become the plan.
+        :param fresh: plan this attempt's parts whatever an earlier attempt planned (a kind whose
+            every attempt repeats a whole replace, after settling the earlier attempts itself).
+        :param extra: what the kind keeps with the plan for later attempts (JSON-serialisable).
         """
         journal = self._documents()
-        fresh = Manifest(self.endpoint.destination_key, tuple(parts), self.attempt)
+        current = Manifest(self.endpoint.destination_key, tuple(parts), self.attempt, dict(extra or {}))
         earlier = Manifest.from_json(journal.read_document(MANIFEST_DOCUMENT))
         self._legacy = earlier is None
-        if earlier is None:
-            return self._adopt_plan(journal, fresh, stage)
-        changes = earlier.differences(fresh)
+        if earlier is None or fresh:
+            return self._adopt_plan(journal, current, stage)
+        fresh_plan = current
+        changes = earlier.differences(fresh_plan)
         if not changes:
             return earlier
         # The earlier plan's records are under the earlier plan's destination, whatever this one's is.
@@ -234,20 +241,20 @@ class DeliveryEngine:
             for part in earlier.parts
             if self._record(part, earlier.destination) is not None and part not in refused
         ]
-        moved = earlier.destination != fresh.destination
+        moved = earlier.destination != fresh_plan.destination
         if not sent:
             self.log.info(
                 "The source changed since the first attempt (%s); nothing was stored yet, so this "
                 "attempt's parts are sent",
                 "; ".join(changes),
             )
-        elif not moved and all(self.endpoint.replaces_what_it_changes(p) for p in (*sent, *fresh.parts)):
+        elif not moved and all(self.endpoint.replaces_what_it_changes(p) for p in (*sent, *fresh_plan.parts)):
             self.log.warning(
                 "The source changed since the first attempt (%s); every part is harmless to send "
                 "again, so the current source is sent",
                 "; ".join(changes),
             )
-        elif earlier.staged and earlier.destination == fresh.destination and not refused:
+        elif earlier.staged and earlier.destination == fresh_plan.destination and not refused:
             self.log.warning(
                 "The source changed since the first attempt (%s): sending the first attempt's staged "
                 "parts, so every %s is sent once; the source's changes go with the next run",
@@ -257,7 +264,7 @@ class DeliveryEngine:
             return earlier
         else:
             raise MetrikaSourceChangedError(self._changed_message(earlier, sent, refused, changes))
-        return self._adopt_plan(journal, fresh, stage)
+        return self._adopt_plan(journal, fresh_plan, stage)
 
     def _refused(self, part: PlannedPart, destination: str | None = None) -> bool:
         """Tell whether Metrika refused the part's bytes (a verdict, or a FAILED validation)."""
@@ -280,12 +287,19 @@ class DeliveryEngine:
         journal.write_document(MANIFEST_DOCUMENT, fresh.to_json())
         return fresh
 
-    def deliver(self, manifest: Manifest, open_part: PartOpener) -> list[dict[str, Any]]:
+    def deliver(
+        self,
+        manifest: Manifest,
+        open_part: PartOpener,
+        after_part: Callable[[PlannedPart, dict[str, Any]], Any] | None = None,
+    ) -> list[dict[str, Any]]:
         """
         Send every part of the plan not accepted yet, in order; return their uploads.
 
         :param manifest: the plan (from :meth:`plan`).
         :param open_part: yields a local file of a part's bytes (this attempt's, or the staged copy).
+        :param after_part: called with each part and its upload before the next part goes (sent now
+            or accepted earlier), e.g. to wait until Metrika has processed a delete.
         :raises MetrikaUploadingFailedError: when Metrika's answer says a part was rejected.
         """
         uploads: list[dict[str, Any]] = []
@@ -303,6 +317,8 @@ class DeliveryEngine:
             if self.endpoint.failed(uploading):
                 raise MetrikaUploadingFailedError(self._failed_message(label, uploading, uploads))
             uploads.append(uploading)
+            if after_part is not None:
+                after_part(part, uploading)
         return uploads
 
     # -- one part ----------------------------------------------------------------------------------

@@ -9,11 +9,10 @@ is not (Metrika documents no de-duplication of calls).
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from airflow_provider_metrika.constants import offline_conversions_endpoint
+from airflow_provider_metrika.delivery.commented import CommentTaggedEndpoint, comment_of
 from airflow_provider_metrika.delivery.manifest import PlannedPart
 
 if TYPE_CHECKING:
@@ -22,19 +21,9 @@ if TYPE_CHECKING:
 #: The two kinds: name -> (what a row is, the upload call's path under ``offline_conversions/``).
 CONVERSIONS: Final = "offline_conversions"
 CALLS: Final = "calls"
-#: Uploadings read per page while looking for a comment (Metrika's largest page), and pages at most:
-#: the list's order is not documented, so the search never stops on dates, only at the list's end.
-SEARCH_PAGE = 10_000
-SEARCH_PAGES = 10
-_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
 
-def comment_of(name: str) -> str:
-    """Return the comment a POST named ``name`` carries: its letters and digits (unique as the name is)."""
-    return _NOT_ALNUM.sub("", name)[:255]
-
-
-class OfflineDataEndpoint:
+class OfflineDataEndpoint(CommentTaggedEndpoint):
     """
     ``POST .../offline_conversions/upload`` (or ``upload_calls``) of one counter.
 
@@ -56,8 +45,11 @@ class OfflineDataEndpoint:
         client_id_type: str,
         new_goal_name: str | None = None,
     ) -> None:
+        listing = (
+            hook.list_offline_conversions_uploadings if kind == CONVERSIONS else hook.list_calls_uploadings
+        )
+        super().__init__(counter_id, listing)
         self.hook = hook
-        self.counter_id = counter_id
         self.kind = kind
         self.client_id_type = client_id_type
         self.new_goal_name = new_goal_name
@@ -97,23 +89,6 @@ class OfflineDataEndpoint:
             self.counter_id, file, comment=comment, new_goal_name=self.new_goal_name, file_name=name
         )
 
-    def find_titled(self, name: str, since: datetime) -> dict[str, Any] | None:
-        """Return the upload whose comment is ``name``'s, or None; pages back through the list."""
-        comment = comment_of(name)
-        listing = (
-            self.hook.list_offline_conversions_uploadings
-            if self.kind == CONVERSIONS
-            else self.hook.list_calls_uploadings
-        )
-        for page in range(SEARCH_PAGES):
-            uploadings = listing(self.counter_id, limit=SEARCH_PAGE, offset=page * SEARCH_PAGE)
-            for uploading in uploadings:
-                if uploading.get("comment") == comment:
-                    return uploading
-            if len(uploadings) < SEARCH_PAGE:
-                return None
-        return None
-
     def resend_is_harmless(self, part: PlannedPart) -> bool:
         """Conversions: Metrika overwrites a row sent again. Calls: never (no documented de-duplication)."""
         return self.kind == CONVERSIONS
@@ -121,23 +96,3 @@ class OfflineDataEndpoint:
     def replaces_what_it_changes(self, part: PlannedPart) -> bool:
         """Never: a conversion with another time, or any call, is stored beside the earlier one."""
         return False
-
-    def failed(self, uploading: dict[str, Any]) -> bool:
-        """An accepted POST is never a refusal: Metrika answers 400 for a file it refuses."""
-        return False
-
-    def uploading_id(self, uploading: dict[str, Any]) -> str:
-        """Return the uploading's id."""
-        return str(uploading.get("id"))
-
-    def status(self, uploading: dict[str, Any]) -> str:
-        """Return the uploading's processing status."""
-        return str(uploading.get("status"))
-
-    def errors(self, uploading: dict[str, Any]) -> list[str]:
-        """Metrika lists no errors for these uploads (invalid rows are dropped and counted)."""
-        return []
-
-    def legacy_key(self, part: PlannedPart) -> str | None:
-        """No earlier version sent these kinds."""
-        return None

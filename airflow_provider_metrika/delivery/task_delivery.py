@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
@@ -92,8 +92,14 @@ class TaskDelivery:
             self.folder = archive_folder(str(archive_path), k.dag_id, k.run_id, k.task_id, k.map_index)
         self._files: dict[int, tuple[Path, str]] = {}
 
-    def plan(self, parts: Sequence[PreparedPart]) -> Manifest:
-        """Return the plan to send: the first try's when it stands, else these parts (staged first)."""
+    def plan(
+        self, parts: Sequence[PreparedPart], *, fresh: bool = False, extra: dict[str, Any] | None = None
+    ) -> Manifest:
+        """Return the plan to send: the first try's when it stands, else these parts (staged first).
+
+        :param fresh: plan these parts whatever an earlier try planned.
+        :param extra: what the kind keeps with the plan for later tries.
+        """
         from airflow_provider_metrika.delivery.archive import stage_parts
 
         self.log.info("Upload records of this task are kept in %s", self.journal.where)
@@ -105,13 +111,22 @@ class TaskDelivery:
         folder = self.folder
         paths = {n: f[0] for n, f in self._files.items()}
         stage = (lambda chosen: stage_parts(folder, chosen, paths)) if folder is not None else None
-        return self.engine.plan(planned, stage=stage)
+        return self.engine.plan(planned, stage=stage, fresh=fresh, extra=extra)
 
-    def deliver(self, manifest: Manifest, workdir: Path) -> list[dict[str, Any]]:
-        """Send the plan's parts not accepted yet; write the archive's manifest; return the uploads."""
+    def deliver(
+        self,
+        manifest: Manifest,
+        workdir: Path,
+        after_part: Callable[[PlannedPart, dict[str, Any]], Any] | None,
+    ) -> list[dict[str, Any]]:
+        """Send the plan's parts not accepted yet; write the archive's manifest; return the uploads.
+
+        :param after_part: called with each part and its upload before the next part goes.
+        """
         from airflow_provider_metrika.delivery.archive import part_opener, write_manifest
 
-        uploadings = self.engine.deliver(manifest, part_opener(self._files, workdir, self.resolve_hint))
+        opener = part_opener(self._files, workdir, self.resolve_hint)
+        uploadings = self.engine.deliver(manifest, opener, after_part)
         if self.folder is not None:
             about = {
                 **self.about,

@@ -9,7 +9,6 @@ from airflow_provider_metrika.emulator.api import (
     get_goals,
     last_uploadings,
     list_counters,
-    stat_data,
     upload_simple_orders,
 )
 from airflow_provider_metrika.emulator.constants import (
@@ -27,6 +26,8 @@ from airflow_provider_metrika.emulator.constants import (
     UPLOAD_PATH,
 )
 from airflow_provider_metrika.emulator.control import add_control_routes
+from airflow_provider_metrika.emulator.expenses_api import add_expenses_routes, stat_data_with_expenses
+from airflow_provider_metrika.emulator.expenses_control import add_expenses_control_routes
 from airflow_provider_metrika.emulator.keys import STATE_KEY
 from airflow_provider_metrika.emulator.middleware import api_middleware
 from airflow_provider_metrika.emulator.offline_api import add_offline_routes
@@ -47,8 +48,10 @@ def create_app(settings: EmulatorSettings | None = None) -> web.Application:
     app.router.add_get(COUNTER_PATH, get_counter, name=TARGET_COUNTER)
     app.router.add_get(COUNTERS_PATH, list_counters, name=TARGET_COUNTERS)
     app.router.add_get(GOALS_PATH, get_goals, name=TARGET_GOALS)
-    app.router.add_get(REPORTS_PATH, stat_data, name=TARGET_REPORTS)
+    app.router.add_get(REPORTS_PATH, stat_data_with_expenses, name=TARGET_REPORTS)
     add_offline_routes(app)
+    add_expenses_routes(app)
     add_control_routes(app)
     add_offline_control_routes(app)
+    add_expenses_control_routes(app)
     return app

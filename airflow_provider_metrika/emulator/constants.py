@@ -56,8 +56,24 @@ TARGET_CALLS_UPLOAD = "calls_upload"
 TARGET_CALLS_UPLOADING = "calls_uploading"
 TARGET_CALLS_UPLOADINGS = "calls_uploadings"
 TARGET_CALLS_THRESHOLD = "calls_threshold"
+
+EXPENSE_PREFIX = COUNTER_PATH + "/expense"
+EXPENSES_UPLOAD_PATH = EXPENSE_PREFIX + "/upload"
+EXPENSES_DELETE_PATH = EXPENSE_PREFIX + "/delete"
+EXPENSES_UPLOADING_PATH = EXPENSE_PREFIX + "/uploading/{uploading_id}"
+EXPENSES_UPLOADINGS_PATH = EXPENSE_PREFIX + "/uploadings"
+TARGET_EXPENSES_UPLOAD = "expenses_upload"
+TARGET_EXPENSES_DELETE = "expenses_delete"
+TARGET_EXPENSES_UPLOADING = "expenses_uploading"
+TARGET_EXPENSES_UPLOADINGS = "expenses_uploadings"
 #: Fault targets whose requests carry a file: a fault that answers without processing reads it first.
-UPLOAD_TARGETS = (TARGET_UPLOAD, TARGET_CONVERSIONS_UPLOAD, TARGET_CALLS_UPLOAD)
+UPLOAD_TARGETS = (
+    TARGET_UPLOAD,
+    TARGET_CONVERSIONS_UPLOAD,
+    TARGET_CALLS_UPLOAD,
+    TARGET_EXPENSES_UPLOAD,
+    TARGET_EXPENSES_DELETE,
+)
 
 FAULT_TARGETS = (
     TARGET_UPLOAD,
@@ -74,6 +90,10 @@ FAULT_TARGETS = (
     TARGET_CALLS_UPLOADING,
     TARGET_CALLS_UPLOADINGS,
     TARGET_CALLS_THRESHOLD,
+    TARGET_EXPENSES_UPLOAD,
+    TARGET_EXPENSES_DELETE,
+    TARGET_EXPENSES_UPLOADING,
+    TARGET_EXPENSES_UPLOADINGS,
     TARGET_ANY,
 )
 DROP_BEFORE = "before"
@@ -151,3 +171,15 @@ MAX_COMMENT_LENGTH = 255
 DEFAULT_OFFLINE_LIST_LIMIT = 10_000
 #: What ``visit_join_threshold`` answers for a counter whose window is open (no date set by a test).
 OPEN_VISIT_JOIN_THRESHOLD = "2020-01-01"
+
+#: Statuses of an expenses uploading or delete, in the order the emulator moves them.
+EXPENSES_UPLOADED = "UPLOADED"
+EXPENSES_IN_PROGRESS = "IN_PROGRESS"
+EXPENSES_PROCESSED = "PROCESSED"
+#: ``type`` of an expenses uploading: an upload or a delete.
+EXPENSES_TYPE_UPLOAD = "EXPENSES"
+EXPENSES_TYPE_DELETE = "REMOVES"
+#: The provider Metrika records when an upload names none.
+DEFAULT_EXPENSES_PROVIDER = "default"
+#: The counter's currency in the emulator: rows without ``Currency`` are in it.
+COUNTER_CURRENCY = "RUB"

@@ -22,6 +22,10 @@ from airflow_provider_metrika.emulator.constants import (
     CONVERSIONS_UPLOADINGS_PATH,
     COUNTER_PATH,
     COUNTERS_PATH,
+    EXPENSES_DELETE_PATH,
+    EXPENSES_UPLOAD_PATH,
+    EXPENSES_UPLOADING_PATH,
+    EXPENSES_UPLOADINGS_PATH,
     GOALS_PATH,
     LAST_UPLOADINGS_PATH,
     REPORTS_PATH,
@@ -31,8 +35,9 @@ from airflow_provider_metrika.emulator.constants import (
 READ = "metrika:read"
 WRITE = "metrika:write"
 OFFLINE_DATA = "metrika:offline_data"
+EXPENSES = "metrika:expenses"
 #: Every Metrika scope a token may be issued with.
-KNOWN_SCOPES = (READ, WRITE, OFFLINE_DATA, "metrika:expenses", "metrika:user_params")
+KNOWN_SCOPES = (READ, WRITE, OFFLINE_DATA, EXPENSES, "metrika:user_params")
 ALL_SCOPES = frozenset(KNOWN_SCOPES)
 
 #: (method, route path) -> the scopes any one of which allows the call. A route missing here needs none.
@@ -53,6 +58,10 @@ SCOPE_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", CALLS_UPLOADING_PATH): frozenset({READ}),
     ("GET", CALLS_UPLOADINGS_PATH): frozenset({READ}),
     ("GET", CALLS_THRESHOLD_PATH): frozenset({READ}),
+    ("POST", EXPENSES_UPLOAD_PATH): frozenset({EXPENSES, WRITE}),
+    ("POST", EXPENSES_DELETE_PATH): frozenset({EXPENSES, WRITE}),
+    ("GET", EXPENSES_UPLOADING_PATH): frozenset({READ}),
+    ("GET", EXPENSES_UPLOADINGS_PATH): frozenset({READ}),
 }
 #: What ``last_uploadings`` needs when the emulator is told that it needs ``metrika:read``.
 LAST_UPLOADINGS_READ_RULE = frozenset({READ})

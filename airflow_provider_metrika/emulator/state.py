@@ -17,6 +17,7 @@ from airflow_provider_metrika.emulator.constants import (
     MAX_FILE_BYTES,
     parse_counter_id,
 )
+from airflow_provider_metrika.emulator.expenses_state import ExpensesState
 from airflow_provider_metrika.emulator.faults import FaultQueue
 from airflow_provider_metrika.emulator.goals import default_goals, parse_goals
 from airflow_provider_metrika.emulator.linking import Visit
@@ -212,6 +213,8 @@ class EmulatorState:
         self._sequence = itertools.count(1)
         #: Offline conversions and calls, changed on the event loop only.
         self.offline = OfflineState()
+        #: Ad expenses, changed on the event loop only.
+        self.expenses = ExpensesState()
 
     def reset(self) -> None:
         """Forget orders, visits, uploadings, offline data, the request log and faults; restore the knobs."""
@@ -220,6 +223,7 @@ class EmulatorState:
             self._visits.clear()
         self._uploadings.clear()
         self.offline.clear()
+        self.expenses.clear()
         self.request_log.clear()
         self.faults.clear()
         self.release()
@@ -247,6 +251,7 @@ class EmulatorState:
             for uploading in uploadings:
                 uploading.held = False
         self.offline.release()
+        self.expenses.release()
         return held
 
     def order_store(self, counter_id: int) -> OrderStore:

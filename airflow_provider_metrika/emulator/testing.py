@@ -43,6 +43,7 @@ from typing import Any
 from requests import Response, Session
 
 from airflow_provider_metrika.emulator.constants import CONTROL_PREFIX, DEFAULT_COUNTER_ID, DEFAULT_HOST
+from airflow_provider_metrika.emulator.expenses_testing import ExpensesControl
 from airflow_provider_metrika.emulator.offline_testing import OfflineControl
 
 _LISTENING = re.compile(r"Metrika emulator listening on (http://\S+)")
@@ -82,8 +83,9 @@ class EmulatorStartupError(RuntimeError):
     """The emulator process exited or stayed silent instead of announcing its port."""
 
 
-class EmulatorClient(OfflineControl):
-    """Talk to a running emulator's control API (offline conversions and calls: :class:`.OfflineControl`).
+class EmulatorClient(OfflineControl, ExpensesControl):
+    """Talk to a running emulator's control API (offline data: :class:`.OfflineControl`, expenses:
+    :class:`.ExpensesControl`).
 
     :param base_url: the emulator's root URL, e.g. ``http://127.0.0.1:8765``; also the Metrika host
         to give the code under test.

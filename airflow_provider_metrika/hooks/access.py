@@ -20,6 +20,7 @@ from airflow_provider_metrika.exceptions import (
 READ_SCOPE = "metrika:read"
 WRITE_SCOPE = "metrika:write"
 OFFLINE_DATA_SCOPE = "metrika:offline_data"
+EXPENSES_SCOPE = "metrika:expenses"
 #: The token the documentation recommends: uploads, and the reads that the operator and the sensor make.
 RECOMMENDED_SCOPES = f"{OFFLINE_DATA_SCOPE} and {READ_SCOPE} (or {WRITE_SCOPE} and {READ_SCOPE})"
 #: Metrika's ``error_type`` of a 403 that is about the token itself.
@@ -81,6 +82,8 @@ OFFLINE_UPLOAD_CALL = ApiCall("upload offline conversions or calls", (OFFLINE_DA
 OFFLINE_READ_CALL = ApiCall(
     "read offline conversions or calls uploadings and their visit_join_threshold", (READ_SCOPE,)
 )
+EXPENSES_POST_CALL = ApiCall("upload or delete ad expenses", (EXPENSES_SCOPE, WRITE_SCOPE))
+EXPENSES_READ_CALL = ApiCall("read expenses uploadings", (READ_SCOPE,))
 #: (method, endpoint pattern) -> the call; one line per endpoint.
 _CALLS: tuple[tuple[str, re.Pattern[str], ApiCall], ...] = (
     ("POST", re.compile(r"^cdp/api/v1/counter/\d+/data/simple_orders$"), UPLOAD_CALL),
@@ -94,6 +97,8 @@ _CALLS: tuple[tuple[str, re.Pattern[str], ApiCall], ...] = (
         OFFLINE_UPLOAD_CALL,
     ),
     ("GET", re.compile(r"^management/v1/counter/\d+/offline_conversions/"), OFFLINE_READ_CALL),
+    ("POST", re.compile(r"^management/v1/counter/\d+/expense/(upload|delete)$"), EXPENSES_POST_CALL),
+    ("GET", re.compile(r"^management/v1/counter/\d+/expense/"), EXPENSES_READ_CALL),
 )
 _COUNTER_IN_PATH = re.compile(r"counter/(\d+)")
 

@@ -57,6 +57,7 @@ from airflow_provider_metrika.hooks.connection_test import (
     failure_text,
     token_verdict,
 )
+from airflow_provider_metrika.hooks.expenses import ExpensesCalls
 from airflow_provider_metrika.hooks.offline_conversions import OfflineConversionsCalls
 from airflow_provider_metrika.hooks.reports import LinkedOrders, LinkedOrdersQuery
 from airflow_provider_metrika.hooks.responses import (
@@ -87,7 +88,7 @@ __all__ = [
 USER_AGENT = f"airflow-provider-metrika/{__version__}"
 
 
-class MetrikaHook(OfflineConversionsCalls, HttpHook):
+class MetrikaHook(OfflineConversionsCalls, ExpensesCalls, HttpHook):
     """
     Talk to Yandex Metrika's CDP API with an OAuth token from an Airflow connection.
 

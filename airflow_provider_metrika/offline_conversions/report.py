@@ -3,75 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from airflow_provider_metrika.parts import RowsWarning, UploadPart
+
+#: A part file of this core (the engine's attribute names).
+ConversionsPart = UploadPart
+#: A warning about rows sent.
+ConversionsWarning = RowsWarning
 
 #: Row numbers kept per warning as examples.
 MAX_WARNING_ROWS = 5
-
-
-@dataclass(frozen=True)
-class ConversionsPart:
-    """One CSV file ready for upload (the attribute names of the orders core's part).
-
-    :param path: the file.
-    :param sha256: hex SHA-256 of the file.
-    :param rows: data rows in it (the header not counted).
-    :param bytes: file size, header included.
-    :param rows_without_id: always 0: every row carries its identifier.
-    """
-
-    path: Path
-    sha256: str
-    rows: int
-    bytes: int
-    rows_without_id: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the part as a JSON-serialisable dict."""
-        return {
-            "path": str(self.path),
-            "sha256": self.sha256,
-            "rows": self.rows,
-            "bytes": self.bytes,
-            "rows_without_id": self.rows_without_id,
-        }
-
-
-@dataclass(frozen=True)
-class ConversionsWarning:
-    """Rows sent that will not work as the user may expect, or that were changed in a way worth knowing.
-
-    :param kind: what it is about, e.g. ``old_rows``.
-    :param count: rows concerned.
-    :param message: what happens to them.
-    :param fix: what to do, if anything.
-    :param rows: the first row numbers concerned (never their values).
-    """
-
-    kind: str
-    count: int
-    message: str
-    fix: str
-    rows: tuple[int, ...] = ()
-
-    def describe(self) -> str:
-        """Return the warning as one log line."""
-        counted = "1 row" if self.count == 1 else f"{self.count:,} rows"
-        more = ", ..." if self.count > len(self.rows) else ""
-        label = "row" if len(self.rows) == 1 and not more else "rows"
-        shown = f" ({label} {', '.join(map(str, self.rows))}{more})"
-        return f"{counted}{shown if self.rows else ''}: {self.message}. Fix: {self.fix}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the warning as a JSON-serialisable dict."""
-        return {
-            "kind": self.kind,
-            "count": self.count,
-            "message": self.message,
-            "fix": self.fix,
-            "rows": list(self.rows),
-        }
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,12 @@ class _OfflineDataUploadOperator(MetrikaUploadOperator):
         check_dropped(figures, self.max_dropped_fraction, int(self.counter_used or 0), self.log)
 
     def after_wait(
-        self, context: Context, uploadings: list[dict[str, Any]], *, resumed: bool = False
+        self,
+        context: Context,
+        uploadings: list[dict[str, Any]],
+        report: dict[str, Any],
+        *,
+        resumed: bool = False,
     ) -> list[dict[str, Any]]:
         """Push the processed figures; fail on dropped rows or on ``LINKAGE_FAILURE``."""
         from airflow_provider_metrika.operators._offline_checks import check_linkage, processing_figures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_metrika.delivery.engine import UploadEndpoint
+    from airflow_provider_metrika.delivery.manifest import PlannedPart
     from airflow_provider_metrika.delivery.task_delivery import PreparedPart
     from airflow_provider_metrika.simple_orders.sync_state import SyncState
     from airflow_provider_metrika.sync.changed_only import ChangedOnlySync
@@ -87,6 +88,8 @@ class MetrikaUploadOperator(BaseOperator):
     row_noun: ClassVar[str] = "rows"
     #: Whether the kind can send only what changed (its core compares rows with a sync state).
     supports_changed_only: ClassVar[bool] = False
+    #: Whether every try repeats the whole plan (a replace that settles earlier tries itself).
+    replans_each_try: ClassVar[bool] = False
     operator_extra_links = (MetrikaCounterLink(),)
 
     def __init__(
@@ -180,14 +183,24 @@ class MetrikaUploadOperator(BaseOperator):
         """Return the summary's count lines: label, number, note."""
         return [("rows read", report.rows_read, ""), ("rows written", report.rows_written, "")]
 
+    def after_part(self, counter: int) -> Callable[[PlannedPart, dict[str, Any]], Any] | None:
+        """Return what to do after each part before the next goes (None: nothing; the default)."""
+        return None
+
     def on_delivered(self, context: Context, uploadings: list[dict[str, Any]]) -> None:
         """Act on the uploads once sent (the kind may log or check more)."""
 
     def after_wait(
-        self, context: Context, uploadings: list[dict[str, Any]], *, resumed: bool = False
+        self,
+        context: Context,
+        uploadings: list[dict[str, Any]],
+        report: dict[str, Any],
+        *,
+        resumed: bool = False,
     ) -> list[dict[str, Any]]:
         """Judge the uploads once Metrika is done with them; return what the task returns.
 
+        :param report: the preparation report as pushed to XCom (a deferred try has only this copy).
         :param resumed: the wait ended in the triggerer (the polling wait logs its own outcome).
         """
         if resumed:
@@ -218,7 +231,8 @@ class MetrikaUploadOperator(BaseOperator):
             self.read_options(counter)
             started = time.monotonic()
             journal = TaskUploadJournal(context)
-            refuse_unresolved_completion(journal, context)
+            if not self.replans_each_try:  # a replace is safe to repeat after any completed try
+                refuse_unresolved_completion(journal, context)
             sync = self._sync(counter, context)
             state = sync.read() if sync is not None else None
             with tempfile.TemporaryDirectory(prefix=f"metrika-{self.dataset_name}-") as workdir:
@@ -239,12 +253,14 @@ class MetrikaUploadOperator(BaseOperator):
                 )
                 # The plan comes first: the sync state records only what this try's parts carry, and it
                 # is recorded before the first part goes (a kill from here on leaves it unconfirmed).
-                manifest = delivery.plan(prepared.parts)
+                manifest = delivery.plan(
+                    prepared.parts, fresh=self.replans_each_try, extra=getattr(prepared, "extra", None)
+                )
                 own = sent_as_prepared(manifest, prepared.parts)
                 sent = getattr(prepared, "sent_orders", None)
                 counts = SyncCounts.of(prepared.report) if sync is not None else None
                 upload = sync.begin(sent, counts) if sync is not None and counts and own and sent else None
-                uploadings = delivery.deliver(manifest, Path(workdir))
+                uploadings = delivery.deliver(manifest, Path(workdir), self.after_part(counter))
                 ti.xcom_push(key=UPLOADING_IDS_XCOM_KEY, value=[endpoint.uploading_id(u) for u in uploadings])
                 summary = upload_summary(
                     self.summary_counts(prepared.report),
@@ -261,7 +277,7 @@ class MetrikaUploadOperator(BaseOperator):
                 if self.wait_for_validation:
                     if self.deferrable:
                         self._defer(context, counter, uploadings, report, sync, upload, journal)
-                    uploadings = self.after_wait(context, self._wait(counter, uploadings))
+                    uploadings = self.after_wait(context, self._wait(counter, uploadings), report)
                 if sync is not None and counts is not None:
                     self._publish_sync(
                         context, sync.commit(upload, counts, validated=self.wait_for_validation)
@@ -386,7 +402,8 @@ class MetrikaUploadOperator(BaseOperator):
         if handed.get("counter") is not None:
             self.counter_used = int(handed["counter"])  # for the counter link, on this resumed try
         try:
-            found = self.after_wait(context, list(result_from_event(event).values()), resumed=True)
+            uploads = list(result_from_event(event).values())
+            found = self.after_wait(context, uploads, handed.get("report") or {}, resumed=True)
             if handed.get("sync"):
                 sync = self._sync(int(handed["counter"]), context)
                 if sync is not None:

@@ -75,6 +75,9 @@ CALLS: Final = "calls"
 #: Processing ends in one of these; neither is a refusal of the file (Metrika answers 400 for that).
 OFFLINE_DONE: Final = frozenset({"PROCESSED", "LINKAGE_FAILURE"})
 OFFLINE_STATUS: Final = StatusReader("status", OFFLINE_DONE, frozenset(), verb="processed")
+#: Expenses uploads and deletes: processed (Metrika reports no refusal after accepting the file).
+EXPENSES: Final = "expenses"
+EXPENSES_STATUS: Final = StatusReader("status", frozenset({"PROCESSED"}), frozenset(), verb="processed")
 
 #: Every kind, by name: listed here, not registered at import, so a triggerer knows them all.
 _KINDS: Final[dict[str, WaitKind]] = {
@@ -88,6 +91,9 @@ _KINDS: Final[dict[str, WaitKind]] = {
         _aby_id("aget_offline_conversions_uploading"),
     ),
     CALLS: WaitKind(CALLS, OFFLINE_STATUS, _by_id("get_calls_uploading"), _aby_id("aget_calls_uploading")),
+    EXPENSES: WaitKind(
+        EXPENSES, EXPENSES_STATUS, _by_id("get_expenses_uploading"), _aby_id("aget_expenses_uploading")
+    ),
 }
 
 

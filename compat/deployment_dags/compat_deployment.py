@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
+from airflow_provider_metrika.operators.expenses import MetrikaExpensesUploadOperator
+from airflow_provider_metrika.operators.offline_conversions import MetrikaOfflineConversionsUploadOperator
 from airflow_provider_metrika.operators.simple_orders import SimpleOrdersUploadOperator
 from airflow_provider_metrika.sensors.uploading import MetrikaUploadingSensor
 
@@ -77,4 +79,35 @@ with DAG(
         timezone="Europe/Moscow",
         retries=1,
         retry_delay=timedelta(seconds=0),
+    )
+
+with DAG(
+    dag_id="compat_deployment_conversions_processed",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"uri": Param("", type="string")},
+):
+    MetrikaOfflineConversionsUploadOperator(
+        task_id="upload",
+        path="{{ params.uri }}",
+        timezone="Europe/Moscow",
+        wait_for_processing=True,
+        deferrable=True,
+        poll_interval=5,
+    )
+
+with DAG(
+    dag_id="compat_deployment_expenses_replace",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    params={"uri": Param("", type="string")},
+):
+    MetrikaExpensesUploadOperator(
+        task_id="upload",
+        provider="compat_ads",
+        path="{{ params.uri }}",
+        deferrable=True,
+        poll_interval=2,
     )
