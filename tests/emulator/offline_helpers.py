@@ -11,7 +11,9 @@ from tests.emulator.helpers import COUNTER, TOKEN, auth
 
 PREFIX = "/management/v1/counter/{counter}/offline_conversions"
 #: A moment safely in the past, as Unix seconds.
-PAST = int(time.time()) - 3 * 86_400
+# The start of a UTC day three days ago: the same in every process of a test run (xdist workers
+# collect the parametrized tests that carry it and must agree on their ids).
+PAST = (int(time.time()) // 86_400 - 3) * 86_400
 
 
 class OfflineApi:

@@ -86,6 +86,7 @@ def test_invalid_call_rows_are_dropped_and_invalid_optional_values_kept(
         (csv_bytes("ClientId,StaticCall", "1,0"), "DateTime is missing"),
         (csv_bytes("ClientId,Target,DateTime", f"1,paid,{PAST}"), "unknown column"),
     ],
+    ids=["purchase-id", "no-datetime", "target"],
 )
 def test_a_bad_calls_file_is_refused(offline: OfflineApi, content: bytes, words: str) -> None:
     response = offline.upload(content, kind="calls", comment="c")

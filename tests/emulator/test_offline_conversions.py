@@ -83,6 +83,19 @@ def test_header_names_are_read_without_case_or_punctuation_in_any_order(
         (GOOD, {"client_id_type": "YCLID"}, "Yclid is missing"),
         (csv_bytes(HEADER, f'111,"paid,{PAST},1,RUB'), {}, "malformed"),
     ],
+    ids=[
+        "empty",
+        "blank-lines",
+        "header-only",
+        "short-line",
+        "no-target",
+        "no-identifier",
+        "unknown-column",
+        "column-twice",
+        "two-identifier-types",
+        "identifier-type-not-in-file",
+        "runaway-quote",
+    ],
 )
 def test_a_bad_file_is_refused_whole_and_nothing_is_stored(
     offline: OfflineApi, emulator: EmulatorClient, content: bytes, params: dict[str, Any], words: str

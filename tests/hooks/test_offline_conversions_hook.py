@@ -24,7 +24,8 @@ from airflow_provider_metrika.exceptions import (
 from airflow_provider_metrika.hooks.metrika import MetrikaHook
 from tests.conftest import COUNTER, SCOPED_TOKENS, TOKEN, connection_json
 
-PAST = int(time.time()) - 2 * 86_400
+# The start of a UTC day two days ago: the same in every process of a test run.
+PAST = (int(time.time()) // 86_400 - 2) * 86_400
 CONVERSIONS = (
     "ClientId,Target,DateTime,Price,Currency\n"
     f"111,paid,{PAST},100,RUB\n"
